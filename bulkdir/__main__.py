@@ -1,0 +1,3 @@
+from bulkdir.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""The exceptions bulkdir raises, in one tree.
+
+    BulkdirError                 a run cannot go on; the CLI prints one line and exits with `exit_status`
+    ├── ConfigError              a setting is missing or wrong (exit 2)
+    ├── SheetError               a file cannot be read as a spreadsheet (exit 2)
+    └── wecom.client.WeComError  the platform answered a non-zero errcode (exit 1), see bulkdir/wecom/client.py
+
+A bad row is never an exception: it is a Problem (bulkdir/problems.py). A failed call during an
+import is an OpResult, not an exception that stops the run.
+"""
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes, the same for every command."""
+
+    OK = 0
+    PROBLEMS = 1  # problems found, or operations failed
+    USAGE = 2  # usage or configuration error, unreadable file
+    INTERRUPTED = 130
+
+
+class BulkdirError(Exception):
+    """Base of every error bulkdir raises on purpose. Its message is one line a person can act on."""
+
+    exit_status = ExitStatus.PROBLEMS
+
+
+class ConfigError(BulkdirError):
+    """A setting is missing or invalid. The message names the flag, the variable and the file key."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class SheetError(BulkdirError):
+    """A file cannot be read as a spreadsheet: not a spreadsheet, encrypted, no header row, ..."""
+
+    exit_status = ExitStatus.USAGE
