@@ -1,0 +1,877 @@
+"""The emulated corp: its state and the platform's rules (../shared/wecom-api.md, Part A).
+
+Every rule raises `ApiError(errcode, text)` with the platform's errcode; responses.py turns it into
+the JSON the platform answers. Nothing here knows about HTTP.
+
+    Corp     the directory (departments, members), tokens and the rules of each API
+    Gate     limits and faults in front of every call: rate limit, concurrency, -1, HTTP 502, stats
+
+State changes happen under one lock; a write reaches the store (SQLite with `db`) before it returns,
+so it is durable before it is answered. Stored member and department dicts are never changed in
+place (a write builds a new dict), so reads can take one without the lock and see a whole object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal
+
+from bulkdir.emulator.store import Store
+
+ROOT_ID = 1
+MAX_DEPTH = 15
+Caller = Literal["sync", "app"]  # which secret the token was issued for
+
+
+@dataclass
+class EmulatorOptions:
+    """Startup options; the names match `bulkdir emulator`'s flags.
+
+    Example:
+        >>> EmulatorOptions(rate_limit=600, block_seconds=1).corp_id
+        'wwsandbox'
+    """
+
+    corp_id: str = "wwsandbox"
+    secret: str = field(default="sandbox-secret", repr=False)
+    app_secret: str = field(default="sandbox-app-secret", repr=False)
+    corp_name: str = "示例企业"
+    token_ttl: int = 7200
+    rate_limit: int | None = None  # calls per minute per API; None or 0 = no limit
+    block_seconds: float = 60
+    max_concurrency: int | None = None  # calls in flight per API; None or 0 = no limit
+    latency_ms: float = 0
+    fail_rate: float = 0.0
+    http_error_rate: float = 0.0
+    seed: int | None = None
+    restrict_details: bool = False
+    hide_private_fields: bool = False
+    db: str | None = None
+
+
+# The settings POST /_emulator/faults may change while running.
+FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "max_concurrency", "latency_ms",
+                  "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields")
+
+
+def default_faults() -> dict[str, Any]:
+    """The fault and limit settings of a fresh `EmulatorOptions()`.
+
+    Example:
+        >>> default_faults()["fail_rate"]
+        0.0
+    """
+    defaults = EmulatorOptions()
+    return {name: getattr(defaults, name) for name in FAULT_SETTINGS}
+
+
+class ApiError(Exception):
+    """A call refused with a platform errcode. `text` is the errmsg before the hint suffix."""
+
+    def __init__(self, errcode: int, text: str):
+        super().__init__(f"{errcode} {text}")
+        self.errcode = errcode
+        self.text = text
+
+
+def bad_param(detail: str) -> ApiError:
+    """The platform's 40058 for a parameter of the wrong type or range.
+
+    Example:
+        >>> bad_param("limit must be 1 to 10000").errcode
+        40058
+    """
+    return ApiError(40058, f"invalid Request Parameter, {detail}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Field checks, one small function per Part A rule.
+
+USERID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
+MOBILE_RE = re.compile(r"[0-9+\- ]{1,32}\Z")
+TELEPHONE_RE = re.compile(r"[0-9+\-,]{1,32}\Z")
+DEPARTMENT_NAME_FORBIDDEN = set('\\:*?"<>|')
+PRIVATE_FIELDS = ("mobile", "email", "avatar", "thumb_avatar", "address", "biz_mail", "qr_code")
+DETAIL_READS = {"user/get", "user/list", "department/list", "department/get"}  # refused by 48009
+WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete",
+          "department/create", "department/update", "department/delete"}  # contacts-sync secret only
+
+
+def _text(body: dict, name: str) -> str | None:
+    """A text field as given (None when absent); numbers are taken as their text."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise bad_param(f"{name} must be a string")
+    return str(value)
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise bad_param(f"{name} must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        return int(value)
+    raise bad_param(f"{name} must be an integer")
+
+
+def _int_list(body: dict, name: str) -> list[int] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise bad_param(f"{name} must be a list")
+    return [_int(item, name) for item in value]
+
+
+def _check_userid(userid: Any) -> str:
+    if not isinstance(userid, str) or not USERID_RE.match(userid):
+        raise ApiError(40003, "invalid userid")
+    return userid
+
+
+def _check_name(name: str | None) -> str:
+    if name is None or not name.strip() or len(name) > 64:
+        raise ApiError(60112, "invalid username")
+    return name
+
+
+def _check_mobile(mobile: str) -> str:
+    if mobile and not MOBILE_RE.match(mobile):
+        raise ApiError(60103, "mobile invalid")
+    return mobile
+
+
+def _check_email(email: str) -> str:
+    if not email:
+        return email
+    size = len(email.encode("utf-8"))
+    local, _, domain = email.partition("@")
+    if not 6 <= size <= 64 or email.count("@") != 1 or not local or "." not in domain.strip("."):
+        raise ApiError(60105, "email invalid")
+    return email
+
+
+def _check_telephone(telephone: str) -> str:
+    if telephone and not TELEPHONE_RE.match(telephone):
+        raise ApiError(301013, "telephone invalid")
+    return telephone
+
+
+def _check_position(position: str) -> str:
+    if len(position) > 128:
+        raise ApiError(301012, "position invalid, the length exceeds 128")
+    return position
+
+
+def _check_gender(value: Any) -> str:
+    if isinstance(value, bool) or str(value).strip() not in ("0", "1", "2"):
+        raise bad_param("gender must be 0, 1 or 2")
+    return str(value).strip()
+
+
+def _check_enable(value: Any) -> int:
+    if isinstance(value, bool) or str(value).strip() not in ("0", "1"):
+        raise bad_param("enable must be 0 or 1")
+    return int(str(value).strip())
+
+
+def _check_department_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 64:
+        raise ApiError(60001, "department name length invalid")
+    if DEPARTMENT_NAME_FORBIDDEN & set(name):
+        raise ApiError(60009, "department name contains illegal characters")
+    return name
+
+
+def _mobile_key(mobile: str) -> str:
+    """Two spellings of one number (`+86 138…`, `138-…`) are the same mobile."""
+    digits = mobile.replace(" ", "").replace("-", "")
+    return digits[3:] if digits.startswith("+86") else digits
+
+
+def _open_userid(corp_id: str, userid: str) -> str:
+    return "wo" + hashlib.sha1(f"{corp_id}/{userid.lower()}".encode()).hexdigest()[:30]
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Token:
+    value: str = field(repr=False)
+    caller: Caller
+    expires_at: float  # time.time(); 0 = expired by /_emulator/expire-tokens
+
+
+class Corp:
+    """The directory and the rules of every API.
+
+    Example:
+        >>> corp = Corp(EmulatorOptions())
+        >>> corp.department_create("sync", {"name": "研发中心", "parentid": 1})
+        {'id': 2}
+    """
+
+    def __init__(self, options: EmulatorOptions, store: Store | None = None):
+        self.options = options
+        self.store = store or Store()
+        self.lock = threading.RLock()
+        self.departments: dict[int, dict] = {}
+        self.members: dict[str, dict] = {}  # keyed by lower-cased userid
+        self.tokens: dict[str, Token] = {}
+        self.current_token: dict[Caller, str] = {}
+        self.generation = 0  # counts resets, so a call that began before one can tell
+        self._mobiles: dict[str, str] = {}  # mobile_key -> member key
+        self._emails: dict[str, str] = {}  # lower-cased email -> member key
+        self._load()
+
+    # ---- state ------------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        departments, members, tokens = self.store.load()
+        self.departments = {d["id"]: d for d in departments}
+        self.members = {m["userid"].lower(): m for m in members}
+        for key, member in self.members.items():
+            self._index(key, member)
+        now = time.time()
+        for value, caller, expires_at in tokens:
+            self.tokens[value] = Token(value, caller, expires_at)
+            if expires_at > now:
+                self.current_token[caller] = value
+        if ROOT_ID not in self.departments:
+            with self.lock, self.store.transaction():
+                self._put_department(self._root())
+
+    def _root(self) -> dict:
+        return {"id": ROOT_ID, "name": self.options.corp_name, "name_en": "", "department_leader": [],
+                "parentid": 0, "order": 100000000}
+
+    def reset(self) -> None:
+        """An empty directory (the root only) and no tokens."""
+        with self.lock, self.store.transaction():
+            self.generation += 1
+            self.store.clear()
+            self.departments, self.members, self.tokens, self.current_token = {}, {}, {}, {}
+            self._mobiles, self._emails = {}, {}
+            self._put_department(self._root())
+
+    def _put_department(self, department: dict) -> None:
+        self.departments[department["id"]] = department
+        self.store.put_department(department)
+
+    def _index(self, key: str, member: dict) -> None:
+        if member["mobile"]:
+            self._mobiles[_mobile_key(member["mobile"])] = key
+        if member["email"]:
+            self._emails[member["email"].lower()] = key
+
+    def _unindex(self, member: dict) -> None:
+        self._mobiles.pop(_mobile_key(member["mobile"]), None)
+        self._emails.pop(member["email"].lower(), None)
+
+    def _put_member(self, member: dict, old: dict | None = None) -> None:
+        key = member["userid"].lower()
+        if old is not None:
+            self._unindex(old)
+        self.members[key] = member
+        self._index(key, member)
+        self.store.put_member(member)
+
+    def _drop_member(self, key: str) -> None:
+        member = self.members.pop(key)
+        self._unindex(member)
+        self.store.drop_member(member["userid"])
+
+    def state(self) -> dict:
+        """The whole directory, every field, for GET /_emulator/state."""
+        with self.lock:
+            return {"corp_id": self.options.corp_id, "corp_name": self.departments[ROOT_ID]["name"],
+                    "departments": [dict(d) for d in self._subtree(ROOT_ID)],
+                    "members": [dict(m) for m in self.members.values()]}
+
+    # ---- tokens -----------------------------------------------------------------------------------
+
+    def gettoken(self, corpid: str | None, corpsecret: str | None) -> dict:
+        if not corpid:
+            raise ApiError(41002, "corpid missing")
+        if not corpsecret:
+            raise ApiError(41004, "corpsecret missing")
+        if corpid != self.options.corp_id:
+            raise ApiError(40013, "invalid corpid")
+        if secrets.compare_digest(corpsecret, self.options.secret):
+            caller: Caller = "sync"
+        elif secrets.compare_digest(corpsecret, self.options.app_secret):
+            caller = "app"
+        else:
+            raise ApiError(40001, "invalid credential")
+        with self.lock:
+            now = time.time()
+            token = self.tokens.get(self.current_token.get(caller, ""))
+            if token is None or token.expires_at <= now:
+                token = Token(secrets.token_urlsafe(48), caller, now + self.options.token_ttl)
+                with self.store.transaction():
+                    self.tokens[token.value] = token
+                    self.current_token[caller] = token.value
+                    self.store.put_token(token.value, caller, token.expires_at)
+        return {"access_token": token.value, "expires_in": max(1, int(token.expires_at - now))}
+
+    def caller(self, access_token: str | None) -> Caller:
+        """Which secret a token belongs to; refuses missing, unknown and expired tokens."""
+        if not access_token:
+            raise ApiError(41001, "access_token missing")
+        token = self.tokens.get(access_token)
+        if token is None:
+            raise ApiError(40014, "invalid access_token")
+        if token.expires_at <= time.time():
+            raise ApiError(42001, "access_token expired")
+        return token.caller
+
+    def expire_tokens(self) -> int:
+        """Every token issued so far now answers 42001."""
+        with self.lock, self.store.transaction():
+            for token in self.tokens.values():
+                token.expires_at = 0
+                self.store.put_token(token.value, token.caller, 0)
+            self.current_token = {}
+            return len(self.tokens)
+
+    def authorize(self, caller: Caller, api: str) -> None:
+        """Which secret may call which API (Part A2)."""
+        if caller == "app" and (api in WRITES or api == "user/list_id"):
+            raise ApiError(48002, "api forbidden")
+        if caller == "sync" and self.options.restrict_details and api in DETAIL_READS:
+            raise ApiError(48009, "api forbidden for contact detail reads from a new ip, "
+                                  "use user/list_id and department/simplelist")
+
+    # ---- members: writes ------------------------------------------------------------------------------
+
+    def user_create(self, caller: Caller, body: dict) -> dict:
+        userid = _check_userid(body.get("userid"))
+        name = _check_name(_text(body, "name"))
+        with self.lock:
+            key = userid.lower()
+            if key in self.members:
+                raise ApiError(60102, "userid existed")
+            member = {"userid": userid, "name": name, "department": [ROOT_ID], "order": [0],
+                      "position": "", "mobile": "", "gender": "0", "email": "", "biz_mail": "",
+                      "is_leader_in_dept": [0], "direct_leader": [], "avatar": "", "thumb_avatar": "",
+                      "telephone": "", "alias": "", "address": "",
+                      "open_userid": _open_userid(self.options.corp_id, userid),
+                      "main_department": ROOT_ID, "extattr": {"attrs": []}, "status": 4,
+                      "qr_code": f"https://open.work.weixin.qq.com/wwopen/userQRCode?vcode=vc{secrets.token_hex(8)}",
+                      "external_position": "", "external_profile": {"external_attr": []}, "enable": 1}
+            member = self._apply_member_fields(member, body, creating=True)
+            with self.store.transaction():
+                self._put_member(member)
+        return {}
+
+    def user_update(self, caller: Caller, body: dict) -> dict:
+        userid = body.get("userid")
+        if not isinstance(userid, str) or not userid:
+            raise ApiError(40003, "invalid userid")
+        with self.lock:
+            old = self.members.get(userid.lower())
+            if old is None:
+                raise ApiError(60111, "userid not found")
+            new_userid = body.get("new_userid")
+            if new_userid and str(new_userid).lower() != old["userid"].lower():
+                raise ApiError(301036, "userid not allowed to modify")
+            member = self._apply_member_fields(dict(old), body, creating=False)
+            with self.store.transaction():
+                self._put_member(member, old)
+        return {}
+
+    def _apply_member_fields(self, member: dict, body: dict, creating: bool) -> dict:
+        """Checks the fields `body` gives and returns `member` with them applied (Part A3)."""
+        key = member["userid"].lower()
+        if body.get("name") is not None:
+            member["name"] = _check_name(_text(body, "name"))
+
+        mobile = _text(body, "mobile")
+        if mobile is not None:
+            member["mobile"] = _check_mobile(mobile.strip())
+            owner = self._mobiles.get(_mobile_key(member["mobile"]))
+            if member["mobile"] and owner is not None and owner != key:
+                raise ApiError(60104, f"mobile existed:{self.members[owner]['userid']}")
+        email = _text(body, "email")
+        if email is not None:
+            member["email"] = _check_email(email.strip())
+            owner = self._emails.get(member["email"].lower())
+            if member["email"] and owner is not None and owner != key:
+                raise ApiError(60106, "email existed")
+        if not member["mobile"] and not member["email"]:
+            raise ApiError(60129, "missing mobile or email")
+
+        departments = _int_list(body, "department")
+        if departments is not None and (departments or not creating):
+            self._check_departments(departments)
+        old_departments = member["department"]
+        if departments:
+            departments = list(dict.fromkeys(departments))
+            member["department"] = departments
+        count = len(member["department"])
+        for name in ("is_leader_in_dept", "order"):
+            given = _int_list(body, name)
+            if given is not None:
+                if len(given) != count:
+                    raise ApiError(60132, f"{name} size not match department size")
+                member[name] = given
+            elif departments:  # keep each department's value, 0 for the new ones
+                kept = dict(zip(old_departments, member[name]))
+                member[name] = [kept.get(d, 0) for d in member["department"]]
+        if "is_leader_in_dept" in body and any(v not in (0, 1) for v in member["is_leader_in_dept"]):
+            raise bad_param("is_leader_in_dept must hold 0 or 1")
+
+        main = body.get("main_department")
+        if main is not None and main != "":
+            main = _int(main, "main_department")
+            if main not in member["department"]:
+                raise bad_param("main_department not in department")
+            member["main_department"] = main
+        elif member["main_department"] not in member["department"]:
+            member["main_department"] = member["department"][0]
+
+        for name, check in (("position", _check_position), ("telephone", _check_telephone)):
+            value = _text(body, name)
+            if value is not None:
+                member[name] = check(value.strip())
+        for name in ("alias", "address", "biz_mail", "external_position"):
+            value = _text(body, name)
+            if value is not None:
+                member[name] = value
+
+        leaders = body.get("direct_leader")
+        if leaders is not None:
+            if not isinstance(leaders, list) or not all(isinstance(v, str) for v in leaders):
+                raise bad_param("direct_leader must be a list of userids")
+            if len(leaders) > 5:
+                raise ApiError(60257, "direct_leader size exceed limit, at most 5")
+            for leader in leaders:
+                if leader.lower() not in self.members and leader.lower() != key:
+                    raise ApiError(60111, f"userid not found: direct_leader {leader}")
+            member["direct_leader"] = list(leaders)
+
+        if body.get("gender") is not None:
+            member["gender"] = _check_gender(body["gender"])
+        if body.get("enable") is not None:
+            member["enable"] = _check_enable(body["enable"])
+        member["status"] = 2 if member["enable"] == 0 else 4
+        for name in ("extattr", "external_profile"):
+            if body.get(name) is not None:
+                if not isinstance(body[name], dict):
+                    raise bad_param(f"{name} must be an object")
+                member[name] = body[name]
+        return member
+
+    def _check_departments(self, departments: list[int]) -> None:
+        if len(departments) > 100:
+            raise ApiError(60110, "user department size exceed limit, at most 100")
+        for department_id in departments:
+            if department_id not in self.departments:
+                raise ApiError(60123, f"invalid party id {department_id}")
+        if not departments:
+            raise ApiError(60123, "invalid party id, department is empty")
+
+    def user_delete(self, caller: Caller, userid: str | None) -> dict:
+        if not userid:
+            raise ApiError(40003, "invalid userid")
+        with self.lock:
+            if userid.lower() not in self.members:
+                raise ApiError(60111, "userid not found")
+            with self.store.transaction():
+                self._delete_members([userid.lower()])
+        return {}
+
+    def user_batchdelete(self, caller: Caller, body: dict) -> dict:
+        userids = body.get("useridlist")
+        if userids is None or userids == []:
+            raise ApiError(40031, "invalid userid list, useridlist is empty")
+        if not isinstance(userids, list) or not all(isinstance(u, str) for u in userids):
+            raise bad_param("useridlist must be a list of userids")
+        if len(userids) > 200:
+            raise ApiError(40032, "invalid userid list size, at most 200")
+        keys = list(dict.fromkeys(u.lower() for u in userids))
+        with self.lock:
+            unknown = [u for u in userids if u.lower() not in self.members]
+            if unknown:
+                raise ApiError(40031, f"invalid userid list, not found: {','.join(unknown[:5])}")
+            with self.store.transaction():
+                self._delete_members(keys)
+        return {}
+
+    def _delete_members(self, keys: list[str]) -> None:
+        gone = {self.members[k]["userid"].lower() for k in keys}
+        for key in keys:
+            self._drop_member(key)
+        # A deleted member no longer leads anyone.
+        for member in list(self.members.values()):
+            if any(leader.lower() in gone for leader in member["direct_leader"]):
+                kept = [leader for leader in member["direct_leader"] if leader.lower() not in gone]
+                self._put_member({**member, "direct_leader": kept}, member)
+        for department in list(self.departments.values()):
+            if any(leader.lower() in gone for leader in department["department_leader"]):
+                kept = [leader for leader in department["department_leader"] if leader.lower() not in gone]
+                self._put_department({**department, "department_leader": kept})
+
+    # ---- members: reads -------------------------------------------------------------------------------
+
+    def user_get(self, caller: Caller, userid: str | None) -> dict:
+        if not userid:
+            raise ApiError(40003, "invalid userid")
+        member = self.members.get(userid.lower())
+        if member is None:
+            raise ApiError(60111, "userid not found")
+        return self._shown(caller, member)
+
+    def _shown(self, caller: Caller, member: dict) -> dict:
+        shown = dict(member)
+        if caller == "app" and self.options.hide_private_fields:
+            for name in PRIVATE_FIELDS:
+                shown[name] = ""
+            shown["gender"] = "0"
+        return shown
+
+    def _members_in(self, department_id: Any, fetch_child: Any) -> list[dict]:
+        if department_id is None or department_id == "":
+            raise ApiError(60123, "invalid party id, department_id missing")
+        department_id = _int(department_id, "department_id")
+        with self.lock:
+            if department_id not in self.departments:
+                raise ApiError(60123, f"invalid party id {department_id}")
+            if str(fetch_child).strip() == "1":
+                wanted = {d["id"] for d in self._subtree(department_id)}
+            else:
+                wanted = {department_id}
+            return [m for m in self.members.values() if wanted.intersection(m["department"])]
+
+    def user_simplelist(self, caller: Caller, department_id: Any, fetch_child: Any) -> dict:
+        members = self._members_in(department_id, fetch_child)
+        return {"userlist": [{"userid": m["userid"], "name": m["name"], "department": m["department"],
+                              "open_userid": m["open_userid"]} for m in members]}
+
+    def user_list(self, caller: Caller, department_id: Any, fetch_child: Any) -> dict:
+        members = self._members_in(department_id, fetch_child)
+        return {"userlist": [self._shown(caller, m) for m in members]}
+
+    def user_list_id(self, caller: Caller, body: dict) -> dict:
+        limit = body.get("limit", 1000)
+        if limit is None:
+            limit = 1000
+        limit = _int(limit, "limit")
+        if not 1 <= limit <= 10000:
+            raise bad_param("limit must be 1 to 10000")
+        cursor = body.get("cursor") or ""
+        after: tuple[str, int] | None = None
+        if cursor:
+            try:
+                key, department = bytes.fromhex(cursor).decode("utf-8").rsplit("\n", 1)
+                after = (key, int(department))
+            except ValueError:
+                raise bad_param("invalid cursor") from None
+        with self.lock:
+            rows = sorted((key, department, m["userid"])
+                          for key, m in self.members.items() for department in m["department"])
+        if after is not None:
+            rows = [row for row in rows if (row[0], row[1]) > after]
+        page, rest = rows[:limit], rows[limit:]
+        next_cursor = ""
+        if rest:
+            last = page[-1]
+            next_cursor = f"{last[0]}\n{last[1]}".encode("utf-8").hex()
+        return {"next_cursor": next_cursor,
+                "dept_user": [{"userid": userid, "department": department} for _, department, userid in page]}
+
+    # ---- departments ----------------------------------------------------------------------------
+
+    def _children(self, department_id: int) -> list[dict]:
+        children = [d for d in self.departments.values() if d["parentid"] == department_id]
+        return sorted(children, key=lambda d: (-d["order"], d["id"]))
+
+    def _subtree(self, department_id: int) -> list[dict]:
+        """The department and its descendants, parents before children."""
+        out, stack = [], [self.departments[department_id]]
+        while stack:
+            department = stack.pop()
+            out.append(department)
+            stack.extend(reversed(self._children(department["id"])))
+        return out
+
+    def _depth(self, department_id: int) -> int:
+        depth = 1
+        while department_id != ROOT_ID:
+            department_id = self.departments[department_id]["parentid"]
+            depth += 1
+        return depth
+
+    def _height(self, department_id: int) -> int:
+        children = self._children(department_id)
+        return 1 + max((self._height(c["id"]) for c in children), default=0)
+
+    def _check_sibling_name(self, parentid: int, name: str, own_id: int | None) -> None:
+        for sibling in self.departments.values():
+            if sibling["parentid"] == parentid and sibling["name"] == name and sibling["id"] != own_id:
+                raise ApiError(60008, f"department existed: {sibling['id']} is existed")
+
+    def _department_fields(self, department: dict, body: dict) -> None:
+        if body.get("name_en") is not None:
+            name_en = body["name_en"]
+            department["name_en"] = _check_department_name(name_en) if name_en != "" else ""
+        if body.get("order") is not None:
+            order = _int(body["order"], "order")
+            if not 0 <= order < 2**32:
+                raise bad_param("order must be 0 to 4294967295")
+            department["order"] = order
+        leaders = body.get("department_leader")
+        if leaders is not None:
+            if not isinstance(leaders, list) or not all(isinstance(v, str) for v in leaders):
+                raise bad_param("department_leader must be a list of userids")
+            for leader in leaders:
+                if leader.lower() not in self.members:
+                    raise ApiError(60111, f"userid not found: department_leader {leader}")
+            department["department_leader"] = list(leaders)
+
+    def department_create(self, caller: Caller, body: dict) -> dict:
+        name = _check_department_name(body.get("name"))
+        parentid = body.get("parentid")
+        with self.lock:
+            if parentid is None or parentid == "":
+                raise ApiError(60004, "parent department not found, parentid missing")
+            parentid = _int(parentid, "parentid")
+            if parentid not in self.departments:
+                raise ApiError(60004, f"parent department not found: {parentid}")
+            given_id = body.get("id")
+            if given_id is not None and given_id != "":
+                given_id = _int(given_id, "id")
+                if given_id <= 1 or given_id >= 2**31:
+                    raise bad_param("id must be an integer greater than 1")
+                if given_id in self.departments:
+                    raise ApiError(60008, f"department existed: {given_id} is existed")
+            else:
+                given_id = max(self.departments) + 1
+            self._check_sibling_name(parentid, name, None)
+            if self._depth(parentid) + 1 > MAX_DEPTH:
+                raise ApiError(81002, "department level exceed limit, at most 15")
+            department = {"id": given_id, "name": name, "name_en": "", "department_leader": [],
+                          "parentid": parentid, "order": 0}
+            self._department_fields(department, body)
+            with self.store.transaction():
+                self._put_department(department)
+        return {"id": given_id}
+
+    def department_update(self, caller: Caller, body: dict) -> dict:
+        if body.get("id") is None or body.get("id") == "":
+            raise ApiError(60003, "department not found, id missing")
+        department_id = _int(body["id"], "id")
+        with self.lock:
+            old = self.departments.get(department_id)
+            if old is None:
+                raise ApiError(60003, f"department not found: {department_id}")
+            department = dict(old)
+            if body.get("name") is not None:
+                department["name"] = _check_department_name(body["name"])
+            if body.get("parentid") is not None and body.get("parentid") != "":
+                parentid = _int(body["parentid"], "parentid")
+                if parentid != old["parentid"]:
+                    if department_id == ROOT_ID:
+                        raise bad_param("the root department cannot move")
+                    if parentid not in self.departments:
+                        raise ApiError(60004, f"parent department not found: {parentid}")
+                    if parentid in {d["id"] for d in self._subtree(department_id)}:
+                        raise ApiError(60010, "department circle exists, cannot move a department "
+                                              "under itself or its descendant")
+                    if self._depth(parentid) + self._height(department_id) > MAX_DEPTH:
+                        raise ApiError(81002, "department level exceed limit, at most 15")
+                department["parentid"] = parentid
+            if department_id != ROOT_ID:
+                self._check_sibling_name(department["parentid"], department["name"], department_id)
+            self._department_fields(department, body)
+            with self.store.transaction():
+                self._put_department(department)
+        return {}
+
+    def department_delete(self, caller: Caller, department_id: Any) -> dict:
+        if department_id is None or department_id == "":
+            raise ApiError(60003, "department not found, id missing")
+        department_id = _int(department_id, "id")
+        with self.lock:
+            if department_id == ROOT_ID:
+                raise ApiError(60007, "not allow to delete root department")
+            if department_id not in self.departments:
+                raise ApiError(60003, f"department not found: {department_id}")
+            if self._children(department_id):
+                raise ApiError(60006, "department contains sub-department")
+            if any(department_id in m["department"] for m in self.members.values()):
+                raise ApiError(60005, "department contains user")
+            with self.store.transaction():
+                del self.departments[department_id]
+                self.store.drop_department(department_id)
+        return {}
+
+    def _department_or_tree(self, department_id: Any) -> list[dict]:
+        with self.lock:
+            if department_id is None or department_id == "":
+                return self._subtree(ROOT_ID)
+            department_id = _int(department_id, "id")
+            if department_id not in self.departments:
+                raise ApiError(60003, f"department not found: {department_id}")
+            return self._subtree(department_id)
+
+    def department_list(self, caller: Caller, department_id: Any) -> dict:
+        return {"department": [dict(d) for d in self._department_or_tree(department_id)]}
+
+    def department_simplelist(self, caller: Caller, department_id: Any) -> dict:
+        return {"department_id": [{"id": d["id"], "parentid": d["parentid"], "order": d["order"]}
+                                  for d in self._department_or_tree(department_id)]}
+
+    def department_get(self, caller: Caller, department_id: Any) -> dict:
+        if department_id is None or department_id == "":
+            raise bad_param("id missing")
+        department = self.departments.get(_int(department_id, "id"))
+        if department is None:
+            raise ApiError(60003, f"department not found: {department_id}")
+        return {"department": dict(department)}
+
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+class Gate:
+    """Limits and faults in front of every call, and the call counters (Part A5).
+
+    Example:
+        >>> gate = Gate(EmulatorOptions(rate_limit=1, block_seconds=60))
+        >>> gate.check_rate("user/get")
+        >>> gate.check_rate("user/get")
+        Traceback (most recent call last):
+        ...
+        bulkdir.emulator.models.ApiError: 45009 api freq out of limit
+    """
+
+    def __init__(self, options: EmulatorOptions):
+        self.options = options
+        self.lock = threading.Lock()
+        self.random = random.Random(options.seed)
+        self._in_flight: dict[str, int] = {}  # real calls on their way: a reset does not end them
+        self.reset()
+
+    def reset(self) -> None:
+        """Zeroes the counters and lifts rate-limit blocks."""
+        with self.lock:
+            self.calls: dict[str, int] = {}
+            self.ok: dict[str, int] = {}
+            self.errors: dict[str, int] = {}
+            self._window: dict[str, deque[float]] = {}
+            self._blocked_until: dict[str, float] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return {name: getattr(self.options, name) for name in FAULT_SETTINGS}
+
+    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Changes fault and limit settings while running; returns them all."""
+        unknown = set(changes) - set(FAULT_SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(FAULT_SETTINGS)}")
+        checked = _validate_faults(changes)
+        with self.lock:
+            for name, value in checked.items():
+                setattr(self.options, name, value)
+            if "seed" in checked:
+                self.random = random.Random(checked["seed"])
+            if "rate_limit" in checked or "block_seconds" in checked:
+                self._window, self._blocked_until = {}, {}
+        return self.settings()
+
+    def count(self, api: str, errcode: int | str) -> None:
+        with self.lock:
+            self.calls[api] = self.calls.get(api, 0) + 1
+            if errcode == 0:
+                self.ok[api] = self.ok.get(api, 0) + 1
+            else:
+                self.errors[str(errcode)] = self.errors.get(str(errcode), 0) + 1
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return {"calls": dict(self.calls), "ok": dict(self.ok), "errors": dict(self.errors)}
+
+    def check_rate(self, api: str) -> None:
+        """At most `rate_limit` calls a minute per API; the first over blocks it for `block_seconds`."""
+        limit = self.options.rate_limit
+        if not limit:
+            return
+        with self.lock:
+            now = time.monotonic()
+            if self._blocked_until.get(api, 0) > now:
+                raise ApiError(45009, "api freq out of limit")
+            window = self._window.setdefault(api, deque())
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= limit:
+                self._blocked_until[api] = now + self.options.block_seconds
+                window.clear()
+                raise ApiError(45009, "api freq out of limit")
+            window.append(now)
+
+    @contextmanager
+    def in_flight(self, api: str) -> Iterator[None]:
+        """Counts the call in flight; more than `max_concurrency` at once answers 45033."""
+        with self.lock:
+            self._in_flight[api] = self._in_flight.get(api, 0) + 1
+            over = bool(self.options.max_concurrency) and self._in_flight[api] > self.options.max_concurrency
+        try:
+            if self.options.latency_ms:
+                time.sleep(self.options.latency_ms / 1000)
+            if over:
+                raise ApiError(45033, "api concurrent out of limit")
+            yield
+        finally:
+            with self.lock:
+                self._in_flight[api] -= 1
+
+    def draw_fault(self) -> Literal["http", "busy"] | None:
+        """A reproducible draw (with `seed`): an HTTP 502, a -1, or nothing."""
+        http_rate, fail_rate = self.options.http_error_rate, self.options.fail_rate
+        if not http_rate and not fail_rate:
+            return None
+        with self.lock:
+            draw = self.random.random()
+        if draw < http_rate:
+            return "http"
+        if draw < http_rate + fail_rate:
+            return "busy"
+        return None
+
+
+def _validate_faults(changes: dict[str, Any]) -> dict[str, Any]:
+    """Checks types and ranges of fault settings; raises ValueError naming the setting."""
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in ("fail_rate", "http_error_rate"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a number from 0 to 1")
+            out[name] = float(value)
+        elif name in ("rate_limit", "max_concurrency", "seed"):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"{name} must be a whole number of 0 or more, or null")
+            out[name] = value
+        elif name in ("block_seconds", "latency_ms", "token_ttl"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number of 0 or more")
+            out[name] = value
+        elif name in ("restrict_details", "hide_private_fields"):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false")
+            out[name] = value
+    return out

@@ -1,0 +1,221 @@
+"""HTTP in, JSON out: reads the query string and JSON body, calls the models, writes the answer.
+
+No rules live here (they are in models.py); this module only knows the wire format (Part A1):
+`access_token` in the query string, GET parameters in the query string, POST parameters as a JSON
+body, HTTP 200 with `errcode`/`errmsg` even on errors, and the platform's errmsg shape
+`"<text>, hint: [...], from ip: ..., more info at https://open.work.weixin.qq.com/devtool/query?e=N"`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from bulkdir.emulator.models import ApiError, Caller, Corp, Gate, bad_param
+
+JSON_TYPE = "application/json; charset=UTF-8"
+BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                    b"</body>\r\n</html>\r\n")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # without the query string
+    query: dict[str, str] = field(default_factory=dict)  # the first value of each parameter
+    body: bytes = b""
+    client_ip: str = "127.0.0.1"
+
+    def json(self) -> dict[str, Any]:
+        """The JSON body as an object; a malformed body answers 40058 like the platform."""
+        try:
+            data = json.loads(self.body.decode("utf-8") or "null")
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(40058, "Warning: wrong json format. invalid Request Parameter") from None
+        if not isinstance(data, dict):
+            raise ApiError(40058, "Warning: wrong json format. invalid Request Parameter, "
+                                  "the body must be a JSON object")
+        return data
+
+
+class Answer(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes
+
+
+def json_answer(data: Any, status: int = 200) -> Answer:
+    return Answer(status, JSON_TYPE, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+
+_hint_counter = itertools.count(1)
+
+
+def errmsg(error: ApiError, client_ip: str) -> str:
+    hint = f"{int(time.time())}_{next(_hint_counter) % 1000}_{secrets.token_hex(16)}"
+    return (f"{error.text}, hint: [{hint}], from ip: {client_ip}, "
+            f"more info at https://open.work.weixin.qq.com/devtool/query?e={error.errcode}")
+
+
+class WeComResponses:
+    """One method per API; each reads its parameters and calls one Corp method.
+
+    Example:
+        >>> from bulkdir.emulator.models import EmulatorOptions
+        >>> options = EmulatorOptions()
+        >>> responses = WeComResponses(Corp(options), Gate(options))
+        >>> responses.dispatch(Request("GET", "/cgi-bin/gettoken")).body[:35]
+        b'{"errcode": 41002, "errmsg": "corpi'
+    """
+
+    def __init__(self, corp: Corp, gate: Gate):
+        from bulkdir.emulator.urls import API_URLS, CONTROL_URLS  # urls.py names this class's methods
+
+        self.corp = corp
+        self.gate = gate
+        self.api_urls, self.control_urls = API_URLS, CONTROL_URLS
+
+    def dispatch(self, request: Request) -> Answer:
+        """The answer to one HTTP request."""
+        if request.path.startswith("/cgi-bin/"):
+            api = request.path[len("/cgi-bin/"):]
+            route = self.api_urls.get(api)
+            if route is None:
+                return json_answer({"errcode": 404, "errmsg": f"api not found: {request.path}"}, 404)
+            return self._call(api, route, request)
+        control = self.control_urls.get((request.method, request.path))
+        if control is None:
+            return json_answer({"error": f"not found: {request.method} {request.path}"}, 404)
+        try:
+            return json_answer(control(self, request))
+        except ValueError as error:
+            return json_answer({"error": str(error)}, 400)
+
+    def _call(self, api: str, route: tuple[str, Callable, str], request: Request) -> Answer:
+        method, handler, success = route
+        generation = self.corp.generation
+        try:
+            with self.gate.in_flight(api):  # waits latency_ms; 45033 when too many in flight
+                if self.corp.generation != generation:
+                    # The directory was reset while this call waited: it must not land in the new one.
+                    raise ApiError(-1, "system busy")
+                self.gate.check_rate(api)
+                fault = self.gate.draw_fault()
+                if fault == "http":
+                    self._count(api, "http-502", generation)
+                    return Answer(502, "text/html", BAD_GATEWAY_HTML)
+                if fault == "busy":
+                    raise ApiError(-1, "system busy")
+                if method == "POST" and request.method != "POST":
+                    raise bad_param(f"{api} must be called with POST and a JSON body")
+                payload = handler(self, request)
+        except ApiError as error:
+            self._count(api, error.errcode, generation)
+            return json_answer({"errcode": error.errcode, "errmsg": errmsg(error, request.client_ip)})
+        self._count(api, 0, generation)
+        return json_answer({"errcode": 0, "errmsg": success, **payload})
+
+    def _count(self, api: str, errcode: int | str, generation: int) -> None:
+        if self.corp.generation == generation:  # a call from before a reset is not in the new counts
+            self.gate.count(api, errcode)
+
+    def _caller(self, request: Request, api: str) -> Caller:
+        caller = self.corp.caller(request.query.get("access_token"))
+        self.corp.authorize(caller, api)
+        return caller
+
+    # ---- the WeCom APIs -------------------------------------------------------------------------
+
+    def gettoken(self, request: Request) -> dict:
+        return self.corp.gettoken(request.query.get("corpid"), request.query.get("corpsecret"))
+
+    def user_create(self, request: Request) -> dict:
+        caller = self._caller(request, "user/create")
+        return self.corp.user_create(caller, request.json())
+
+    def user_get(self, request: Request) -> dict:
+        caller = self._caller(request, "user/get")
+        return self.corp.user_get(caller, request.query.get("userid"))
+
+    def user_update(self, request: Request) -> dict:
+        caller = self._caller(request, "user/update")
+        return self.corp.user_update(caller, request.json())
+
+    def user_delete(self, request: Request) -> dict:
+        caller = self._caller(request, "user/delete")
+        return self.corp.user_delete(caller, request.query.get("userid"))
+
+    def user_batchdelete(self, request: Request) -> dict:
+        caller = self._caller(request, "user/batchdelete")
+        return self.corp.user_batchdelete(caller, request.json())
+
+    def user_simplelist(self, request: Request) -> dict:
+        caller = self._caller(request, "user/simplelist")
+        return self.corp.user_simplelist(caller, request.query.get("department_id"),
+                                         request.query.get("fetch_child"))
+
+    def user_list(self, request: Request) -> dict:
+        caller = self._caller(request, "user/list")
+        return self.corp.user_list(caller, request.query.get("department_id"),
+                                   request.query.get("fetch_child"))
+
+    def user_list_id(self, request: Request) -> dict:
+        caller = self._caller(request, "user/list_id")
+        return self.corp.user_list_id(caller, request.json())
+
+    def department_create(self, request: Request) -> dict:
+        caller = self._caller(request, "department/create")
+        return self.corp.department_create(caller, request.json())
+
+    def department_update(self, request: Request) -> dict:
+        caller = self._caller(request, "department/update")
+        return self.corp.department_update(caller, request.json())
+
+    def department_delete(self, request: Request) -> dict:
+        caller = self._caller(request, "department/delete")
+        return self.corp.department_delete(caller, request.query.get("id"))
+
+    def department_list(self, request: Request) -> dict:
+        caller = self._caller(request, "department/list")
+        return self.corp.department_list(caller, request.query.get("id"))
+
+    def department_simplelist(self, request: Request) -> dict:
+        caller = self._caller(request, "department/simplelist")
+        return self.corp.department_simplelist(caller, request.query.get("id"))
+
+    def department_get(self, request: Request) -> dict:
+        caller = self._caller(request, "department/get")
+        return self.corp.department_get(caller, request.query.get("id"))
+
+    # ---- control endpoints (not WeCom), under /_emulator/ -------------------------------------------
+
+    def control_reset(self, request: Request) -> dict:
+        self.corp.reset()
+        self.gate.reset()
+        return {"reset": True}
+
+    def control_stats(self, request: Request) -> dict:
+        return self.gate.stats()
+
+    def control_get_faults(self, request: Request) -> dict:
+        return self.gate.settings()
+
+    def control_set_faults(self, request: Request) -> dict:
+        try:
+            changes = json.loads(request.body.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError("the body must be a JSON object of settings") from None
+        if not isinstance(changes, dict):
+            raise ValueError("the body must be a JSON object of settings")
+        return self.gate.configure(changes)
+
+    def control_expire_tokens(self, request: Request) -> dict:
+        return {"expired": self.corp.expire_tokens()}
+
+    def control_state(self, request: Request) -> dict:
+        return self.corp.state()

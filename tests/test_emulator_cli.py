@@ -1,0 +1,101 @@
+"""`bulkdir emulator` as a process: one ready line with the URL, its flags, a clean stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
+
+
+def start(*flags: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", "bulkdir", "emulator", "--port", "0", *flags],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    return process, line
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Kills a process the test left running (only when an assertion failed half-way)."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def url_of(line: str) -> str:
+    return next(word for word in line.split() if word.startswith("http://"))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_prints_one_line_with_the_url_serves_and_stops_cleanly(stop_signal):
+    process, line = start("--secret", "my-very-secret", "--app-secret", "my-app-secret")
+    try:
+        assert line.startswith("bulkdir emulator listening on http://127.0.0.1:")
+        assert "my-very-secret" not in line and "my-app-secret" not in line
+        answer = requests.get(f"{url_of(line)}/cgi-bin/gettoken",
+                              params={"corpid": "wwsandbox", "corpsecret": "my-very-secret"}, timeout=5).json()
+        assert answer["errcode"] == 0
+        process.send_signal(stop_signal)
+        out, err = process.communicate(timeout=10)
+    finally:
+        stop(process)
+    assert process.returncode == 0
+    assert out == ""  # exactly one line on stdout
+    assert "Traceback" not in err and "my-very-secret" not in err
+
+
+def test_flags_reach_the_emulator(tmp_path):
+    db = tmp_path / "cli.db"
+    process, line = start("--corp-id", "wwacme", "--corp-name", "Acme", "--rate-limit", "600",
+                          "--block-seconds", "5", "--max-concurrency", "4", "--fail-rate", "0.1", "--seed", "3",
+                          "--restrict-details", "--hide-private-fields", "--token-ttl", "60", "--db", str(db))
+    try:
+        assert "corp id wwacme" in line
+        url = url_of(line)
+        settings = requests.get(f"{url}/_emulator/faults", timeout=5).json()
+        assert settings == {"token_ttl": 60, "rate_limit": 600, "block_seconds": 5.0, "max_concurrency": 4,
+                            "latency_ms": 0.0, "fail_rate": 0.1, "http_error_rate": 0.0, "seed": 3,
+                            "restrict_details": True, "hide_private_fields": True}
+        assert requests.get(f"{url}/_emulator/state", timeout=5).json()["corp_name"] == "Acme"
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    finally:
+        stop(process)
+    assert process.returncode == 0 and db.exists()
+
+
+def test_a_restart_on_the_same_db_serves_what_was_written_before_sigterm(tmp_path):
+    db = str(tmp_path / "cli.db")
+    for step in ("write", "read"):
+        process, line = start("--db", db)
+        try:
+            url = url_of(line)
+            token = requests.get(f"{url}/cgi-bin/gettoken", timeout=5,
+                                 params={"corpid": "wwsandbox", "corpsecret": "sandbox-secret"}).json()["access_token"]
+            if step == "write":
+                answer = requests.post(f"{url}/cgi-bin/user/create", params={"access_token": token}, timeout=5,
+                                       json={"userid": "zhangsan", "name": "张三", "mobile": "13800000000"}).json()
+                assert answer["errcode"] == 0
+            else:
+                answer = requests.get(f"{url}/cgi-bin/user/get", params={"access_token": token, "userid": "zhangsan"},
+                                      timeout=5).json()
+                assert answer["name"] == "张三"
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=10)
+        finally:
+            stop(process)
+        assert process.returncode == 0
+
+
+def test_a_port_in_use_is_a_usage_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "bulkdir", "emulator", "--port", str(port)],
+                                capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
