@@ -1,0 +1,122 @@
+"""The connection options every command that talks to WeCom takes, and the client they make.
+
+    @cli.command()
+    @connection_options
+    def export(path, connection: Connection):
+        client = connection.client()          # resolved settings; the sandbox started if --sandbox
+        directory = fetch_directory(client)
+
+`connection.client()` resolves flag > environment > ./bulkdir.toml > user config file (see
+bulkdir/config.py), raises ConfigError (exit 2, one line) for a missing corp id or secret, and closes
+the client (and stops the sandbox) when the command ends. With `--sandbox` it prints one line on stderr
+saying the sandbox is in use and where its state lives.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import click
+
+from bulkdir.config import Settings, resolve_settings
+from bulkdir.wecom.client import WeComClient
+
+CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "workers", "timeout")
+
+
+@dataclass
+class Connection:
+    """What the connection options said; `client()` turns it into a WeComClient."""
+
+    flags: dict[str, Any] = field(default_factory=dict)  # setting name -> flag value (None: not given)
+    profile: str | None = None
+    sandbox: bool = False
+    _client: WeComClient | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """The resolved settings (without the sandbox's), e.g. for `--dry-run` messages."""
+        return resolve_settings(self.flags, profile=self.profile)
+
+    def client(self, **client_options: Any) -> WeComClient:
+        """A client for these options; closed when the click command ends (or call `.close()`).
+
+        `client_options` go to WeComClient (max_attempts, backoff, block_seconds, cache_dir). Calling
+        it again returns the same client (one sandbox per process).
+        """
+        if self._client is not None:
+            return self._client
+        client = self._client = open_client(self.settings(), sandbox=self.sandbox,
+                             sandbox_rate=self.flags.get("rate"), **client_options)
+        context = click.get_current_context(silent=True)
+        if context is not None:
+            context.call_on_close(client.close)
+        return client
+
+
+def open_client(settings: Settings, *, sandbox: bool = False, sandbox_rate: int | None = None,
+                **client_options: Any) -> WeComClient:
+    """A WeComClient for `settings`, or for the sandbox (started here, stopped when the client closes).
+
+    >>> with open_client(resolve_settings(), sandbox=True) as client:
+    ...     client.department_get(1)["name"]
+    '示例企业'
+    """
+    if not sandbox:
+        return WeComClient(settings, **client_options)
+    from bulkdir.sandbox import start_sandbox
+
+    running = start_sandbox(settings, rate=sandbox_rate)
+    try:
+        client_options.setdefault("token_scope", f"sandbox:{running.db}")
+        client = WeComClient(running.settings, **client_options)
+    except BaseException:
+        running.stop()
+        raise
+    client.on_close(running.stop)
+    click.echo(f"Using the local sandbox, not a real corp (本地沙箱); its state lives in {running.db} "
+               "(`bulkdir sandbox reset` empties it).", err=True)
+    return client
+
+
+def connection_options(command: Callable) -> Callable:
+    """A click decorator: adds the connection options and passes `connection: Connection` to the command.
+
+    >>> @cli.command()
+    ... @connection_options
+    ... def export(connection: Connection) -> None:
+    ...     directory = fetch_directory(connection.client())
+    """
+    options = [
+        click.option("--corp-id", "corp_id", metavar="ID", help="Corp id (企业ID). Env BULKDIR_CORP_ID."),
+        click.option("--secret", "secret", metavar="SECRET",
+                     help="Contacts-sync secret (通讯录同步 Secret), for writes. Prefer env BULKDIR_SECRET or "
+                          "the config file: a flag shows in the process list."),
+        click.option("--app-secret", "app_secret", metavar="SECRET",
+                     help="Self-built app secret, for detail reads when the contacts-sync secret gets 48009. "
+                          "Env BULKDIR_APP_SECRET."),
+        click.option("--base-url", "base_url", metavar="URL",
+                     help="API host root, without /cgi-bin [default: https://qyapi.weixin.qq.com]. "
+                          "Env BULKDIR_BASE_URL."),
+        click.option("--rate", "rate", type=int, metavar="N",
+                     help="Calls per minute per API [default: 1800; 60000 with --sandbox]. Env BULKDIR_RATE."),
+        click.option("--workers", "workers", type=int, metavar="N",
+                     help="Calls in flight at once [default: 4]. Env BULKDIR_WORKERS."),
+        click.option("--timeout", "timeout", type=float, metavar="SECONDS",
+                     help="Timeout of every HTTP call [default: 15]. Env BULKDIR_TIMEOUT."),
+        click.option("--profile", "profile", metavar="NAME",
+                     help="Use [profiles.NAME] of bulkdir.toml. Env BULKDIR_PROFILE."),
+        click.option("--sandbox", "sandbox", is_flag=True,
+                     help="Use the local sandbox (an emulator kept in the user's data folder) instead of WeCom."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {name: kwargs.pop(name) for name in CONNECTION_FLAGS}
+        kwargs["connection"] = Connection(flags, kwargs.pop("profile"), kwargs.pop("sandbox"))
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper

@@ -1,0 +1,423 @@
+"""The WeCom client: one method per API, tokens, retries and rate limits, safe to share between threads.
+
+What a call goes through:
+
+    rate limiter of its API (evenly spaced slots; waits out a 45009 block)
+      → access token (memory, then the 0600 cache file, then gettoken)
+        → HTTP with a timeout, on one pooled requests.Session
+          → errcode 0: the answer
+            40001/40014/42001: a new token, once
+            48009 on a read with the contacts-sync secret and an app secret set: the app secret, from then on
+            -1/6000/45033, HTTP 5xx, timeout, dropped connection: jittered exponential backoff, bounded
+            45009: wait out the block, halve that API's rate, call again (bounded too)
+            anything else: WeComError
+
+Errors (see bulkdir/errors.py for the whole tree):
+
+    WeComError              the platform answered a non-zero errcode: errcode, errmsg, api, hint_en, hint_zh
+    └── WeComNetworkError   no usable answer after every attempt (timeouts, refused connections, HTTP errors);
+                            errcode None
+
+No message, repr or log line of this module holds a secret or a token: the URLs that carry them are
+never formatted into text, and the exceptions of requests (whose text holds the URL) are not chained.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from bulkdir.config import SETTINGS_SOURCES, Settings, missing_setting_message, user_dirs
+from bulkdir.errors import BulkdirError, ConfigError, ExitStatus
+from bulkdir.wecom import codes
+from bulkdir.wecom.ratelimit import RateLimiter
+from bulkdir.wecom.tokens import TokenCache
+
+log = logging.getLogger("bulkdir.wecom")
+
+Secret = Literal["sync", "app"]
+# The reads that the contacts-sync secret may be refused from a new IP since 2022 (48009).
+DETAIL_READS = frozenset({"user/get", "user/list", "department/list", "department/get"})
+READS = DETAIL_READS | {"user/simplelist", "department/simplelist"}
+
+
+class WeComError(BulkdirError):
+    """The platform answered a non-zero errcode. `str()` is one line with the English hint, no secret.
+
+    >>> error = WeComError(60104, "mobile existed:zhangsan", "user/create")
+    >>> error.errcode, error.hint_en
+    (60104, 'Another member already has this mobile: zhangsan.')
+    """
+
+    def __init__(self, errcode: int | None, errmsg: str, api: str, *, hint_en: str | None = None,
+                 hint_zh: str | None = None, attempts: int = 1, answer_lost: bool = False) -> None:
+        if errcode is not None and (hint_en is None or hint_zh is None):
+            default_en, default_zh = codes.hint(errcode, errmsg)
+            hint_en, hint_zh = hint_en or default_en, hint_zh or default_zh
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.api = api
+        self.hint_en = hint_en or ""
+        self.hint_zh = hint_zh or ""
+        self.attempts = attempts
+        # An earlier attempt of this call got no answer, so it may have been applied: a create that now
+        # answers 60102 or a delete that answers 60111 may be this call's own earlier attempt.
+        self.answer_lost = answer_lost
+        super().__init__(str(self))
+
+    @property
+    def exit_status(self) -> ExitStatus:  # type: ignore[override]
+        """2 for a wrong corp id, secret or IP (the setup is wrong), else 1."""
+        return ExitStatus.USAGE if self.errcode in codes.CONFIGURATION else ExitStatus.PROBLEMS
+
+    def __str__(self) -> str:
+        return f"{self.api}: WeCom error {self.errcode} ({_short(self.errmsg)}). {self.hint_en}"
+
+    def __repr__(self) -> str:
+        return f"WeComError(errcode={self.errcode!r}, api={self.api!r}, errmsg={self.errmsg!r})"
+
+    def __reduce__(self):  # picklable across process pools, keeping every field
+        return (_rebuild_error, (type(self), self.__dict__.copy()))
+
+
+class WeComNetworkError(WeComError):
+    """No usable answer after every attempt: timeouts, refused or dropped connections, HTTP errors."""
+
+    def __str__(self) -> str:
+        return f"{self.api}: no answer from WeCom ({self.errmsg}). {self.hint_en}"
+
+
+def _rebuild_error(cls: type, state: dict) -> WeComError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    return error
+
+
+def _short(errmsg: str) -> str:
+    """The platform's errmsg without its hint/ip/more-info tail, which repeats what the hint says."""
+    return errmsg.split(", hint:")[0].strip() or "no message"
+
+
+_SECRET_IN_URL = re.compile(r"(corpsecret|access_token)=[^&\s\"']*")
+
+
+class _HideSecretsInUrls(logging.Filter):
+    """urllib3 logs request lines at DEBUG; the URLs carry the secret (gettoken) or the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _SECRET_IN_URL.sub(r"\1=***", str(record.msg))
+        if record.args:
+            record.args = tuple(_SECRET_IN_URL.sub(r"\1=***", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideSecretsInUrls())
+
+
+class WeComClient:
+    """A client of the WeCom contacts API for one corp, shared by a pool of worker threads.
+
+    >>> client = WeComClient(Settings(corp_id="ww1", secret="...", base_url="http://127.0.0.1:8765"))
+    >>> client.department_create({"name": "研发中心", "parentid": 1})
+    2
+    >>> client.user_get("zhangsan")["name"]
+    '张三'
+
+    Knobs for tests and tools: `max_attempts` (every call, 5), `backoff` (first retry delay in seconds,
+    doubled each time, with jitter), `block_seconds` (how long a 45009 block lasts: 60 on the platform),
+    `cache_dir` (token files; the user's cache folder by default), `token_scope` (what the cached token
+    is for, besides corp id and secret; the base URL by default).
+    """
+
+    def __init__(self, settings: Settings, *, max_attempts: int = 5, backoff: float = 0.5,
+                 block_seconds: float = 60.0, cache_dir: Path | None = None,
+                 token_scope: str | None = None) -> None:
+        settings.require("corp_id", "secret")
+        self.settings = settings
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.block_seconds = block_seconds
+        self.limits = RateLimiter(settings.rate)
+        self._session = requests.Session()
+        pool = settings.workers + 2  # the workers, and a reader beside them (doctor, snapshots)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers["User-Agent"] = "bulkdir"
+        cache_dir = cache_dir or user_dirs().cache
+        base = token_scope or settings.base_url  # the sandbox's port changes, its tokens do not
+        self._tokens: dict[Secret, TokenCache] = {
+            "sync": TokenCache(cache_dir, base, settings.corp_id or "", settings.secret or "",
+                               lambda: self._fetch_token("sync")),
+        }
+        if settings.app_secret:
+            self._tokens["app"] = TokenCache(cache_dir, base, settings.corp_id or "", settings.app_secret,
+                                             lambda: self._fetch_token("app"))
+        self._lock = threading.Lock()
+        self._random = random.Random()
+        # Set once the contacts-sync secret met 48009: detail reads go with the app secret from then on.
+        self.details_via_app = False
+        self.calls = 0  # HTTP requests sent, retries included
+        self._closed_callbacks: list[Callable[[], None]] = []
+
+    def __repr__(self) -> str:
+        return f"WeComClient({self.settings!r})"
+
+    # ---- the APIs ---------------------------------------------------------------------------------
+
+    def gettoken(self, secret: Secret = "sync") -> str:
+        """The access token of the contacts-sync (or app) secret, cached; fetched only when needed."""
+        return self._token_cache(secret).get()
+
+    def user_create(self, body: dict) -> None:
+        """Create a member (`body` as user/create takes it)."""
+        self._post("user/create", body)
+
+    def user_get(self, userid: str, *, secret: Secret | None = None) -> dict:
+        """One member, every field (userid compared without case)."""
+        return _without_status(self._get("user/get", {"userid": userid}, secret=secret))
+
+    def user_update(self, body: dict) -> None:
+        """Change the fields `body` names of member `body["userid"]`; others stay as they are."""
+        self._post("user/update", body)
+
+    def user_delete(self, userid: str) -> None:
+        """Delete one member."""
+        self._get("user/delete", {"userid": userid})
+
+    def user_batchdelete(self, userids: list[str]) -> None:
+        """Delete up to 200 members in one call; any unknown userid makes the whole call fail (40031)."""
+        self._post("user/batchdelete", {"useridlist": list(userids)})
+
+    def user_simplelist(self, department_id: int, fetch_child: bool = False, *,
+                        secret: Secret | None = None) -> list[dict]:
+        """userid, name and departments of the members of a department (and its subtree)."""
+        params = {"department_id": department_id, "fetch_child": int(fetch_child)}
+        return self._get("user/simplelist", params, secret=secret).get("userlist", [])
+
+    def user_list(self, department_id: int, fetch_child: bool = False, *,
+                  secret: Secret | None = None) -> list[dict]:
+        """Every field of the members of a department (and its subtree)."""
+        params = {"department_id": department_id, "fetch_child": int(fetch_child)}
+        return self._get("user/list", params, secret=secret).get("userlist", [])
+
+    def user_list_id(self, limit: int = 10000) -> Iterator[dict]:
+        """Every (userid, department) row of the corp, page after page (contacts-sync secret only).
+
+        >>> sorted({row["userid"] for row in client.user_list_id()})
+        ['lisi', 'zhangsan']
+        """
+        cursor = ""
+        while True:
+            answer = self._post("user/list_id", {"cursor": cursor, "limit": limit})
+            yield from answer.get("dept_user", [])
+            cursor = answer.get("next_cursor") or ""
+            if not cursor:
+                return
+
+    def department_create(self, body: dict) -> int:
+        """Create a department; returns its id."""
+        return int(self._post("department/create", body)["id"])
+
+    def department_update(self, body: dict) -> None:
+        """Change the fields `body` names of department `body["id"]`."""
+        self._post("department/update", body)
+
+    def department_delete(self, id: int) -> None:
+        """Delete an empty department."""
+        self._get("department/delete", {"id": id})
+
+    def department_list(self, id: int | None = None, *, secret: Secret | None = None) -> list[dict]:
+        """A department and all below it, every field (the whole tree without `id`)."""
+        params = {} if id is None else {"id": id}
+        return self._get("department/list", params, secret=secret).get("department", [])
+
+    def department_simplelist(self, id: int | None = None, *, secret: Secret | None = None) -> list[dict]:
+        """Ids, parents and orders of a department and all below it (no names)."""
+        params = {} if id is None else {"id": id}
+        return self._get("department/simplelist", params, secret=secret).get("department_id", [])
+
+    def department_get(self, id: int, *, secret: Secret | None = None) -> dict:
+        """One department, every field."""
+        return self._get("department/get", {"id": id}, secret=secret).get("department", {})
+
+    def close(self) -> None:
+        """Close the HTTP connections (and, for the sandbox, stop its server)."""
+        self._session.close()
+        while self._closed_callbacks:
+            self._closed_callbacks.pop()()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the client closes."""
+        self._closed_callbacks.append(callback)
+
+    def __enter__(self) -> WeComClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def token_fetches(self) -> int:
+        """How many tokens this client fetched from the platform (not from its cache)."""
+        return sum(cache.fetches for cache in self._tokens.values())
+
+    def has_app_secret(self) -> bool:
+        return "app" in self._tokens
+
+    # ---- the machinery ----------------------------------------------------------------------------
+
+    def _get(self, api: str, params: dict, *, secret: Secret | None = None) -> dict:
+        return self._call("GET", api, params=params, secret=secret)
+
+    def _post(self, api: str, body: dict, *, secret: Secret | None = None) -> dict:
+        return self._call("POST", api, body=body, secret=secret)
+
+    def _token_cache(self, secret: Secret) -> TokenCache:
+        cache = self._tokens.get(secret)
+        if cache is None:
+            raise ConfigError(missing_setting_message("app_secret"))
+        return cache
+
+    def _call(self, method: str, api: str, *, params: dict | None = None, body: dict | None = None,
+              secret: Secret | None = None) -> dict:
+        """One API call with the token, retries and limits described in the module docstring."""
+        may_switch = secret is None  # a caller that names the secret gets that secret's answer
+        if secret is None:
+            secret = "app" if self.details_via_app and api in DETAIL_READS else "sync"
+        limiter = self.limits.for_api(api)
+        renewed = False
+        answer_lost = False
+        attempt = 0
+        while True:
+            attempt += 1
+            cache = self._token_cache(secret)
+            limiter.wait()
+            token = cache.get()
+            outcome = self._send(method, api, {**(params or {}), "access_token": token}, body)
+            if isinstance(outcome, str):  # no usable answer
+                answer_lost = True
+                if attempt >= self.max_attempts:
+                    raise self._no_answer(api, outcome, attempt)
+                self._pause(attempt)
+                continue
+            data, answered_at = outcome
+            errcode = data.get("errcode", 0) or 0
+            if errcode == 0:
+                return data
+            errmsg = str(data.get("errmsg", ""))
+            if errcode in codes.RENEW_TOKEN and not renewed:
+                # The platform may drop a token before it expires: fetch a new one, once per call.
+                renewed = True
+                cache.renew(token)
+                attempt -= 1  # a refused token is not the call's fault; the renewal itself is bounded
+                continue
+            if errcode == 48009 and may_switch and secret == "sync" and api in READS and self.has_app_secret():
+                log.info("%s: the contacts-sync secret may not read details (48009); using the app secret", api)
+                with self._lock:
+                    self.details_via_app = True
+                secret = "app"
+                attempt -= 1
+                continue
+            if errcode == codes.BLOCKED:
+                # Recorded even when this call gives up, so that no other thread calls the blocked API.
+                limiter.block(self.block_seconds, answered_at)
+                log.warning("%s is blocked by WeCom (45009); waiting %.0f s, then %.0f calls/min",
+                            api, limiter.blocked_for(), limiter.rate)
+                if attempt < self.max_attempts:
+                    continue  # the limiter holds every thread until the block ends
+            if errcode in codes.RETRY_WITH_BACKOFF and attempt < self.max_attempts:
+                self._pause(attempt)
+                continue
+            raise WeComError(errcode, errmsg, api, attempts=attempt, answer_lost=answer_lost)
+
+    def _send(self, method: str, api: str, params: dict, body: dict | None) -> tuple[dict, float] | str:
+        """The answer and when it came, or a few words saying why there is none (never the URL)."""
+        url = f"{self.settings.base_url}/cgi-bin/{api}"
+        with self._lock:
+            self.calls += 1
+        failure: str | None = None
+        try:
+            response = self._session.request(method, url, params=params, json=body,
+                                             timeout=self.settings.timeout)
+        except requests.Timeout:
+            failure = f"timed out after {self.settings.timeout:g} s"
+        except requests.ConnectionError:
+            failure = "connection failed or dropped"
+        except requests.RequestException as error:
+            failure = f"request failed ({type(error).__name__})"
+        if failure is not None:
+            return failure
+        answered_at = time.monotonic()
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        try:
+            data = response.json()
+        except ValueError:
+            return "an answer that is not JSON"
+        if not isinstance(data, dict):
+            return "an answer that is not a JSON object"
+        return data, answered_at
+
+    def _no_answer(self, api: str, failure: str, attempts: int) -> WeComNetworkError:
+        """The error for a call that got no usable answer in `attempts` tries (`failure`: the last reason)."""
+        if failure.startswith("HTTP"):
+            en = (f"WeCom answered {failure} {attempts} times: it may be busy or down, try again later "
+                  f"(and check --base-url, {self.settings.base_url}).")
+            zh = f"企业微信连续 {attempts} 次返回 {failure}，可能繁忙或故障，请稍后再试（并检查 --base-url）。"
+        else:
+            en = (f"Gave up after {attempts} attempts: check the network and --base-url "
+                  f"({self.settings.base_url}), or raise --timeout (now {self.settings.timeout:g} s).")
+            zh = (f"重试 {attempts} 次后放弃：请检查网络和 --base-url（{self.settings.base_url}），"
+                  f"或调大 --timeout（当前 {self.settings.timeout:g} 秒）。")
+        return WeComNetworkError(None, failure, api, hint_en=en, hint_zh=zh, attempts=attempts, answer_lost=True)
+
+    def _pause(self, attempt: int) -> None:
+        """Jittered exponential backoff: about backoff·2^(attempt-1) seconds, capped at 30."""
+        delay = min(30.0, self.backoff * 2 ** (attempt - 1))
+        with self._lock:
+            delay *= 0.5 + self._random.random() / 2
+        time.sleep(delay)
+
+    def _fetch_token(self, secret: Secret) -> tuple[str, int]:
+        """gettoken for one secret, with the same backoff as other calls (no token, no rate limit)."""
+        api = "gettoken"
+        value = self.settings.secret if secret == "sync" else self.settings.app_secret
+        params = {"corpid": self.settings.corp_id, "corpsecret": value}
+        answer_lost = False
+        for attempt in range(1, self.max_attempts + 1):
+            outcome = self._send("GET", api, params, None)
+            if isinstance(outcome, str):
+                answer_lost = True
+                if attempt == self.max_attempts:
+                    raise self._no_answer(api, outcome, attempt)
+                self._pause(attempt)
+                continue
+            data, _ = outcome
+            errcode = data.get("errcode", 0) or 0
+            if errcode == 0 and data.get("access_token"):
+                return str(data["access_token"]), int(data.get("expires_in") or 7200)
+            if errcode in codes.RETRY_WITH_BACKOFF and attempt < self.max_attempts:
+                self._pause(attempt)
+                continue
+            hint_en, hint_zh = codes.hint(errcode, str(data.get("errmsg", "")))
+            if errcode == 40001:  # say which of the two secrets is wrong
+                flag, variable, words = SETTINGS_SOURCES["secret" if secret == "sync" else "app_secret"]
+                hint_en = f"The {words.split(' (')[0]} ({flag} / {variable}) is refused. {hint_en}"
+                hint_zh = f"{words.split('(')[1].rstrip(')')}被拒绝（{flag} / {variable}）。{hint_zh}"
+            raise WeComError(errcode, str(data.get("errmsg", "")), api, hint_en=hint_en, hint_zh=hint_zh,
+                             attempts=attempt, answer_lost=answer_lost)
+        raise AssertionError("unreachable")
+
+
+def _without_status(data: dict) -> dict:
+    return {key: value for key, value in data.items() if key not in ("errcode", "errmsg")}
