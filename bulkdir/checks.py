@@ -1,0 +1,153 @@
+"""Checks across rows: duplicates, leaders, and member departments against the departments sheet.
+
+Each check takes the records a sheet produced and returns Problems; none stops at the first.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Collection
+
+from bulkdir.problems import Problem, make_problem
+from bulkdir.schema import Department, DepartmentRef, Member, path_text
+
+HeaderOf = Callable[[str], "str | None"]
+
+
+def _mobile_key(mobile: str) -> str:
+    return mobile.replace(" ", "") if " " in mobile else mobile
+
+
+def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem]:
+    """Each userid (compared case-insensitively), mobile and email may appear on one row only; a
+    later row repeating one gets a `duplicate-value` naming the first.
+
+    >>> from bulkdir.schema import Member
+    >>> rows = [Member(2, {"userid": "ZhangSan"}), Member(3, {"userid": "zhangsan"})]
+    >>> [(p.row, p.type) for p in check_duplicates(rows, lambda f: f)]
+    [(3, 'duplicate-value')]
+    """
+    problems: list[Problem] = []
+    for name, key in (("userid", str.lower), ("mobile", _mobile_key), ("email", str.lower),
+                      ("biz_mail", str.lower)):
+        column = header_of(name)
+        if column is None:
+            continue
+        first: dict[str, int] = {}
+        for member in members:
+            value = member.values.get(name)
+            if value is None:
+                continue
+            row = member.row
+            seen = first.setdefault(key(value), row)
+            if seen != row:
+                problems.append(make_problem("duplicate-value", row=row, field=name, column=column,
+                                             value=value, other_row=seen))
+    return problems
+
+
+def check_leaders(members: list[Member], header_of: HeaderOf,
+                  known_userids: Collection[str] | None = None) -> list[Problem]:
+    """A direct_leader must be a member of the sheet or (when a directory is given, as lower-cased
+    userids) of the corp. Without a directory a leader outside the sheet is only a warning.
+
+    >>> from bulkdir.schema import Member
+    >>> rows = [Member(2, {"userid": "a", "direct_leader": ["boss"]})]
+    >>> [p.type for p in check_leaders(rows, lambda f: f, known_userids={"a"})]
+    ['unknown-leader']
+    """
+    in_sheet = {m.values["userid"].lower() for m in members if "userid" in m.values}
+    column = header_of("direct_leader")
+    problems: list[Problem] = []
+    for member in members:
+        for leader in member.values.get("direct_leader", ()):
+            key = leader.lower()
+            if key in in_sheet:
+                continue
+            if known_userids is None:
+                problems.append(make_problem("leader-not-in-sheet", row=member.row, field="direct_leader",
+                                             column=column, value=leader))
+            elif key not in known_userids:
+                problems.append(make_problem("unknown-leader", row=member.row, field="direct_leader",
+                                             column=column, value=leader))
+    return problems
+
+
+def check_departments_sheet(departments: list[Department], header_of: HeaderOf) -> list[Problem]:
+    """In a departments sheet each path and each id appears once.
+
+    >>> from bulkdir.schema import Department
+    >>> rows = [Department(2, ("研发",), 2), Department(3, ("研发",), 3)]
+    >>> [(p.row, p.field, p.type) for p in check_departments_sheet(rows, lambda f: f)]
+    [(3, 'path', 'duplicate-value')]
+    """
+    problems: list[Problem] = []
+    by_path: dict[tuple[str, ...], int] = {}
+    by_id: dict[int, int] = {}
+    for department in departments:
+        if department.path:
+            seen = by_path.setdefault(department.path, department.row)
+            if seen != department.row:
+                problems.append(make_problem("duplicate-value", row=department.row, field="path",
+                                             column=header_of("path") or header_of("name"),
+                                             value=path_text(department.path), other_row=seen))
+        if department.id is not None:
+            seen = by_id.setdefault(department.id, department.row)
+            if seen != department.row:
+                problems.append(make_problem("duplicate-value", row=department.row, field="id",
+                                             column=header_of("id"), value=str(department.id), other_row=seen))
+    return problems
+
+
+def check_member_departments(members: list[Member], departments: list[Department],
+                             header_of: HeaderOf) -> list[Problem]:
+    """Member departments against the departments sheet (only when the workbook has one): a path
+    the sheet does not define is a warning (it must exist in the directory), unless the sheet puts
+    a department of that name elsewhere and nowhere at this path, which is an error.
+
+    >>> from bulkdir.schema import Department, Member
+    >>> sheet = [Department(2, ("研发中心", "广州"))]
+    >>> rows = [Member(3, departments=[("销售部", "广州")])]
+    >>> [p.type for p in check_member_departments(rows, sheet, lambda f: f)]
+    ['department-conflict']
+    """
+    if not departments:
+        return []
+    known_paths: set[tuple[str, ...]] = {()}
+    where: dict[str, list[tuple[str, ...]]] = {}
+    known_ids = {1}
+    for department in departments:
+        path = department.path
+        for depth in range(1, len(path) + 1):
+            known_paths.add(path[:depth])
+        if path:
+            where.setdefault(path[-1], []).append(path)
+        if department.id is not None:
+            known_ids.add(department.id)
+    problems: list[Problem] = []
+    column = header_of("department")
+    verdicts: dict[DepartmentRef, tuple[str, dict[str, str]] | None] = {}
+    for member in members:
+        for ref in member.departments:
+            if ref not in verdicts:
+                verdicts[ref] = _verdict(ref, known_paths, known_ids, where)
+            verdict = verdicts[ref]
+            if verdict is not None:
+                slug, params = verdict
+                value = str(ref) if isinstance(ref, int) else path_text(ref)
+                problems.append(make_problem(slug, row=member.row, field="department", column=column,
+                                             value=value, **params))
+    return problems
+
+
+def _verdict(ref: DepartmentRef, known_paths: set[tuple[str, ...]], known_ids: set[int],
+             where: dict[str, list[tuple[str, ...]]]) -> tuple[str, dict[str, str]] | None:
+    if isinstance(ref, int):
+        return None if ref in known_ids else ("unknown-department", {})
+    if ref in known_paths:
+        return None
+    elsewhere = where.get(ref[-1]) if ref else None
+    if elsewhere:
+        shown = "; ".join(path_text(p) for p in elsewhere[:3])
+        return ("department-conflict", {"reason_en": f"the sheet has {ref[-1]} at {shown}",
+                                        "reason_zh": f"部门表中“{ref[-1]}”位于 {shown}"})
+    return ("unknown-department", {})

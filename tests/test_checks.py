@@ -1,0 +1,51 @@
+"""bulkdir.checks: problems found across rows."""
+
+from __future__ import annotations
+
+from bulkdir.checks import check_departments_sheet, check_duplicates, check_leaders, check_member_departments
+from bulkdir.problems import flatten
+from bulkdir.schema import Department, Member
+
+
+def headers(field):
+    return {"userid": "帐号", "mobile": "手机", "email": "邮箱", "direct_leader": "直属上级",
+            "department": "部门", "path": None, "name": "部门名称", "id": "部门ID"}.get(field)
+
+
+def test_duplicates_userid_case_insensitive_mobile_normalised_email_case():
+    members = [Member(2, {"userid": "ZhangSan", "mobile": "13912345678", "email": "Z@Example.com"}),
+               Member(3, {"userid": "lisi", "mobile": "+852 91234567"}),
+               Member(4, {"userid": "zhangsan", "mobile": "13912345678", "email": "z@example.com"}),
+               Member(5, {"userid": "wangwu", "mobile": "+85291234567"})]
+    problems = check_duplicates(members, headers)
+    assert flatten(problems) == [(4, "userid", "duplicate-value"), (4, "mobile", "duplicate-value"),
+                                 (5, "mobile", "duplicate-value"), (4, "email", "duplicate-value")]
+    assert problems[0].column == "帐号" and problems[0].value == "zhangsan"
+    assert "row 2" in problems[0].message and "第 2 行" in problems[0].message_zh
+
+
+def test_leaders_in_sheet_in_directory_or_unknown():
+    members = [Member(2, {"userid": "Boss"}), Member(3, {"userid": "a", "direct_leader": ["boss", "cto", "ghost"]})]
+    assert flatten(check_leaders(members, headers, known_userids={"cto"})) == [(3, "direct_leader", "unknown-leader")]
+    without_directory = check_leaders(members, headers)
+    assert [(p.type, p.value, p.severity) for p in without_directory] == [
+        ("leader-not-in-sheet", "cto", "warning"), ("leader-not-in-sheet", "ghost", "warning")]
+
+
+def test_departments_sheet_duplicates():
+    departments = [Department(2, ("研发",), 2), Department(3, ("研发",), 3), Department(4, ("销售",), 2)]
+    assert flatten(check_departments_sheet(departments, headers)) == [(3, "path", "duplicate-value"),
+                                                                       (4, "id", "duplicate-value")]
+
+
+def test_member_departments_against_the_departments_sheet():
+    sheet = [Department(2, ("研发中心",), 2), Department(3, ("研发中心", "广州"), 3)]
+    members = [Member(5, departments=[("研发中心", "广州"), ("研发中心",), 3, 1]),
+               Member(6, departments=[("销售部", "广州")]),
+               Member(7, departments=[("市场部",), 42])]
+    problems = check_member_departments(members, sheet, headers)
+    assert [(p.row, p.type, p.severity, p.value) for p in problems] == [
+        (6, "department-conflict", "error", "销售部/广州"),
+        (7, "unknown-department", "warning", "市场部"), (7, "unknown-department", "warning", "42")]
+    assert "研发中心/广州" in problems[0].message
+    assert check_member_departments(members, [], headers) == []

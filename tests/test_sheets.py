@@ -1,0 +1,239 @@
+"""bulkdir.sheets: reading every shape of file as text, and writing files that are safe in Excel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pandas
+import pytest
+
+from bulkdir.errors import SheetError
+from bulkdir.sheets import (OutSheet, cell_text, csv_guard, find_header_row, normalise_header, open_workbook,
+                            read_sheet, write_csv, write_xlsx)
+
+
+def make_xlsx(path, rows, title="成员列表", first_row=1):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title
+    for r, row in enumerate(rows, start=first_row):
+        for c, value in enumerate(row, start=1):
+            sheet.cell(row=r, column=c, value=value)
+    book.save(path)
+    return path
+
+
+# ---- cells and headers -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, text", [
+    (13912345678.0, "13912345678"),
+    (13912345678, "13912345678"),
+    (1.5, "1.5"),
+    (1.39123e10, "13912300000"),
+    (1e20, "1e+20"),  # beyond Excel's 15 digits: not passed off as exact digits
+    (True, "TRUE"),
+    (None, ""),
+    (dt.datetime(2024, 5, 1), "2024-05-01"),
+    (dt.datetime(2024, 5, 1, 9, 30), "2024-05-01 09:30:00"),
+    (dt.date(2024, 5, 1), "2024-05-01"),
+])
+def test_cell_text(value, text):
+    assert cell_text(value) == text
+
+
+@pytest.mark.parametrize("header, key", [
+    ("姓名", "姓名"), (" *姓名（必填） ", "姓名"), ("手机(选填)", "手机"), ("UserID", "userid"),
+    ("Main Department", "main_department"), ("is-leader-in-dept", "is_leader_in_dept"),
+    ("帐号\n[必填]", "帐号"), ("ＥＭＡＩＬ", "email"),
+])
+def test_normalise_header(header, key):
+    assert normalise_header(header) == key
+
+
+def test_find_header_row_skips_notes_and_needs_two_known_headers():
+    rows = [["填写须知：姓名必填"], [], ["姓名"], ["姓名", "帐号", "手机"], ["张三", "zhangsan", "139"]]
+    assert find_header_row(rows, {"姓名", "帐号", "手机"}) == 3
+    assert find_header_row([["a", "b"], ["姓名"]], {"姓名"}) is None
+
+
+# ---- xlsx --------------------------------------------------------------------------------------
+
+def test_xlsx_numbers_become_exact_digits_and_dates_iso(tmp_path):
+    path = make_xlsx(tmp_path / "a.xlsx", [["手机", "入职", "分数"],
+                                           [13912345678, dt.date(2024, 3, 1), 2.5]])
+    assert read_sheet(path).rows == [["手机", "入职", "分数"], ["13912345678", "2024-03-01", "2.5"]]
+
+
+def test_xlsx_rows_keep_spreadsheet_numbering_when_the_sheet_starts_lower(tmp_path):
+    path = make_xlsx(tmp_path / "a.xlsx", [["姓名", "帐号"], ["张三", "zhangsan"]], first_row=9)
+    rows = read_sheet(path).rows
+    assert rows[8] == ["姓名", "帐号"] and rows[9] == ["张三", "zhangsan"]
+
+
+def test_xlsx_sheet_by_name_and_missing_sheet(tmp_path):
+    path = make_xlsx(tmp_path / "a.xlsx", [["姓名"]], title="部门")
+    book = open_workbook(path)
+    assert book.sheet_names == ["部门"]
+    with pytest.raises(SheetError, match="no sheet named 'members'.*部门"):
+        book.read("members")
+
+
+def test_xlsx_formulas_read_as_cached_values(tmp_path):
+    # openpyxl writes no cached value; a formula cell then reads as blank, never as its formula text
+    path = make_xlsx(tmp_path / "a.xlsx", [["姓名", "职务"], ["张三", "=CONCAT(\"a\",\"b\")"]])
+    assert read_sheet(path).rows[1] == ["张三", ""]
+
+
+def test_xlsx_merged_ranges_and_hidden_rows_are_reported(tmp_path):
+    path = make_xlsx(tmp_path / "a.xlsx", [["姓名", "部门"], ["张三", "研发"], ["李四", None], ["王五", "销售"]])
+    book = openpyxl.load_workbook(path)
+    book.active.merge_cells("B2:B3")
+    book.active.row_dimensions[4].hidden = True
+    book.save(path)
+    sheet = read_sheet(path)
+    assert sheet.merged == [(1, 1, 2, 1)]
+    assert sheet.hidden_rows == {4}
+
+
+def test_random_bytes_named_xlsx(tmp_path):
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SheetError, match="not a spreadsheet"):
+        open_workbook(path)
+
+
+def test_broken_zip_named_xlsx(tmp_path):
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(SheetError, match="not a spreadsheet"):
+        open_workbook(path)
+
+
+def test_encrypted_xlsx_says_password_protected(tmp_path):
+    # Excel saves a password-protected xlsx as an OLE compound file with an EncryptedPackage stream
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 600
+    path = tmp_path / "secret.xlsx"
+    path.write_bytes(ole)
+    with pytest.raises(SheetError, match="password-protected"):
+        open_workbook(path)
+
+
+def test_empty_and_missing_files(tmp_path):
+    (tmp_path / "e.csv").write_bytes(b"")
+    with pytest.raises(SheetError, match="empty"):
+        open_workbook(tmp_path / "e.csv")
+    with pytest.raises(SheetError, match="does not exist"):
+        open_workbook(tmp_path / "nope.xlsx")
+
+
+def test_ten_thousand_columns(tmp_path):
+    path = make_xlsx(tmp_path / "wide.xlsx", [[f"c{i}" for i in range(10_000)], ["x"] * 10_000])
+    rows = read_sheet(path).rows
+    assert len(rows[0]) == 10_000 and rows[1][9_999] == "x"
+
+
+# ---- csv ---------------------------------------------------------------------------------------
+
+CSV_TEXT = "姓名,帐号,手机\n张三,zhangsan,13912345678\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_csv_encodings_detected(tmp_path, encoding):
+    path = tmp_path / "a.csv"
+    path.write_bytes(CSV_TEXT.encode(encoding))
+    assert read_sheet(path).rows == [["姓名", "帐号", "手机"], ["张三", "zhangsan", "13912345678"]]
+
+
+def test_csv_encoding_override_and_bad_names(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("姓名,電話\n".encode("big5"))  # Big5 bytes decode as GB18030 garbage unless named
+    assert read_sheet(path, encoding="big5").rows == [["姓名", "電話"]]
+    with pytest.raises(SheetError, match="unknown encoding"):
+        read_sheet(path, encoding="klingon")
+    path.write_bytes("姓名\n".encode("gbk"))
+    with pytest.raises(SheetError, match="not valid utf-8"):
+        read_sheet(path, encoding="utf-8")
+
+
+def test_tsv_and_tab_separated_csv(tmp_path):
+    (tmp_path / "a.tsv").write_text("姓名\t帐号\n张三\tzhangsan\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("姓名\t帐号\n张三\tzhangsan\n", encoding="utf-8")
+    assert read_sheet(tmp_path / "a.tsv").rows[1] == ["张三", "zhangsan"]
+    assert read_sheet(tmp_path / "b.csv").rows[1] == ["张三", "zhangsan"]
+
+
+def test_csv_with_a_one_megabyte_cell(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("姓名,地址\n张三," + "长" * 1_000_000 + "\n", encoding="utf-8")
+    assert len(read_sheet(path).rows[1][1]) == 1_000_000
+
+
+def test_binary_data_named_csv(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\x00\x01\x02abc")
+    with pytest.raises(SheetError, match="binary"):
+        read_sheet(path)
+
+
+# ---- writing -----------------------------------------------------------------------------------
+
+RISKY = ["=1+1", "+86 13912345678", "-2", "@SUM(A1)", "13912345678", "张三"]
+
+
+def test_write_xlsx_cells_are_text_never_formulas(tmp_path):
+    path = tmp_path / "out.xlsx"
+    rows = (row for row in [RISKY, [1, 2.0, None, "a\nb", "x", "y"]])  # a generator: streamed
+    write_xlsx(path, OutSheet("成员", ["a", "b", "c", "d", "e", "f"], rows, highlight={1: {0, 3}}))
+    sheet = openpyxl.load_workbook(path).active
+    data = list(sheet.iter_rows(min_row=2))
+    assert [c.value for c in data[0]] == RISKY
+    assert {c.data_type for c in data[0]} == {"s"}
+    assert [c.value for c in data[1]][:2] == ["1", "2"] and data[1][2].value is None
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:F1"
+    assert sheet["A1"].font.b
+    assert data[1][0].fill.fgColor.rgb.endswith("FFC7CE") and data[1][3].fill.fgColor.rgb.endswith("FFC7CE")
+    assert data[1][1].fill.fill_type is None
+    frame = pandas.read_excel(path, dtype=str, engine="openpyxl")
+    assert frame.iloc[0].tolist() == RISKY
+
+
+def test_write_xlsx_several_sheets_and_sizes(tmp_path):
+    path = tmp_path / "out.xlsx"
+    write_xlsx(path, [OutSheet("成员", ["帐号"], [["zhangsan"]], widths=[30]),
+                      OutSheet("部门", ["部门名称"], [["研发中心" * 10]])])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["成员", "部门"]
+    assert book["成员"].column_dimensions["A"].width == 30
+    assert book["部门"].column_dimensions["A"].width > 40  # wide characters counted twice
+
+
+def test_write_csv_guards_formulas_and_reads_back(tmp_path):
+    path = tmp_path / "out.csv"
+    assert write_csv(path, ["a", "b", "c", "d", "e", "f"], [RISKY]) == 1
+    frame = pandas.read_csv(path, dtype=str, encoding="utf-8-sig")
+    assert frame.iloc[0].tolist() == ["'=1+1", "'+86 13912345678", "'-2", "'@SUM(A1)", "13912345678", "张三"]
+    assert read_sheet(path).rows[1] == RISKY  # our reader takes the guard off again
+    assert csv_guard("\t=cmd") == "'\t=cmd"
+
+
+def test_write_csv_without_guard(tmp_path):
+    path = tmp_path / "out.csv"
+    write_csv(path, ["a"], [["=1"]], guard=False, encoding="utf-8")
+    assert path.read_bytes() == b"a\r\n=1\r\n"
+
+
+def test_numbers_shown_in_scientific_notation_read_as_shown(tmp_path):
+    # Excel keeps a mobile typed (or re-read from CSV) as 1.39123E+10 as the number 13912300000 in a
+    # scientific format: the digits after 123 are gone, and reading 13912300000 would hide that.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["手机", "排序", "备注"])
+    sheet.append([13912300000, 5, "1.0E+00"])
+    sheet.append([13912345678, 6, "x"])
+    sheet["A2"].number_format = "0.00000E+00"
+    sheet["B2"].number_format = "0.00E+00"  # a builtin scientific format
+    sheet["C2"].number_format = "0.00E+00"  # text keeps its text whatever the format
+    book.save(tmp_path / "a.xlsx")
+    assert read_sheet(tmp_path / "a.xlsx").rows[1:] == [["1.39123E+10", "5.00E+00", "1.0E+00"],
+                                                       ["13912345678", "6", "x"]]
