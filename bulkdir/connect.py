@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import click
 
-from bulkdir.config import Settings, resolve_settings
+from bulkdir.config import SECRET_SETTINGS, Settings, resolve_settings
 from bulkdir.wecom.client import WeComClient
 
 CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "workers", "timeout")
@@ -34,6 +34,12 @@ class Connection:
     profile: str | None = None
     sandbox: bool = False
     _client: WeComClient | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # The flags hold the secrets as typed on the command line; a repr can end up in a traceback.
+        shown = {name: ("<set>" if name in SECRET_SETTINGS and value is not None else value)
+                 for name, value in self.flags.items()}
+        return f"Connection(flags={shown!r}, profile={self.profile!r}, sandbox={self.sandbox!r})"
 
     def settings(self) -> Settings:
         """The resolved settings (without the sandbox's), e.g. for `--dry-run` messages."""

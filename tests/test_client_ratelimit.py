@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from bulkdir.wecom.ratelimit import ApiLimiter, RateLimiter
 
@@ -52,3 +53,26 @@ def test_each_api_has_its_own_limiter() -> None:
     assert limits.for_api("user/get") is limits.for_api("user/get")
     assert limits.for_api("user/get") is not limits.for_api("user/create")
     assert limits.for_api("user/create").rate == 1800
+
+
+def test_threads_sharing_a_limiter_never_get_ahead_of_the_rate() -> None:
+    # Real threads on the real clock: the i-th call to get through can never come before i slots have
+    # passed since the first, however the 8 threads interleave (each slot is handed out once).
+    limiter = ApiLimiter(rate=6000)  # one call every 10 ms
+    passed: list[float] = []
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def worker() -> None:
+        for _ in range(10):
+            limiter.wait()
+            with lock:
+                passed.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    passed.sort()
+    assert len(passed) == 80
+    assert all(at - start >= i * 0.01 - 1e-6 for i, at in enumerate(passed))
+    assert passed[-1] - start < 5  # and they do get through

@@ -136,3 +136,32 @@ def test_a_server_that_is_gone_is_a_network_error(emulator) -> None:
             client.department_simplelist()
     assert "connection" in str(caught.value) and "gone-secret-123" not in str(caught.value)
     assert caught.value.api == "gettoken"
+
+
+def test_an_http_4xx_is_not_retried_and_says_to_check_the_base_url(emulator) -> None:
+    # A 404 means the URL is wrong (here a path below the host root): asking again cannot help.
+    settings = Settings(corp_id=emulator.corp_id, secret=emulator.secret, base_url=f"{emulator.url}/wrong",
+                        timeout=5)
+    with WeComClient(settings, max_attempts=5, backoff=0.01) as client:
+        with pytest.raises(WeComNetworkError) as caught:
+            client.department_simplelist()
+        assert client.calls == 1
+    error = caught.value
+    assert (error.api, error.errmsg, error.attempts, error.answer_lost) == ("gettoken", "HTTP 404", 1, False)
+    assert "--base-url" in error.hint_en and "/cgi-bin" in error.hint_en and "--base-url" in error.hint_zh
+
+
+def test_backoff_doubles_with_jitter(emulator, monkeypatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("bulkdir.wecom.client.time.sleep", slept.append)  # record the pauses, skip the waiting
+    with client_for(emulator, max_attempts=4, backoff=1.0) as client:
+        client.gettoken()
+        emulator.faults(fail_rate=1.0)
+        for _ in range(5):
+            with pytest.raises(WeComError):
+                client.department_simplelist()
+    # Three pauses a call, about 1, 2 and 4 s, each cut at random to between half and all of it, so
+    # that workers retrying together spread out.
+    assert len(slept) == 15
+    assert all(2 ** (n % 3) / 2 <= delay <= 2 ** (n % 3) for n, delay in enumerate(slept))
+    assert len(set(slept)) == 15

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -123,3 +127,24 @@ def test_a_wrong_corp_id(emulator) -> None:
             client.gettoken()
     assert caught.value.errcode == 40013
     assert "企业ID" in caught.value.hint_zh
+
+
+def test_processes_starting_at_once_share_one_token_through_the_file_lock(emulator, bulkdir_home) -> None:
+    # Three bulkdir processes wait for the same instant, then each needs a token: the file lock lets
+    # one fetch it while the others wait, then read it from the cache file.
+    script = textwrap.dedent(f"""
+        import time
+        from bulkdir.config import Settings
+        from bulkdir.wecom.client import WeComClient
+        settings = Settings(corp_id={emulator.corp_id!r}, secret={emulator.secret!r}, base_url={emulator.url!r})
+        with WeComClient(settings) as client:
+            time.sleep(max(0.0, {time.time() + 3.0!r} - time.time()))
+            client.department_simplelist()
+            print(client.token_fetches)
+    """)
+    runs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "BULKDIR_HOME": str(bulkdir_home)}) for _ in range(3)]
+    fetches = [int(run.communicate(timeout=30)[0]) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0]
+    assert sorted(fetches) == [0, 0, 1]
+    assert emulator.stats()["calls"] == {"gettoken": 1, "department/simplelist": 3}

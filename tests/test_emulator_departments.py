@@ -86,6 +86,12 @@ def test_update_changes_only_the_given_fields(emulator):
     assert (department["name"], department["order"], department["parentid"]) == ("研发部", 5, 1)
 
 
+def test_department_leaders_are_looked_up_without_case(emulator):
+    emulator.call("user/create", {"userid": "Boss", "name": "老板", "mobile": "13800000000"})
+    assert create(emulator, "研发中心", department_leader=["BOSS"])["errcode"] == 0
+    assert_error(create(emulator, "销售部", department_leader=["ghost"]), 60111, "userid not found")
+
+
 def test_update_unknown_id_answers_60003(emulator):
     assert_error(emulator.call("department/update", {"id": 99, "name": "x"}), 60003, "department not found")
 

@@ -243,6 +243,19 @@ def test_update_to_another_members_mobile_answers_60104(emulator):
                  "mobile existed:zhang")
 
 
+def test_update_to_another_members_email_in_any_case_answers_60106(emulator):
+    create(emulator, userid="zhang", email="zhang@example.com")
+    create(emulator, userid="li", mobile="13900000000", email="li@example.com")
+    assert_error(emulator.call("user/update", {"userid": "li", "email": "Zhang@Example.com"}), 60106,
+                 "email existed")
+    assert emulator.call("user/update", {"userid": "LI", "email": "LI@example.com"})["errcode"] == 0
+
+
+@pytest.mark.parametrize("api, body", [("user/update", {"name": "x"}), ("user/delete", None), ("user/get", None)])
+def test_a_call_without_userid_answers_40003(emulator, api, body):
+    assert_error(emulator.call(api, body), 40003, "invalid userid")
+
+
 def test_update_that_breaks_a_rule_changes_nothing(emulator):
     create(emulator)
     assert_error(emulator.call("user/update", {"userid": "zhangsan", "position": "经理", "gender": 9}), 40058,

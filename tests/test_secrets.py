@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from bulkdir.cli import cli
 from bulkdir.config import Settings, resolve_settings
+from bulkdir.connect import Connection
 from bulkdir.wecom.client import WeComClient, WeComError
 
 SECRET = "S3CRET-sync-7f3a9e"
@@ -75,6 +76,9 @@ def test_no_secret_in_reprs_errors_or_logs(corp, bulkdir_home: Path, caplog) -> 
     settings = resolve_settings({"corp_id": corp.corp_id, "secret": SECRET, "app_secret": APP_SECRET,
                                  "base_url": corp.url, "rate": 600000})
     texts = [repr(settings), str(settings)]
+    connection = Connection({"corp_id": corp.corp_id, "secret": SECRET, "app_secret": APP_SECRET})
+    texts += [repr(connection), str(connection)]  # the command's parsed flags, as a traceback may show them
+    assert "<set>" in repr(connection)
     with WeComClient(settings) as client:
         texts.append(repr(client))
         token = client.gettoken()

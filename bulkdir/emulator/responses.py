@@ -49,8 +49,13 @@ class Answer(NamedTuple):
     body: bytes
 
 
+# One encoder for every answer: json.dumps with options builds a new one per call, a fifth of the cost
+# of encoding a member. Answers are fresh trees of dicts, so the circular-reference check is not needed.
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
 def json_answer(data: Any, status: int = 200) -> Answer:
-    return Answer(status, JSON_TYPE, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    return Answer(status, JSON_TYPE, _encode(data).encode("utf-8"))
 
 
 _hint_counter = itertools.count(1)
@@ -113,7 +118,10 @@ class WeComResponses:
                     raise ApiError(-1, "system busy")
                 if method == "POST" and request.method != "POST":
                     raise bad_param(f"{api} must be called with POST and a JSON body")
-                payload = handler(self, request)
+                if api == "gettoken":  # the one API called without a token
+                    payload = handler(self, request)
+                else:  # the token is checked (41001/40014/42001, 48002/48009) before any parameter
+                    payload = handler(self, request, self._caller(request, api))
         except ApiError as error:
             self._count(api, error.errcode, generation)
             return json_answer({"errcode": error.errcode, "errmsg": errmsg(error, request.client_ip)})
@@ -134,62 +142,48 @@ class WeComResponses:
     def gettoken(self, request: Request) -> dict:
         return self.corp.gettoken(request.query.get("corpid"), request.query.get("corpsecret"))
 
-    def user_create(self, request: Request) -> dict:
-        caller = self._caller(request, "user/create")
+    def user_create(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_create(caller, request.json())
 
-    def user_get(self, request: Request) -> dict:
-        caller = self._caller(request, "user/get")
+    def user_get(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_get(caller, request.query.get("userid"))
 
-    def user_update(self, request: Request) -> dict:
-        caller = self._caller(request, "user/update")
+    def user_update(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_update(caller, request.json())
 
-    def user_delete(self, request: Request) -> dict:
-        caller = self._caller(request, "user/delete")
+    def user_delete(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_delete(caller, request.query.get("userid"))
 
-    def user_batchdelete(self, request: Request) -> dict:
-        caller = self._caller(request, "user/batchdelete")
+    def user_batchdelete(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_batchdelete(caller, request.json())
 
-    def user_simplelist(self, request: Request) -> dict:
-        caller = self._caller(request, "user/simplelist")
+    def user_simplelist(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_simplelist(caller, request.query.get("department_id"),
                                          request.query.get("fetch_child"))
 
-    def user_list(self, request: Request) -> dict:
-        caller = self._caller(request, "user/list")
+    def user_list(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_list(caller, request.query.get("department_id"),
                                    request.query.get("fetch_child"))
 
-    def user_list_id(self, request: Request) -> dict:
-        caller = self._caller(request, "user/list_id")
+    def user_list_id(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_list_id(caller, request.json())
 
-    def department_create(self, request: Request) -> dict:
-        caller = self._caller(request, "department/create")
+    def department_create(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_create(caller, request.json())
 
-    def department_update(self, request: Request) -> dict:
-        caller = self._caller(request, "department/update")
+    def department_update(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_update(caller, request.json())
 
-    def department_delete(self, request: Request) -> dict:
-        caller = self._caller(request, "department/delete")
+    def department_delete(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_delete(caller, request.query.get("id"))
 
-    def department_list(self, request: Request) -> dict:
-        caller = self._caller(request, "department/list")
+    def department_list(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_list(caller, request.query.get("id"))
 
-    def department_simplelist(self, request: Request) -> dict:
-        caller = self._caller(request, "department/simplelist")
+    def department_simplelist(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_simplelist(caller, request.query.get("id"))
 
-    def department_get(self, request: Request) -> dict:
-        caller = self._caller(request, "department/get")
+    def department_get(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_get(caller, request.query.get("id"))
 
     # ---- control endpoints (not WeCom), under /_emulator/ -------------------------------------------

