@@ -1,0 +1,359 @@
+"""Run a Plan's operations against WeCom: phases in order, members concurrently, every outcome journalled.
+
+    departments   one depth level at a time (parents first), the levels' departments concurrently
+    members       creates and updates on a thread pool; the client's rate limiter paces every call
+    leaders       direct_leader links to members created in this run
+    deletes       user/batchdelete in chunks of at most 200; user/update enable=0 with --disable-instead
+    prune         department/delete, children first
+
+A failed call becomes an OpResult with its errcode and the hint, never an exception that stops the run.
+Answers that may hide a success are reconciled by reading back: a create meeting 60102 (our own
+earlier attempt may have landed), a delete meeting 60111 (already gone), a call whose answer was lost.
+
+Ctrl-C (SIGINT, while `execute` runs in the main thread) stops taking new work; calls in flight finish
+and are journalled; `execute` returns with `interrupted=True` so the caller can write the report.
+A second Ctrl-C stops at once (KeyboardInterrupt).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from bulkdir.plan import (PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_FIELDS, Operation,
+                          same_value)
+
+BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
+FAILED = "failed"
+SKIPPED = "skipped"
+
+
+@dataclass
+class OpResult:
+    """What became of one operation: an outcome word, and for failures the errcode and message (with hint)."""
+
+    key: str
+    outcome: str  # created | updated | deleted | disabled | failed | skipped
+    errcode: int | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome not in (FAILED, SKIPPED)
+
+
+@dataclass
+class Execution:
+    """The results of running operations, by key."""
+
+    results: dict[str, OpResult] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def error_message(error: BaseException) -> str:
+    """One line for a failed call, with the hint in English and Chinese; the client's text never holds a secret."""
+    text = (str(error).strip() or type(error).__name__).splitlines()[0]
+    hint_zh = getattr(error, "hint_zh", "")
+    return f"{text} / {hint_zh}" if hint_zh and hint_zh not in text else text
+
+
+class _Recorder:
+    """Collects results, journals them, and moves the progress bar; shared by the workers."""
+
+    def __init__(self, journal: Any, run_id: str | None, bar: Any):
+        self.journal, self.run_id, self.bar = journal, run_id, bar
+        self.results: dict[str, OpResult] = {}
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def started(self, keys: list[str]) -> None:
+        if self.journal is not None:
+            self.journal.mark_started(self.run_id, keys)
+
+    def record(self, result: OpResult) -> None:
+        if self.journal is not None:
+            self.journal.mark_done(self.run_id, result.key, result.outcome, result.errcode, result.message)
+        with self._lock:
+            self.results[result.key] = result
+            if result.outcome == FAILED:
+                self.failures += 1
+            if self.bar is not None:
+                self.bar.update(1)
+                if result.outcome == FAILED:
+                    self.bar.set_postfix(failed=self.failures, refresh=False)  # failures so far
+
+
+def execute(operations: list[Operation], client: Any, *, workers: int = 4, journal: Any = None,
+            run_id: str | None = None, progress: bool = False,
+            done: dict[str, OpResult] | None = None) -> Execution:
+    """Run operations in plan order and return one OpResult per operation (fewer when interrupted).
+
+    `done` holds results already known (from the journal of an interrupted run): those operations
+    are not sent again. With a journal, each operation is marked started before its call and done
+    after it.
+
+    Example:
+        >>> execution = execute(plan.ordered(), WeComClient(settings), workers=8)
+        >>> sum(r.outcome == "created" for r in execution.results.values())
+        40
+    """
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(operations), unit="op", file=sys.stderr, dynamic_ncols=True,
+                   desc="Importing", leave=True, postfix={"failed": 0})
+    recorder = _Recorder(journal, run_id, bar)
+    known = dict(done or {})
+    stop = threading.Event()
+    try:
+        with _ctrl_c_sets(stop):
+            _run_phases(operations, client, recorder, workers, known, stop, bar)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+        stop.set()
+    finally:
+        if bar is not None:
+            bar.close()
+    return Execution(recorder.results, interrupted=stop.is_set())
+
+
+def _run_phases(operations: list[Operation], client: Any, recorder: _Recorder, workers: int,
+                known: dict[str, OpResult], stop: threading.Event, bar: Any) -> None:
+    for phase in sorted({op.phase for op in operations}):
+        ops = [op for op in operations if op.phase == phase]
+        for op in [op for op in ops if op.key in known]:
+            recorder.results[op.key] = known[op.key]
+            if bar is not None:
+                bar.update(1)
+        ops = [op for op in ops if op.key not in known]
+        if phase == PHASE_DEPARTMENTS:
+            groups = [[op for op in ops if op.depth == d] for d in sorted({op.depth for op in ops})]
+        elif phase == PHASE_PRUNE:
+            groups = [[op] for op in sorted(ops, key=lambda o: -o.depth)]
+        else:
+            groups = [ops]
+        for group in groups:
+            if phase == PHASE_DELETES:
+                tasks = _delete_tasks(group)
+            else:
+                tasks = [[op] for op in group]
+            if _run_tasks(tasks, client, recorder, workers, stop):
+                return
+
+
+def _delete_tasks(ops: list[Operation]) -> list[list[Operation]]:
+    deletes = [op for op in ops if op.kind == "member_delete"]
+    others = [[op] for op in ops if op.kind != "member_delete"]
+    chunks = [deletes[i:i + BATCH_DELETE_SIZE] for i in range(0, len(deletes), BATCH_DELETE_SIZE)]
+    return chunks + others
+
+
+def _run_tasks(tasks: list[list[Operation]], client: Any, recorder: _Recorder, workers: int,
+               stop: threading.Event) -> bool:
+    """Run tasks, `workers` at a time; True when `stop` was set (Ctrl-C).
+
+    Once `stop` is set no new task starts; the calls in flight finish and are journalled. With one
+    worker the tasks run in this thread, one after another; with more, each worker has one more task
+    queued behind the one it runs, so it never waits for this thread.
+    """
+    if workers <= 1:
+        for task in tasks:
+            if stop.is_set():
+                break
+            _run_task(task, client, recorder)
+        return stop.is_set()
+    pending = list(reversed(tasks))
+    in_flight: set[Future] = set()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bulkdir") as pool:
+        while pending or in_flight:
+            while pending and len(in_flight) < 2 * workers and not stop.is_set():
+                in_flight.add(pool.submit(_run_task, pending.pop(), client, recorder))
+            if stop.is_set():
+                pending.clear()
+                for future in in_flight:
+                    future.cancel()  # queued, never started
+            if not in_flight:
+                break
+            finished, in_flight = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                if not future.cancelled():
+                    future.result()  # a bug in a task must not vanish silently
+    return stop.is_set()
+
+
+@contextmanager
+def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While running, SIGINT sets `stop` instead of raising; a second SIGINT raises KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _needs_failed(op: Operation, recorder: _Recorder) -> OpResult | None:
+    for key in op.needs:
+        result = recorder.results.get(key)
+        if result is not None and not result.ok:
+            kind, what = key.split(":", 1)
+            return OpResult(op.key, SKIPPED, None,
+                            f"not sent: {kind} {what} had to be done first and failed "
+                            f"({result.message or result.outcome}) / 依赖的{'部门' if kind == 'department' else '成员'}"
+                            f" {what} 未能完成")
+    return None
+
+
+def _run_task(task: list[Operation], client: Any, recorder: _Recorder) -> None:
+    if len(task) > 1 or task[0].kind == "member_delete":
+        _batch_delete(task, client, recorder)
+        return
+    op = task[0]
+    blocked = _needs_failed(op, recorder)
+    if blocked is not None:
+        recorder.record(blocked)
+        return
+    recorder.started([op.key])
+    recorder.record(_run_one(op, client))
+
+
+def _run_one(op: Operation, client: Any) -> OpResult:
+    """Send one operation, reconciling answers that may hide a success."""
+    try:
+        if op.kind == "department_create":
+            client.department_create(dict(op.body))
+        elif op.kind == "department_update":
+            client.department_update(dict(op.body))
+        elif op.kind == "department_delete":
+            client.department_delete(op.body["id"])
+        elif op.kind == "member_create":
+            client.user_create(dict(op.body))
+        elif op.kind in ("member_update", "member_leaders", "member_disable"):
+            client.user_update(dict(op.body))
+        else:
+            raise ValueError(f"unknown operation kind {op.kind}")
+        return OpResult(op.key, op.outcome)
+    except Exception as error:  # noqa: BLE001 - every failure becomes a result
+        return _reconcile(op, client, error)
+
+
+def _reconcile(op: Operation, client: Any, error: Exception) -> OpResult:
+    errcode = getattr(error, "errcode", None)
+    failed = OpResult(op.key, FAILED, errcode, error_message(error))
+    # no answer, "busy" after the client's retries, or an error after an attempt whose answer was lost
+    # (that attempt may have landed: a retried create can meet its own mobile, 60104, as well as 60102)
+    lost = errcode is None or errcode == -1 or bool(getattr(error, "answer_lost", False))
+    if op.kind == "member_create" and (errcode == 60102 or lost):
+        return _member_read_back(op, client, failed, conflict_hint=errcode == 60102)
+    if op.kind in ("member_update", "member_leaders", "member_disable") and lost:
+        return _member_read_back(op, client, failed)
+    if op.kind == "department_create" and (errcode == 60008 or lost):
+        return _department_read_back(op, client, failed)
+    if op.kind == "department_update" and lost:
+        return _department_read_back(op, client, failed)
+    if op.kind == "department_delete" and errcode == 60003:
+        return OpResult(op.key, "deleted")
+    if op.kind == "department_delete" and errcode in (60005, 60006):
+        failed.message = "kept: the department still holds members or sub-departments. " + failed.message
+    return failed
+
+
+def _member_read_back(op: Operation, client: Any, failed: OpResult, conflict_hint: bool = False) -> OpResult:
+    userid = op.body["userid"]
+    try:
+        current = client.user_get(userid)
+    except Exception as error:  # noqa: BLE001
+        if getattr(error, "errcode", None) == 48009 and op.kind == "member_create" and conflict_hint:
+            # details cannot be read: our earlier attempt is the likely author; bring it in line with the row
+            try:
+                client.user_update({k: v for k, v in op.body.items() if k not in ("to_invite",)})
+                return OpResult(op.key, op.outcome)
+            except Exception as update_error:  # noqa: BLE001
+                return OpResult(op.key, FAILED, getattr(update_error, "errcode", None), error_message(update_error))
+        return failed
+    differing = [name for name, want in op.body.items()
+                 if name not in ("userid", "to_invite")
+                 and not (name in PRIVATE_FIELDS and current.get(name) in (None, "", "0"))
+                 and not same_value(name, want, current.get(name))]
+    if not differing:
+        return OpResult(op.key, op.outcome)
+    if conflict_hint:
+        failed.message = (f"a member with userid {userid} already exists with other values "
+                          f"({', '.join(differing)}); {failed.message}")
+    return failed
+
+
+def _department_read_back(op: Operation, client: Any, failed: OpResult) -> OpResult:
+    try:
+        current = client.department_get(op.body["id"])
+    except Exception:  # noqa: BLE001
+        return failed
+    current = current if isinstance(current, dict) else getattr(current, "__dict__", {})
+    if all(same_value(name, want, current.get(name)) for name, want in op.body.items()):
+        return OpResult(op.key, op.outcome)
+    return failed
+
+
+def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> None:
+    """user/batchdelete a chunk; on 40031 (an id that does not exist) drop the ids that are gone and send the rest."""
+    recorder.started([op.key for op in chunk])
+    remaining = list(chunk)
+    for _attempt in range(3):
+        if not remaining:
+            return
+        try:
+            client.user_batchdelete([op.body["userid"] for op in remaining])
+            for op in remaining:
+                recorder.record(OpResult(op.key, "deleted"))
+            return
+        except Exception as error:  # noqa: BLE001
+            errcode = getattr(error, "errcode", None)
+            if errcode not in (40031, None, -1):
+                for op in remaining:
+                    recorder.record(OpResult(op.key, FAILED, errcode, error_message(error)))
+                return
+            still: list[Operation] = []
+            for op in remaining:
+                gone, problem = _member_gone(op.body["userid"], client)
+                if gone:
+                    recorder.record(OpResult(op.key, "deleted"))  # already gone: the end the row asked for
+                elif problem is not None:
+                    recorder.record(OpResult(op.key, FAILED, getattr(problem, "errcode", None), error_message(problem)))
+                else:
+                    still.append(op)
+            remaining = still
+    for op in remaining:
+        recorder.record(OpResult(op.key, FAILED, None, "user/batchdelete kept refusing this chunk"))
+
+
+def _member_gone(userid: str, client: Any) -> tuple[bool, Exception | None]:
+    """Whether a member no longer exists. Where details cannot be read (48009), delete it alone instead."""
+    try:
+        client.user_get(userid)
+        return False, None
+    except Exception as error:  # noqa: BLE001
+        errcode = getattr(error, "errcode", None)
+        if errcode == 60111:
+            return True, None
+        if errcode == 48009:
+            try:
+                client.user_delete(userid)
+                return True, None
+            except Exception as delete_error:  # noqa: BLE001
+                if getattr(delete_error, "errcode", None) == 60111:
+                    return True, None
+                return False, delete_error
+        return False, error

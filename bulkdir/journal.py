@@ -1,0 +1,228 @@
+"""The journal: a SQLite record of every import, its plan, and each operation's outcome as it lands.
+
+It is what makes a run resumable. An operation is marked `started` (committed) before its call goes
+out and `done` with its outcome when the answer comes back, so after a crash, even kill -9, the
+journal tells which operations finished, which never started, and which may or may not have landed
+(started, not done: the importer reads those back before writing anything).
+
+A run is found again by the content hash of its sheet and the options that shape the plan, so a
+rerun of the same command on the same file continues the same run.
+
+    runs(id, command, source, source_hash, options_key, options, status, started_at, finished_at, counts, report)
+    operations(run_id, key, kind, target, body, rows, state, outcome, errcode, message, updated_at)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    source TEXT,
+    source_hash TEXT,
+    options_key TEXT,
+    options TEXT,
+    status TEXT NOT NULL,          -- running | finished | interrupted
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    counts TEXT,
+    report TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, status);
+CREATE TABLE IF NOT EXISTS operations (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT,
+    body TEXT,
+    rows TEXT,
+    state TEXT NOT NULL,           -- planned | started | done
+    outcome TEXT,                  -- created | updated | deleted | disabled | failed | skipped
+    errcode INTEGER,
+    message TEXT,
+    updated_at TEXT,
+    PRIMARY KEY (run_id, key)
+);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def file_hash(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes: the same sheet saved again unchanged resumes the same run.
+
+    >>> file_hash("staff.xlsx")[:12]
+    '3f0c9e1a7b2d'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def options_key(options: Mapping[str, Any]) -> str:
+    """A short hash of the options that shape a plan (not of workers, rate or report paths)."""
+    return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def default_journal_path() -> Path:
+    """`journal.sqlite3` in the user's data folder (under $BULKDIR_HOME when set)."""
+    from bulkdir.config import user_dirs
+
+    return Path(user_dirs().data) / "journal.sqlite3"
+
+
+@dataclass
+class RunRecord:
+    id: str
+    command: str
+    source: str | None
+    status: str
+    started_at: str
+    finished_at: str | None
+    counts: dict[str, int]
+    report: str | None
+
+
+@dataclass
+class OperationRecord:
+    key: str
+    kind: str
+    target: str | None
+    body: dict[str, Any]
+    state: str
+    outcome: str | None
+    errcode: int | None
+    message: str | None
+    rows: list[tuple[str, int]]
+
+
+class Journal:
+    """One journal file, shared by the worker threads of a run.
+
+    Example:
+        >>> journal = Journal(default_journal_path())
+        >>> run = journal.start_run("import", "staff.xlsx", file_hash("staff.xlsx"), {"delete_missing": False})
+        >>> journal.mark_started(run, ["member:zhangsan"]); journal.mark_done(run, "member:zhangsan", "created")
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # it holds members' personal data (the bodies sent): readable by its owner only
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        # WAL + NORMAL: a commit survives the process being killed (not a power cut), and is cheap.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, params: Iterable[Any] = ()) -> None:
+        with self._lock:
+            self._db.execute(sql, tuple(params))
+
+    def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # ---- runs
+
+    def find_unfinished(self, command: str, source_hash: str, options: Mapping[str, Any]) -> str | None:
+        """The id of the latest run of this command on this file with these options that did not finish."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM runs WHERE command = ? AND source_hash = ? AND options_key = ? AND status != 'finished' "
+                "ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                (command, source_hash, options_key(options))).fetchone()
+        return row[0] if row else None
+
+    def start_run(self, command: str, source: str | None, source_hash: str | None,
+                  options: Mapping[str, Any]) -> str:
+        """Record a new run and return its id (`20261122-031500-3fa2`)."""
+        run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        self._write("INSERT INTO runs (id, command, source, source_hash, options_key, options, status, started_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                    (run_id, command, source, source_hash, options_key(options),
+                     json.dumps(dict(options), default=str, ensure_ascii=False), _now()))
+        return run_id
+
+    def reopen_run(self, run_id: str) -> None:
+        self._write("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (run_id,))
+
+    def finish_run(self, run_id: str, status: str, counts: Mapping[str, int], report: str | None = None) -> None:
+        """Close a run: `finished` (every row has its final outcome) or `interrupted` (resume it by running again)."""
+        self._write("UPDATE runs SET status = ?, finished_at = ?, counts = ?, report = ? WHERE id = ?",
+                    (status, _now(), json.dumps(dict(counts)), report, run_id))
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, command, source, status, started_at, finished_at, counts, report FROM runs "
+                "ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else {}, r[7]) for r in rows]
+
+    # ---- operations
+
+    def record_plan(self, run_id: str, operations: Iterable[Any]) -> None:
+        """Store the plan's operations as `planned`; an operation already started or done keeps its state."""
+        rows = [(run_id, op.key, op.kind, op.target, json.dumps(op.body, ensure_ascii=False, sort_keys=True),
+                 json.dumps([list(r) for r in op.rows]), _now()) for op in operations]
+        self._write_many(
+            "INSERT INTO operations (run_id, key, kind, target, body, rows, state, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'planned', ?) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET kind = excluded.kind, body = excluded.body, "
+            "rows = excluded.rows, target = excluded.target WHERE operations.state = 'planned'", rows)
+
+    def operations(self, run_id: str) -> dict[str, OperationRecord]:
+        """Every operation of a run by key, as the journal last saw it."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, kind, target, body, state, outcome, errcode, message, rows FROM operations "
+                "WHERE run_id = ?", (run_id,)).fetchall()
+        return {r[0]: OperationRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else {}, r[4], r[5], r[6], r[7],
+                                      [tuple(x) for x in json.loads(r[8] or "[]")]) for r in rows}
+
+    def mark_started(self, run_id: str, keys: list[str]) -> None:
+        """Committed before the call is sent: after a crash, a `started` operation may have landed."""
+        self._write_many("UPDATE operations SET state = 'started', updated_at = ? WHERE run_id = ? AND key = ?",
+                         [(_now(), run_id, key) for key in keys])
+
+    def mark_done(self, run_id: str, key: str, outcome: str, errcode: int | None = None,
+                  message: str | None = None) -> None:
+        """The answer came back (or the operation was skipped): record its outcome."""
+        self._write("UPDATE operations SET state = 'done', outcome = ?, errcode = ?, message = ?, updated_at = ? "
+                    "WHERE run_id = ? AND key = ?", (outcome, errcode, message, _now(), run_id, key))
+
+    def progress(self, run_id: str) -> dict[str, int]:
+        """Operations per state, e.g. {"planned": 10, "started": 2, "done": 88} (tests watch this)."""
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM operations WHERE run_id = ? GROUP BY state",
+                                    (run_id,)).fetchall()
+        return {state: count for state, count in rows}

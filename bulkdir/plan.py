@@ -1,0 +1,691 @@
+"""Compare sheet records with a Directory snapshot and produce the ordered Operations of an import.
+
+    sheet records (Member, Department) + Directory snapshot ──► Plan
+        Plan.operations   what to send, in phases: departments (parents first), members (create and
+                          update, concurrently), leader links, member deletes, department deletes
+        Plan.unchanged    rows that need no call
+        Plan.invalid      rows that will not be imported, with their Problems
+
+Every Operation carries a `key` that stays the same when the same sheet is planned again against a
+later snapshot ("member:zhangsan", "department:研发中心/广州"): the journal matches operations of an
+interrupted run with the new plan through it. New departments get their ids here (the sheet's id, or
+the next free one), so a plan is complete before anything is sent and can be saved and applied later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+from bulkdir.errors import BulkdirError, ExitStatus
+
+# Phases, run in this order. Departments must exist before members enter them; members leave a
+# department before it is deleted; deletes come last so nothing needed by a later step is gone.
+PHASE_DEPARTMENTS = 0
+PHASE_MEMBERS = 1
+PHASE_LEADERS = 2
+PHASE_DELETES = 3
+PHASE_PRUNE = 4
+
+# Fields the platform stopped returning to new apps in 2022 (Part A2): they cannot be compared when hidden.
+PRIVATE_FIELDS = ("mobile", "email", "gender", "avatar", "address", "biz_mail")
+LIST_FIELDS = ("direct_leader", "order", "is_leader_in_dept", "department")
+ROOT_ID = 1
+
+
+class RefusedError(BulkdirError):
+    """The plan is refused before anything is sent (mass delete, --strict with invalid rows, ...)."""
+
+    exit_status = ExitStatus.USAGE
+
+
+@dataclass
+class Operation:
+    """One call (or one member's share of a batch call) of the import.
+
+    `rows` are ("members" | "departments" | "deletes", spreadsheet row) pairs the result belongs to;
+    `needs` are keys of operations that must succeed first; `before` is what the target looked like
+    when planned (compared again by `bulkdir apply`).
+    """
+
+    key: str
+    kind: str  # department_create | department_update | member_create | member_update
+    #            | member_leaders | member_delete | member_disable | department_delete
+    phase: int
+    target: str
+    body: dict[str, Any]
+    rows: list[tuple[str, int]] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    before: dict[str, Any] | None = None
+    depth: int = 0
+
+    @property
+    def outcome(self) -> str:
+        """The result word this operation gives its rows when it succeeds."""
+        return {
+            "department_create": "created", "department_update": "updated",
+            "member_create": "created", "member_update": "updated", "member_leaders": "updated",
+            "member_delete": "deleted", "member_disable": "disabled", "department_delete": "deleted",
+        }[self.kind]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rows"] = [list(r) for r in self.rows]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Operation":
+        data = dict(data)
+        data["rows"] = [tuple(r) for r in data.get("rows", [])]
+        return cls(**data)
+
+
+@dataclass
+class Unchanged:
+    """A sheet row whose member or department already matches: no call."""
+
+    key: str
+    target: str
+    rows: list[tuple[str, int]]
+
+
+@dataclass
+class Plan:
+    """The ordered operations of an import and what the sheet's rows will get."""
+
+    operations: list[Operation] = field(default_factory=list)
+    unchanged: list[Unchanged] = field(default_factory=list)
+    # row ref -> one-line reason; rows that are not imported (result `invalid`)
+    invalid: dict[tuple[str, int], str] = field(default_factory=dict)
+    # rows whose target is absent and nothing needs doing (a delete of a userid not in the directory)
+    skipped: dict[tuple[str, int], str] = field(default_factory=dict)
+    skipped_targets: dict[tuple[str, int], str] = field(default_factory=dict)  # row -> userid
+    notes: list[str] = field(default_factory=list)
+    mode: str = "detail"
+
+    def ordered(self) -> list[Operation]:
+        """Operations in the order they must start: by phase; departments parents first; prunes children first."""
+        def sort_key(op: Operation) -> tuple[int, int]:
+            depth = -op.depth if op.phase == PHASE_PRUNE else op.depth
+            return (op.phase, depth)
+        return sorted(self.operations, key=sort_key)
+
+    def counts(self) -> dict[str, int]:
+        """How many of each kind, e.g. {"member_create": 3, "member_unchanged": 2, ...}."""
+        counts: dict[str, int] = {}
+        for op in self.operations:
+            counts[op.kind] = counts.get(op.kind, 0) + 1
+        for item in self.unchanged:
+            kind = "department_unchanged" if item.key.startswith("department:") else "member_unchanged"
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def summary_lines(self, first: int = 5) -> list[str]:
+        """The plan in words for a person: counts per kind and the first targets of each."""
+        counts = self.counts()
+        lines = [
+            "Departments: {} to create, {} to update, {} unchanged, {} to delete".format(
+                counts.get("department_create", 0), counts.get("department_update", 0),
+                counts.get("department_unchanged", 0), counts.get("department_delete", 0)),
+            "Members: {} to create, {} to update, {} unchanged, {} to delete, {} to disable".format(
+                counts.get("member_create", 0), counts.get("member_update", 0),
+                counts.get("member_unchanged", 0), counts.get("member_delete", 0),
+                counts.get("member_disable", 0)),
+        ]
+        if self.invalid:
+            lines.append(f"Rows not imported because of problems: {len(self.invalid)}")
+            for (_, row), reason in sorted(self.invalid.items())[:first]:
+                lines.append(f"  row {row}: {reason}")
+            if len(self.invalid) > first:
+                lines.append(f"  ... and {len(self.invalid) - first} more rows with problems")
+        for kind, label in (("department_create", "create department"), ("department_update", "update department"),
+                            ("member_create", "create"), ("member_update", "update"),
+                            ("member_delete", "delete"), ("member_disable", "disable"),
+                            ("department_delete", "delete department")):
+            ops = [op for op in self.operations if op.kind == kind]
+            for op in ops[:first]:
+                where = ", ".join(f"row {r}" for _, r in op.rows[:3])
+                detail = ""
+                if kind == "member_update":
+                    detail = " (" + ", ".join(k for k in op.body if k != "userid") + ")"
+                lines.append(f"  {label} {op.target}{detail}" + (f"  [{where}]" if where else ""))
+            if len(ops) > first:
+                lines.append(f"  ... and {len(ops) - first} more to {label}")
+        lines.extend(self.notes)
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "notes": self.notes,
+            "operations": [op.to_json() for op in self.ordered()],
+            "unchanged": [{"key": u.key, "target": u.target, "rows": [list(r) for r in u.rows]}
+                          for u in self.unchanged],
+            "invalid": [[sheet, row, reason] for (sheet, row), reason in sorted(self.invalid.items())],
+            "skipped": [[sheet, row, reason] for (sheet, row), reason in sorted(self.skipped.items())],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Plan":
+        return cls(
+            operations=[Operation.from_json(op) for op in data.get("operations", [])],
+            unchanged=[Unchanged(u["key"], u["target"], [tuple(r) for r in u["rows"]])
+                       for u in data.get("unchanged", [])],
+            invalid={(s, r): reason for s, r, reason in data.get("invalid", [])},
+            skipped={(s, r): reason for s, r, reason in data.get("skipped", [])},
+            notes=list(data.get("notes", [])),
+            mode=data.get("mode", "detail"),
+        )
+
+
+@dataclass
+class DeleteOptions:
+    """How members the sheet does not list are treated (`--delete-missing` and friends)."""
+
+    delete_missing: bool = False
+    scope: str = "sheet"  # "sheet": the departments the sheet covers; "all": the whole corp
+    allow_mass_delete: bool = False
+    disable_instead: bool = False
+    prune_departments: bool = False
+
+
+def path_text(path: Sequence[str]) -> str:
+    """A department path as people write it: `研发中心/广州` (the root is `/`)."""
+    return "/".join(path) if path else "/"
+
+
+def member_key(userid: str) -> str:
+    return "member:" + userid.lower()
+
+
+def department_key(path: Sequence[str]) -> str:
+    return "department:" + path_text(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing values
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def same_value(name: str, want: Any, have: Any) -> bool:
+    """Whether a sheet value equals the directory's, the way the platform stores them.
+
+    >>> same_value("direct_leader", ["LiSi"], ["lisi"]), same_value("gender", "1", 1)
+    (True, True)
+    """
+    if _empty(want) and _empty(have):
+        return True
+    if name == "direct_leader":
+        return [str(x).lower() for x in (want or [])] == [str(x).lower() for x in (have or [])]
+    if name in ("order", "is_leader_in_dept", "department"):
+        try:
+            return [int(x) for x in (want or [])] == [int(x) for x in (have or [])]
+        except (TypeError, ValueError):
+            return False
+    if name == "extattr":
+        return json.dumps(want, sort_keys=True, ensure_ascii=False) == json.dumps(have, sort_keys=True, ensure_ascii=False)
+    if isinstance(want, (list, dict)) or isinstance(have, (list, dict)):
+        return want == have
+    return str(want).strip() == ("" if have is None else str(have).strip())
+
+
+def _current(member: dict[str, Any], name: str) -> Any:
+    value = member.get(name)
+    if name == "enable" and value is None:
+        # user/list may leave `enable` out; status 2 means disabled (Part B 3.2)
+        return 0 if member.get("status") == 2 else 1
+    return value
+
+
+def _cleared(name: str) -> Any:
+    return [] if name in LIST_FIELDS else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+
+
+@dataclass
+class _DepartmentTree:
+    """The department tree as it will be once the plan's department operations are done."""
+
+    by_path: dict[tuple[str, ...], int]
+    parent: dict[int, int]
+    next_id: int
+
+    def allocate(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+
+def _snapshot_paths(directory: Any) -> dict[tuple[str, ...], int]:
+    paths: dict[tuple[str, ...], int] = {(): ROOT_ID}
+    for dep_id, dep in directory.departments.items():
+        path = tuple(getattr(dep, "path", ()) or ())
+        if dep_id == ROOT_ID:
+            continue
+        if path:
+            paths[path] = dep_id
+    return paths
+
+
+def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: Any,
+                invalid_rows: dict[tuple[str, int], str] | None = None,
+                deletes: DeleteOptions | None = None) -> Plan:
+    """Diff sheet records against a Directory snapshot into a Plan.
+
+    `members` and `departments` are bulkdir.schema records (rows with problems already left out);
+    `invalid_rows` maps ("members" | "departments", row) to the reason the row is not imported.
+
+    Example:
+        >>> plan = plan_import(records.members, records.departments, fetch_directory(client))
+        >>> plan.counts()
+        {'department_create': 2, 'member_create': 40, 'member_unchanged': 3}
+    """
+    deletes = deletes or DeleteOptions()
+    plan = Plan(mode=getattr(directory, "mode", "detail"), invalid=dict(invalid_rows or {}))
+    members = list(members)
+    departments = list(departments)
+    hidden = bool(getattr(directory, "private_fields_hidden", False))
+    if plan.mode == "ids-only":
+        plan.notes.append(
+            "Note: the directory could be read by userid only (the secret may not read details, 48009, and no "
+            "app secret is set): every member already in the corp will be updated with every field of its row.")
+        if len(directory.departments) > 1 and any(not isinstance(ref, int) for m in members for ref in m.departments or []):
+            plan.notes.append(
+                "Note: department names cannot be read either, so department paths cannot be matched with the "
+                "existing departments: use department ids (a 所在部门/department_id column) or set an app secret.")
+    elif hidden:
+        plan.notes.append(
+            "Note: private fields (" + ", ".join(PRIVATE_FIELDS) + ") come back empty for this secret: "
+            "they are sent again for every member already in the corp.")
+
+    known_ids = set(directory.departments) | {ROOT_ID}
+    sheet_ids = {d.id for d in departments if getattr(d, "id", None)}
+    tree = _DepartmentTree(by_path=_snapshot_paths(directory),
+                           parent={i: getattr(d, "parentid", ROOT_ID) for i, d in directory.departments.items()},
+                           next_id=max(known_ids | sheet_ids | {ROOT_ID}))
+    department_ops: dict[tuple[str, ...], Operation] = {}
+
+    _plan_department_sheet(plan, departments, directory, tree, department_ops)
+
+    def ensure_path(path: tuple[str, ...]) -> tuple[int, list[str]]:
+        """The id the path will have, creating missing levels; and the keys of operations it needs."""
+        needs: list[str] = []
+        for depth in range(1, len(path) + 1):
+            prefix = path[:depth]
+            if prefix in department_ops:
+                needs.append(department_ops[prefix].key)
+            if prefix in tree.by_path:
+                continue
+            new_id = tree.allocate()
+            parent_id = tree.by_path[prefix[:-1]]
+            op = Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
+                           target=path_text(prefix), body={"name": prefix[-1], "parentid": parent_id, "id": new_id},
+                           before={"exists": False}, depth=depth)
+            if prefix[:-1] in department_ops:
+                op.needs.append(department_ops[prefix[:-1]].key)
+            department_ops[prefix] = op
+            plan.operations.append(op)
+            tree.by_path[prefix] = new_id
+            tree.parent[new_id] = parent_id
+            needs.append(op.key)
+        return tree.by_path[path], needs
+
+    sheet_userids = {str(m.values.get("userid", "")).lower() for m in members}
+    created_userids = {uid for uid in sheet_userids if uid not in directory.members}
+    final_departments: dict[str, list[int]] = {}
+
+    for member in members:
+        ref = ("members", member.row)
+        values = dict(member.values)
+        userid = str(values.pop("userid", ""))
+        values.pop("department", None)
+        values.pop("main_department", None)
+        needs: list[str] = []
+        dep_ids: list[int] = []
+        problem = None
+        for dep_ref in member.departments or []:
+            dep_id, dep_needs = _resolve(dep_ref, tree, known_ids, ensure_path)
+            if dep_id is None:
+                problem = f"department {dep_ref} does not exist in the corp or the departments sheet"
+                break
+            dep_ids.append(dep_id)
+            needs.extend(dep_needs)
+        main_id = None
+        if problem is None and member.main_department is not None:
+            main_id, dep_needs = _resolve(member.main_department, tree, known_ids, ensure_path)
+            needs.extend(dep_needs)
+        if problem:
+            plan.invalid[ref] = problem
+            continue
+        current = directory.members.get(userid.lower())
+        leaders = values.pop("direct_leader", None)
+        deferred_leaders = bool(leaders) and any(str(x).lower() in created_userids and str(x).lower() != userid.lower()
+                                                 for x in leaders)
+        if current is None:
+            body: dict[str, Any] = {"userid": userid, **values}
+            if dep_ids:
+                body["department"] = dep_ids
+            if main_id is not None:
+                body["main_department"] = main_id
+            if leaders and not deferred_leaders:
+                body["direct_leader"] = list(leaders)
+            op = Operation(key=member_key(userid), kind="member_create", phase=PHASE_MEMBERS, target=userid,
+                           body=body, rows=[ref], needs=_unique(needs), before={"exists": False})
+            plan.operations.append(op)
+            final_departments[userid.lower()] = dep_ids or [ROOT_ID]
+        else:
+            changes = _member_changes(values, member.clear, dep_ids, main_id, current, plan.mode, hidden)
+            if leaders and not deferred_leaders and (plan.mode == "ids-only"
+                                                     or not same_value("direct_leader", leaders, current.get("direct_leader"))):
+                changes["direct_leader"] = list(leaders)
+            final_departments[userid.lower()] = dep_ids or list(current.get("department") or [])
+            if changes:
+                before = {"exists": True, "fields": {k: current.get(k) for k in changes}}
+                op = Operation(key=member_key(userid), kind="member_update", phase=PHASE_MEMBERS, target=userid,
+                               body={"userid": userid, **changes}, rows=[ref], needs=_unique(needs), before=before)
+                plan.operations.append(op)
+            else:
+                plan.unchanged.append(Unchanged(member_key(userid), userid, [ref]))
+        if deferred_leaders:
+            if current is not None and same_value("direct_leader", leaders, current.get("direct_leader")):
+                continue
+            needs = [member_key(userid)] + [member_key(str(x)) for x in leaders if str(x).lower() in created_userids]
+            plan.operations.append(Operation(
+                key="leaders:" + userid.lower(), kind="member_leaders", phase=PHASE_LEADERS, target=userid,
+                body={"userid": userid, "direct_leader": list(leaders)}, rows=[ref], needs=_unique(needs)))
+
+    if deletes.delete_missing:
+        _plan_missing(plan, members, departments, directory, tree, sheet_userids, deletes, final_departments)
+    if deletes.prune_departments:
+        _plan_prune(plan, members, departments, directory, final_departments)
+    return plan
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _resolve(ref: Any, tree: _DepartmentTree, known_ids: set[int], ensure_path) -> tuple[int | None, list[str]]:
+    if isinstance(ref, int):
+        return (ref if ref in known_ids or ref in tree.parent else None), []
+    return ensure_path(tuple(ref))
+
+
+def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: list[int], main_id: int | None,
+                    current: dict[str, Any], mode: str, hidden: bool) -> dict[str, Any]:
+    """The fields of an update: only those that differ (every field when the directory gave ids only)."""
+    full = mode == "ids-only"
+    changes: dict[str, Any] = {}
+    aligned = {k: values.pop(k) for k in ("order", "is_leader_in_dept") if k in values}
+    for name, want in values.items():
+        if name == "to_invite":  # a create-time choice, not a member field
+            continue
+        if full or (hidden and name in PRIVATE_FIELDS) or not same_value(name, want, _current(current, name)):
+            changes[name] = want
+    for name in sorted(clear or ()):
+        if name in ("userid", "name", "department"):
+            continue
+        if full or not _empty(current.get(name)):
+            changes[name] = _cleared(name)
+    if dep_ids:
+        have = list(current.get("department") or [])
+        moved = full or sorted(dep_ids) != sorted(int(x) for x in have)
+        if not moved:
+            for name, want in aligned.items():
+                have_by_dep = dict(zip((int(x) for x in have), current.get(name) or []))
+                if [have_by_dep.get(d) for d in dep_ids] != [int(x) for x in want]:
+                    moved = True
+        if moved:
+            changes["department"] = dep_ids
+            changes.update(aligned)
+    if main_id is not None and (full or not same_value("main_department", main_id, current.get("main_department"))):
+        changes["main_department"] = main_id
+    return changes
+
+
+def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, tree: _DepartmentTree,
+                           department_ops: dict[tuple[str, ...], Operation]) -> None:
+    """Departments sheet rows: matched by id when given, else by path; parents before children."""
+    for record in sorted(departments, key=lambda d: len(_record_path(d, directory))):
+        ref = ("departments", record.row)
+        path = _record_path(record, directory)
+        if not path:
+            if getattr(record, "parent_id", None) is not None:
+                plan.invalid[ref] = f"parent department id {record.parent_id} does not exist in the corp"
+            continue
+        parent_path = path[:-1]
+        parent_id = tree.by_path.get(parent_path)
+        if parent_id is None:
+            # the parent is not in the corp nor earlier in the sheet: create the missing levels
+            for depth in range(1, len(parent_path) + 1):
+                prefix = parent_path[:depth]
+                if prefix in tree.by_path:
+                    continue
+                new_id = tree.allocate()
+                op = Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
+                               target=path_text(prefix),
+                               body={"name": prefix[-1], "parentid": tree.by_path[prefix[:-1]], "id": new_id},
+                               before={"exists": False}, depth=depth)
+                department_ops[prefix] = op
+                plan.operations.append(op)
+                tree.by_path[prefix] = new_id
+                tree.parent[new_id] = op.body["parentid"]
+            parent_id = tree.by_path[parent_path]
+        if record.id:
+            existing_id = record.id if record.id in directory.departments else None
+            if existing_id is None and path in tree.by_path:
+                plan.invalid[ref] = (f"department {path_text(path)} already exists with id {tree.by_path[path]}, "
+                                     f"not {record.id}")
+                continue
+        else:
+            existing_id = tree.by_path.get(path)
+        needs = [department_ops[parent_path].key] if parent_path in department_ops else []
+        if existing_id is None or existing_id not in directory.departments:
+            new_id = record.id or tree.allocate()
+            body: dict[str, Any] = {"name": path[-1], "parentid": parent_id, "id": new_id}
+            if record.order is not None:
+                body["order"] = record.order
+            if getattr(record, "name_en", None):
+                body["name_en"] = record.name_en
+            op = Operation(key=department_key(path), kind="department_create", phase=PHASE_DEPARTMENTS,
+                           target=path_text(path), body=body, rows=[ref], needs=needs,
+                           before={"exists": False}, depth=len(path))
+            department_ops[path] = op
+            plan.operations.append(op)
+            tree.by_path[path] = new_id
+            tree.parent[new_id] = parent_id
+            continue
+        current = directory.departments[existing_id]
+        old_path = tuple(getattr(current, "path", ()) or ())
+        changes: dict[str, Any] = {}
+        if getattr(current, "name", None) != path[-1]:
+            changes["name"] = path[-1]
+        if getattr(current, "parentid", None) != parent_id:
+            changes["parentid"] = parent_id
+        if record.order is not None and getattr(current, "order", None) != record.order:
+            changes["order"] = record.order
+        if getattr(record, "name_en", None) and getattr(current, "name_en", None) != record.name_en:
+            changes["name_en"] = record.name_en
+        if old_path != path and old_path and None not in old_path:
+            # renamed or moved: the departments below it move along, under their new paths
+            for known, known_id in list(tree.by_path.items()):
+                if known[:len(old_path)] == old_path:
+                    del tree.by_path[known]
+                    tree.by_path[path + known[len(old_path):]] = known_id
+        tree.by_path[path] = existing_id
+        tree.parent[existing_id] = parent_id
+        if changes:
+            before = {"exists": True, "fields": {k: getattr(current, k, None) for k in changes}}
+            op = Operation(key=department_key(path), kind="department_update", phase=PHASE_DEPARTMENTS,
+                           target=path_text(path), body={"id": existing_id, **changes}, rows=[ref], needs=needs,
+                           before=before, depth=len(path))
+            department_ops[path] = op
+            plan.operations.append(op)
+        else:
+            plan.unchanged.append(Unchanged(department_key(path), path_text(path), [ref]))
+
+
+def _record_path(record: Any, directory: Any) -> tuple[str, ...]:
+    """A departments-sheet row's path; a row that names its parent by id only is placed under that id."""
+    path = tuple(record.path)
+    parent_id = getattr(record, "parent_id", None)
+    if not path and parent_id is not None and getattr(record, "name", ""):
+        parent = () if parent_id == ROOT_ID else directory.path_of(parent_id)
+        if parent is not None and None not in parent:
+            return tuple(parent) + (record.name,)
+    return path
+
+
+def covered_departments(members: list[Any], departments: list[Any], tree_by_path: dict[tuple[str, ...], int],
+                        ) -> set[int]:
+    """The department ids the sheet names: on its member rows and its departments rows."""
+    covered: set[int] = set()
+    for member in members:
+        for ref in member.departments or []:
+            dep_id = ref if isinstance(ref, int) else tree_by_path.get(tuple(ref))
+            if dep_id is not None:
+                covered.add(dep_id)
+    for record in departments:
+        dep_id = record.id or tree_by_path.get(tuple(record.path))
+        if dep_id is not None:
+            covered.add(dep_id)
+    return covered
+
+
+def check_delete_brake(deletes: int, in_scope: int) -> bool:
+    """Whether `deletes` out of `in_scope` members is a mass delete (the platform's own rule for replaceuser).
+
+    >>> check_delete_brake(51, 200), check_delete_brake(60, 200), check_delete_brake(9, 10)
+    (False, True, True)
+    """
+    if in_scope < 50:
+        return deletes > 0.8 * in_scope
+    return deletes > 50 and deletes > 0.2 * in_scope
+
+
+def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], directory: Any, tree: _DepartmentTree,
+                  sheet_userids: set[str], options: DeleteOptions, final_departments: dict[str, list[int]]) -> None:
+    if options.scope == "all":
+        in_scope = dict(directory.members)
+    else:
+        covered = covered_departments(members, departments, tree.by_path)
+        in_scope = {uid: m for uid, m in directory.members.items()
+                    if covered & {int(d) for d in (m.get("department") or [ROOT_ID])}}
+    missing = sorted(uid for uid in in_scope if uid not in sheet_userids)
+    if options.disable_instead:
+        missing = [uid for uid in missing if _current(directory.members[uid], "enable") != 0]
+    if not options.allow_mass_delete and check_delete_brake(len(missing), len(in_scope)):
+        verb = "disable" if options.disable_instead else "delete"
+        raise RefusedError(
+            f"refusing to {verb} {len(missing)} of the {len(in_scope)} members in scope: more than the safety "
+            "limit (50 members and 20%, or 80% when fewer than 50). Check the sheet, or add --allow-mass-delete. "
+            f"/ 将{'禁用' if options.disable_instead else '删除'} {len(missing)} 名成员，超过安全上限；请检查表格或加 --allow-mass-delete。")
+    for uid in missing:
+        stored = str(directory.members[uid].get("userid") or uid)
+        if options.disable_instead:
+            plan.operations.append(Operation(key="disable:" + uid, kind="member_disable", phase=PHASE_DELETES,
+                                             target=stored, body={"userid": stored, "enable": 0},
+                                             before={"exists": True}))
+        else:
+            plan.operations.append(Operation(key="delete:" + uid, kind="member_delete", phase=PHASE_DELETES,
+                                             target=stored, body={"userid": stored}, before={"exists": True}))
+            final_departments[uid] = []
+
+
+def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_delete: bool = False,
+                disable_instead: bool = False) -> Plan:
+    """Plan `bulkdir delete FILE`: each (row, userid) is deleted (or disabled) when it is in the directory.
+
+    Example:
+        >>> plan = plan_delete([(2, "zhangsan"), (3, "lisi")], fetch_directory(client))
+        >>> [op.kind for op in plan.operations]
+        ['member_delete', 'member_delete']
+    """
+    plan = Plan(mode=getattr(directory, "mode", "detail"))
+    seen: set[str] = set()
+    for row, userid in rows:
+        ref = ("deletes", row)
+        uid = userid.strip().lower()
+        if not uid:
+            plan.invalid[ref] = "no userid on this row"
+            continue
+        current = directory.members.get(uid)
+        if current is None:
+            plan.skipped[ref] = "not in the directory"
+            plan.skipped_targets[ref] = userid.strip()
+            continue
+        if uid in seen:
+            plan.skipped[ref] = "the same userid is on an earlier row"
+            continue
+        seen.add(uid)
+        stored = str(current.get("userid") or userid)
+        if disable_instead:
+            if _current(current, "enable") == 0:
+                plan.unchanged.append(Unchanged("disable:" + uid, stored, [ref]))
+                continue
+            plan.operations.append(Operation(key="disable:" + uid, kind="member_disable", phase=PHASE_DELETES,
+                                             target=stored, body={"userid": stored, "enable": 0}, rows=[ref],
+                                             before={"exists": True}))
+        else:
+            plan.operations.append(Operation(key="delete:" + uid, kind="member_delete", phase=PHASE_DELETES,
+                                             target=stored, body={"userid": stored}, rows=[ref],
+                                             before={"exists": True}))
+    count = len(plan.operations)
+    if not allow_mass_delete and check_delete_brake(count, len(directory.members)):
+        raise RefusedError(
+            f"refusing to {'disable' if disable_instead else 'delete'} {count} of the {len(directory.members)} "
+            "members of the corp: more than the safety limit (50 members and 20%, or 80% when fewer than 50). "
+            "Add --allow-mass-delete if this is intended. / 超过安全上限，如确需请加 --allow-mass-delete。")
+    return plan
+
+
+def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], directory: Any,
+                final_departments: dict[str, list[int]]) -> None:
+    """Departments the sheet does not list that end up empty: deleted children first."""
+    listed: set[int] = {ROOT_ID}
+    by_path = _snapshot_paths(directory)
+    for record in departments:
+        for depth in range(1, len(record.path) + 1):
+            dep_id = by_path.get(tuple(record.path[:depth]))
+            if dep_id is not None:
+                listed.add(dep_id)
+        if record.id:
+            listed.add(record.id)
+    for member in members:
+        for ref in member.departments or []:
+            if isinstance(ref, int):
+                listed.add(ref)
+                continue
+            for depth in range(1, len(ref) + 1):
+                dep_id = by_path.get(tuple(ref[:depth]))
+                if dep_id is not None:
+                    listed.add(dep_id)
+    occupied: set[int] = set()
+    for uid, member in directory.members.items():
+        for dep_id in final_departments.get(uid, member.get("department") or []):
+            occupied.add(int(dep_id))
+    children: dict[int, list[int]] = {}
+    for dep_id, dep in directory.departments.items():
+        children.setdefault(getattr(dep, "parentid", ROOT_ID), []).append(dep_id)
+
+    def empty_subtree(dep_id: int) -> bool:
+        if dep_id in occupied or dep_id in listed:
+            return False
+        return all(empty_subtree(child) for child in children.get(dep_id, []))
+
+    for dep_id, dep in directory.departments.items():
+        if dep_id == ROOT_ID or dep_id in listed:
+            continue
+        path = tuple(getattr(dep, "path", ()) or ())
+        if empty_subtree(dep_id):
+            plan.operations.append(Operation(key=f"prune:{dep_id}", kind="department_delete", phase=PHASE_PRUNE,
+                                             target=path_text(path), body={"id": dep_id}, before={"exists": True},
+                                             depth=len(path)))
+        elif dep_id in occupied:
+            plan.notes.append(f"Department {path_text(path)} is not in the sheet but still holds members: kept.")

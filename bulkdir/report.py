@@ -1,0 +1,143 @@
+"""Result files of an import: every original row with what became of it, and the rows to fix.
+
+    <input>.result-<run>.xlsx   the original rows and columns, plus `result` (created, updated, unchanged,
+                                deleted, disabled, failed, invalid, skipped), `errcode` and `message` (with the hint);
+                                members deleted or disabled because the sheet does not list them are added below
+    <input>.errors-<run>.xlsx   only the failed, invalid and skipped rows, in the input's own layout (the same
+                                sheets, the same header rows and columns), to fix and import again
+
+Both go through bulkdir.sheets' writers, so every cell is text and nothing is ever run as a formula.
+A CSV input gets CSV results; an xlsx (or xls) input gets xlsx.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from bulkdir.sheets import OutSheet, write_csv, write_xlsx
+
+RESULTS = ("created", "updated", "unchanged", "deleted", "disabled", "failed", "invalid", "skipped")
+TO_FIX = ("failed", "invalid", "skipped")
+RESULT_HEADERS = ["result", "errcode", "message"]
+
+
+@dataclass
+class RowResult:
+    """What became of one spreadsheet row."""
+
+    result: str  # one of RESULTS
+    errcode: int | None = None
+    message: str = ""
+    to_fix: bool = True  # False for a row that is skipped on purpose (a template's example row)
+
+
+@dataclass
+class SheetResults:
+    """One input sheet as bulkdir.validate read it (a `Table`: headers, data rows and their spreadsheet
+    numbers, the rows above the header) and each data row's result."""
+
+    table: Any
+    results: dict[int, RowResult] = field(default_factory=dict)
+    # rows that are not on the sheet: (cells by header, result), e.g. a member deleted by --delete-missing
+    extra: list[tuple[dict[str, str], RowResult]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.table.sheet
+
+    @property
+    def headers(self) -> list[str]:
+        return list(self.table.headers)
+
+    @property
+    def preamble(self) -> list[list[str]]:
+        return [list(r) for r in self.table.preamble]
+
+    def data_rows(self) -> list[tuple[int, list[str]]]:
+        """(spreadsheet row, cells) of every data row that has a result."""
+        return [(number, list(cells)) for cells, number in zip(self.table.rows, self.table.row_numbers)
+                if number in self.results]
+
+
+def _pad(cells: Sequence[str], width: int) -> list[str]:
+    return list(cells) + [""] * (width - len(cells))
+
+
+def _result_rows(part: SheetResults) -> list[list[Any]]:
+    headers = part.headers
+    width = len(headers)
+    rows: list[list[Any]] = []
+    for number, cells in part.data_rows():
+        outcome = part.results[number]
+        rows.append(_pad(cells, width)[:width] + [
+            outcome.result, "" if outcome.errcode is None else str(outcome.errcode), outcome.message])
+    for values, outcome in part.extra:
+        cells = [values.get(h, "") for h in headers]
+        rows.append(cells + [outcome.result, "" if outcome.errcode is None else str(outcome.errcode),
+                             outcome.message])
+    return rows
+
+
+def report_paths(source: str | Path, run_id: str, report: str | Path | None = None) -> tuple[Path, Path]:
+    """Where the result file and the errors-only file go: `--report` if given, else beside the input.
+
+    >>> report_paths("hr/staff.csv", "20261122-031500-3fa2")
+    (PosixPath('hr/staff.result-20261122-031500-3fa2.csv'), PosixPath('hr/staff.errors-20261122-031500-3fa2.csv'))
+    """
+    source = Path(source)
+    if report is not None:
+        result = Path(report)
+        return result, result.with_name(f"{result.stem}.errors{result.suffix}")
+    suffix = ".csv" if source.suffix.lower() in (".csv", ".tsv") else ".xlsx"
+    return (source.with_name(f"{source.stem}.result-{run_id}{suffix}"),
+            source.with_name(f"{source.stem}.errors-{run_id}{suffix}"))
+
+
+def write_results(path: str | Path, parts: Sequence[SheetResults]) -> Path:
+    """Write the result file: each sheet's original rows plus result, errcode and message.
+
+    Example:
+        >>> write_results("staff.result.xlsx", [SheetResults(validation.tables["members"], {2: RowResult("created")})])
+        PosixPath('staff.result.xlsx')
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".tsv"):
+        for index, part in enumerate(parts):
+            target = path if index == 0 else path.with_name(f"{path.stem}-{part.name}{path.suffix}")
+            write_csv(target, part.headers + RESULT_HEADERS, _result_rows(part))
+        return path
+    write_xlsx(path, [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part))
+                      for part in parts])
+    return path
+
+
+def write_errors(path: str | Path, parts: Sequence[SheetResults]) -> Path | None:
+    """Write the rows to fix (failed, invalid, skipped) in the input's layout; None when there are none.
+
+    The rows above the header (the admin console template's notes) are kept, so the file reads back
+    exactly like the input.
+    """
+    path = Path(path)
+    chosen = []
+    for part in parts:
+        rows = [cells for number, cells in part.data_rows()
+                if part.results[number].result in TO_FIX and part.results[number].to_fix]
+        if rows:
+            chosen.append((part, rows))
+    if not chosen:
+        return None
+    if path.suffix.lower() in (".csv", ".tsv"):
+        for index, (part, rows) in enumerate(chosen):
+            target = path if index == 0 else path.with_name(f"{path.stem}-{part.name}{path.suffix}")
+            lines = part.preamble + [part.headers] + rows
+            write_csv(target, lines[0], lines[1:])
+        return path
+    sheets = []
+    for part, rows in chosen:
+        # the rows above the header (the template's notes) stay, so the header is where the reader finds it
+        lines = part.preamble + [part.headers] + rows
+        sheets.append(OutSheet(part.name, lines[0], lines[1:]))
+    write_xlsx(path, sheets)
+    return path
