@@ -77,19 +77,21 @@ def check_departments_sheet(departments: list[Department], header_of: HeaderOf) 
 
     >>> from bulkdir.schema import Department
     >>> rows = [Department(2, ("研发",), 2), Department(3, ("研发",), 3)]
-    >>> [(p.row, p.field, p.type) for p in check_departments_sheet(rows, lambda f: f)]
-    [(3, 'path', 'duplicate-value')]
+    >>> [(p.row, p.field, p.type) for p in check_departments_sheet(rows, {"name": "部门名称"}.get)]
+    [(3, 'name', 'duplicate-value')]
     """
     problems: list[Problem] = []
     by_path: dict[tuple[str, ...], int] = {}
     by_id: dict[int, int] = {}
+    # Blame the column the person typed: a full-path column, else the name (the batch-import file has no paths).
+    path_field = "path" if header_of("path") is not None else "name"
     for department in departments:
         if department.path:
             seen = by_path.setdefault(department.path, department.row)
             if seen != department.row:
-                problems.append(make_problem("duplicate-value", row=department.row, field="path",
-                                             column=header_of("path") or header_of("name"),
-                                             value=path_text(department.path), other_row=seen))
+                problems.append(make_problem("duplicate-value", row=department.row, field=path_field,
+                                             column=header_of(path_field), value=path_text(department.path),
+                                             label="部门路径" if path_field == "path" else "部门名称", other_row=seen))
         if department.id is not None:
             seen = by_id.setdefault(department.id, department.row)
             if seen != department.row:

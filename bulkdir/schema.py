@@ -90,13 +90,19 @@ _DIGITS = re.compile(r"\d+")
 _GENDER = {"男": "1", "女": "2", "1": "1", "2": "2", "m": "1", "f": "2", "male": "1", "female": "2"}
 _YES_NO = {"是": 1, "否": 0, "y": 1, "n": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "1": 1, "0": 0}
 _ENABLE = {**_YES_NO, "启用": 1, "禁用": 0, "enabled": 1, "disabled": 0}
-_DISABLED = {key: 1 - value for key, value in _ENABLE.items()}  # the batch CSV's 禁用: 1 = disabled
+# The batch-import CSV's 禁用 column is inverted (1 or 是 = disabled), but a cell that says 启用 or
+# 禁用 in words means what it says whichever column it is in.
+_DISABLED = {key: 1 - value for key, value in _YES_NO.items()}
 _DISABLED.update({"启用": 1, "禁用": 0, "enabled": 1, "disabled": 0})
 
 
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")  # zero-width characters pasted in from web pages and chats
+
+
 def _narrow(text: str) -> str:
-    """Full-width digits, letters and signs as plain ASCII (NFKC), only when there are any."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+    """Full-width digits, letters and signs as plain ASCII (NFKC), invisible characters dropped; only
+    when there are any."""
+    return text if text.isascii() else _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def parse_text(limit: int | None) -> Callable[[str], str]:
@@ -114,10 +120,14 @@ def parse_userid(text: str) -> str:
     'ZhangSan'
     """
     if _USERID.fullmatch(text):
+        if text[-2:] == ".0" and text[:-2].isdigit():
+            raise CellProblem("lost-digits")  # a number past Excel's 15 digits, read back as a float
         return text
     narrowed = _narrow(text)
     if _USERID.fullmatch(narrowed):
         return narrowed
+    if _LOST_DIGITS.fullmatch(narrowed):
+        raise CellProblem("lost-digits")
     raise CellProblem("invalid-userid")
 
 
@@ -185,6 +195,8 @@ def parse_telephone(text: str) -> str:
         text = _SPACES.sub("-", text)
     if _TELEPHONE.fullmatch(text):
         return text
+    if _LOST_DIGITS.fullmatch(text):
+        raise CellProblem("lost-digits")
     raise CellProblem("invalid-telephone")
 
 
@@ -194,7 +206,7 @@ def parse_gender(text: str) -> str:
     >>> parse_gender("女")
     '2'
     """
-    value = _GENDER.get(text.lower())
+    value = _GENDER.get(_narrow(text).lower())
     if value is None:
         raise CellProblem("invalid-gender")
     return value
@@ -417,15 +429,6 @@ DEPARTMENT_HEADERS.pop("department", None)
 DEPARTMENT_HEADERS.pop("department_id", None)
 
 
-def is_clear_marker(text: str) -> bool:
-    """Example:
-
-    >>> is_clear_marker("（清空）"), is_clear_marker("清空")
-    (True, False)
-    """
-    return text in CLEAR_MARKERS
-
-
 def is_example_name(name: str) -> bool:
     """Example:
 
@@ -489,8 +492,8 @@ class HeaderMap:
 _TO_VALUES, _TO_DEPARTMENTS, _TO_MAIN = 0, 1, 2
 _MISSING = object()
 _MEMO_LIMIT = 10_000
-_REPEATING = {"department", "department_id", "main_department", "gender", "position", "is_leader_in_dept",
-              "order", "enable", "disabled", "to_invite", "external_position", "direct_leader"}
+_REPEATING = {"gender", "position", "is_leader_in_dept", "order", "enable", "disabled", "to_invite",
+              "external_position", "direct_leader"}
 
 
 class MemberReader:
@@ -519,15 +522,15 @@ class MemberReader:
     def _converter(self, column: Column) -> tuple[Callable[[str], Any], int, dict[str, Any] | None]:
         # Columns whose values repeat across rows (departments, gender, order, ...) remember each
         # distinct text's result: on 100,000 rows that is most of the reading time saved.
-        memo: dict[str, Any] | None = {} if column.key in _REPEATING else None
+        # Department columns always do; a column of values without a memo is read by _read_plain_column.
         if column.key == "department":
-            return self._paths, _TO_DEPARTMENTS, memo
+            return self._paths, _TO_DEPARTMENTS, {}
         if column.key == "department_id":
-            return parse_department_ids, _TO_DEPARTMENTS, memo
+            return parse_department_ids, _TO_DEPARTMENTS, {}
         if column.key == "main_department":
-            return self._main, _TO_MAIN, memo
+            return self._main, _TO_MAIN, {}
         assert column.parse is not None
-        return column.parse, _TO_VALUES, memo
+        return column.parse, _TO_VALUES, {} if column.key in _REPEATING else None
 
     def read(self, cells: list[str], row: int) -> Member | None:
         """The Member of one row, or None for an example row (which gets a warning)."""
@@ -557,7 +560,7 @@ class MemberReader:
         bad: dict[int, set[str]] = {}
         for index, column, header, convert, target, memo in self._plan:
             field_name = column.field
-            if memo is None and target == _TO_VALUES:
+            if memo is None:
                 self._read_plain_column(kept, members, index, column, header, convert, bad)
                 continue
             for cells, member in zip(kept, members):
@@ -568,33 +571,20 @@ class MemberReader:
                 if not text:
                     continue
                 if text[0] in "（(<" and text in CLEAR_MARKERS:
-                    if column.clearable:
-                        member.clear.add(field_name)
-                    else:
-                        problems.append(make_problem("clear-not-allowed", row=member.row, field=field_name,
-                                                     column=header, value=text, label=column.label))
+                    self._clear(member, column, header, text, bad)
                     continue
-                if memo is not None:
-                    value = memo.get(text, _MISSING)
-                    if value is _MISSING:
-                        try:
-                            value = convert(text)
-                        except CellProblem as error:
-                            value = error
-                        if len(memo) < _MEMO_LIMIT:
-                            memo[text] = value
-                    if value.__class__ is list and target == _TO_VALUES:
-                        value = value.copy()  # each member gets its own list
-                else:
+                value = memo.get(text, _MISSING)
+                if value is _MISSING:
                     try:
                         value = convert(text)
                     except CellProblem as error:
                         value = error
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[text] = value
+                if value.__class__ is list and target == _TO_VALUES:
+                    value = value.copy()  # each member gets its own list
                 if value.__class__ is CellProblem:
-                    bad.setdefault(member.row, set()).add(field_name)
-                    problems.append(make_problem(value.slug, row=member.row, field=field_name, column=header,
-                                                 value=value.value if value.value is not None else text,
-                                                 label=column.label, **value.params))
+                    self._bad_cell(member, column, header, text, value, bad)
                 elif target == _TO_VALUES:
                     member.values[field_name] = value
                 elif target == _TO_DEPARTMENTS:
@@ -610,7 +600,6 @@ class MemberReader:
     def _read_plain_column(self, kept: list[list[str]], members: list[Member], index: int, column: Column,
                            header: str, convert: Callable[[str], Any], bad: dict[int, set[str]]) -> None:
         # The common case kept tight: a column of mostly distinct values (userid, name, mobile, ...).
-        problems = self.problems
         field_name = column.field
         for cells, member in zip(kept, members):
             text = cells[index]
@@ -620,19 +609,27 @@ class MemberReader:
             if not text:
                 continue
             if text[0] in "（(<" and text in CLEAR_MARKERS:
-                if column.clearable:
-                    member.clear.add(field_name)
-                else:
-                    problems.append(make_problem("clear-not-allowed", row=member.row, field=field_name,
-                                                 column=header, value=text, label=column.label))
+                self._clear(member, column, header, text, bad)
                 continue
             try:
                 member.values[field_name] = convert(text)
             except CellProblem as error:
-                bad.setdefault(member.row, set()).add(field_name)
-                problems.append(make_problem(error.slug, row=member.row, field=field_name, column=header,
-                                             value=error.value if error.value is not None else text,
-                                             label=column.label, **error.params))
+                self._bad_cell(member, column, header, text, error, bad)
+
+    def _clear(self, member: Member, column: Column, header: str, text: str, bad: dict[int, set[str]]) -> None:
+        if column.clearable:
+            member.clear.add(column.field)
+        else:
+            bad.setdefault(member.row, set()).add(column.field)  # one problem for the cell, not a second "required"
+            self.problems.append(make_problem("clear-not-allowed", row=member.row, field=column.field,
+                                              column=header, value=text, label=column.label))
+
+    def _bad_cell(self, member: Member, column: Column, header: str, text: str, error: CellProblem,
+                  bad: dict[int, set[str]]) -> None:
+        bad.setdefault(member.row, set()).add(column.field)
+        self.problems.append(make_problem(error.slug, row=member.row, field=column.field, column=header,
+                                          value=error.value if error.value is not None else text,
+                                          label=column.label, **error.params))
 
     def _main(self, text: str) -> DepartmentRef:
         if _DIGITS.fullmatch(_narrow(text)):

@@ -232,19 +232,21 @@ def _read_excel_sheet(path: Path, book: Any, name: str) -> RawSheet:
     try:
         sheet = book.get_sheet_by_name(name)
         start = sheet.start
-        offset = start[1] if start else 0  # iter_rows starts at row 1 but at the first used column
         str_ = str
         rows = [[c if c.__class__ is str_ else cell_text(c) for c in row] for row in sheet.iter_rows()]
-        merged = []
-        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
-            if (r0, c0) != (r1, c1):
-                merged.append((r0, c0 - offset, r1, c1 - offset))
+        # iter_rows starts at row 1 but at the first used column: pad on the left so that column
+        # indexes (and the letters in messages and reports) are the spreadsheet's own.
+        if start and start[1]:
+            pad = [""] * start[1]
+            rows = [pad + row for row in rows]
+        merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ()
+                  if (r0, c0) != (r1, c1)]
     finally:
         if scan is not None:
             scan.join()
     hidden, scientific = extras[0] if extras else (set(), {})
     for (number, column), decimals in scientific.items():
-        row, column = number - 1, column - offset
+        row = number - 1
         if 0 <= row < len(rows) and 0 <= column < len(rows[row]):
             try:
                 rows[row][column] = f"{float(rows[row][column]):.{decimals}E}"  # what Excel shows
@@ -352,7 +354,8 @@ def _sheet_member(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
 def _decode(data: bytes, encoding: str | None, name: str) -> str:
     if encoding:
         try:
-            return data.decode(encoding)
+            # "--encoding utf-8" on a file Excel saved with a BOM: the BOM is not part of the first header
+            return data.decode(encoding).removeprefix("\ufeff")
         except LookupError:
             raise SheetError(f"unknown encoding {encoding!r}") from None
         except UnicodeDecodeError as error:

@@ -10,6 +10,7 @@ the original rows.
 from __future__ import annotations
 
 import gc
+import os
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -22,8 +23,8 @@ from bulkdir.errors import SheetError
 from bulkdir.problems import Problem, flatten, has_errors, make_problem
 from bulkdir.schema import (DEFAULT_ROOT_NAME, DEPARTMENT_HEADERS, MEMBER_HEADERS, Department,
                             DepartmentReader, HeaderMap, Member, MemberReader)
-from bulkdir.sheets import (OutSheet, RawSheet, Workbook, find_header_row, normalise_header, open_workbook,
-                            write_csv, write_xlsx)
+from bulkdir.sheets import (HEADER_SCAN_ROWS, OutSheet, RawSheet, Workbook, find_header_row, normalise_header,
+                            open_workbook, write_csv, write_xlsx)
 
 __all__ = ["Table", "ValidationResult", "validate_file", "write_report", "flatten"]
 
@@ -194,9 +195,13 @@ def _header_index(raw: RawSheet, book: Workbook) -> int:
     if index is None:
         where = f"sheet {raw.name!r} of {book.path.name}" if len(book.sheet_names) > 1 or book.path.suffix.lower() \
             not in (".csv", ".tsv", ".txt") else book.path.name
-        raise SheetError(f"no header row found in the first 20 rows of {where}: expected headers such as "
-                         "姓名, 帐号, 手机, 部门 (or name, userid, mobile, department)")
+        raise _no_header(where)
     return index
+
+
+def _no_header(where: str, hint: str = "") -> SheetError:
+    return SheetError(f"no header row found in the first {HEADER_SCAN_ROWS} rows of {where}: expected headers "
+                      f"such as 姓名, 帐号, 手机, 部门 (or name, userid, mobile, department){hint}")
 
 
 def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, RawSheet, int]]:
@@ -235,9 +240,7 @@ def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, R
                 chosen.append(fallback)
         if not chosen:
             where = book.path.name if len(book.sheet_names) == 1 else f"any sheet of {book.path.name}"
-            raise SheetError(f"no header row found in the first 20 rows of {where}: expected headers such as "
-                             "姓名, 帐号, 手机, 部门 (or name, userid, mobile, department)"
-                             + (" (use --sheet to name the sheet)" if len(book.sheet_names) > 1 else ""))
+            raise _no_header(where, " (use --sheet to name the sheet)" if len(book.sheet_names) > 1 else "")
     chosen.sort(key=lambda item: item[0] != "members")
     return chosen
 
@@ -310,6 +313,12 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
         raise SheetError(f"the report would overwrite {path.name}, the sheet being checked; name another file")
     if path.suffix.lower() not in (".xlsx", ".csv"):
         raise SheetError(f"a report is written as .xlsx or .csv, not {path.suffix or 'a file without a suffix'}")
+    # Checked before writing: openpyxl fails late, after it has built the file, and noisily.
+    folder = path.parent
+    if not folder.is_dir():
+        raise SheetError(f"cannot write the report {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SheetError(f"cannot write the report {path}: permission denied")
     sheets = []
     for kind, table in result.tables.items():
         mine = [p for p in result.problems if p.sheet == table.sheet]
@@ -337,12 +346,15 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
             rows.append([str(number), *cells, "\n".join(p.message_in(lang) for p in found)])
         sheets.append(OutSheet(f"{table.sheet} 问题" if len(result.tables) > 1 else table.sheet,
                                headers, rows, highlight))
-    if path.suffix.lower() == ".csv":
-        first = sheets[0] if sheets else OutSheet("", [ROW_HEADER, PROBLEMS_HEADER], [])
-        write_csv(path, first.headers, first.rows)
-        return path
-    listing = [[p.sheet or "", "" if p.row is None else str(p.row), p.field or "", p.column or "",
-                p.value or "", p.type, p.severity, p.message_in(lang)] for p in result.problems]
-    sheets.append(OutSheet("问题列表 Problems", LIST_HEADERS.get(lang, LIST_HEADERS["en"]), listing))
-    write_xlsx(path, sheets)
+    try:
+        if path.suffix.lower() == ".csv":
+            first = sheets[0] if sheets else OutSheet("", [ROW_HEADER, PROBLEMS_HEADER], [])
+            write_csv(path, first.headers, first.rows)
+            return path
+        listing = [[p.sheet or "", "" if p.row is None else str(p.row), p.field or "", p.column or "",
+                    p.value or "", p.type, p.severity, p.message_in(lang)] for p in result.problems]
+        sheets.append(OutSheet("问题列表 Problems", LIST_HEADERS.get(lang, LIST_HEADERS["en"]), listing))
+        write_xlsx(path, sheets)
+    except OSError as error:  # a full disk, a file Excel holds open on Windows, ...
+        raise SheetError(f"cannot write the report {path}: {error.strerror or error}") from None
     return path

@@ -34,8 +34,11 @@ def test_leaders_in_sheet_in_directory_or_unknown():
 
 def test_departments_sheet_duplicates():
     departments = [Department(2, ("研发",), 2), Department(3, ("研发",), 3), Department(4, ("销售",), 2)]
-    assert flatten(check_departments_sheet(departments, headers)) == [(3, "path", "duplicate-value"),
-                                                                       (4, "id", "duplicate-value")]
+    problems = check_departments_sheet(departments, headers)
+    assert flatten(problems) == [(3, "name", "duplicate-value"), (4, "id", "duplicate-value")]
+    assert problems[0].column == "部门名称" and problems[0].message.startswith("name (部门名称) '研发'")
+    with_paths = check_departments_sheet(departments, {"path": "部门路径", "id": "部门ID"}.get)
+    assert [(p.field, p.column) for p in with_paths] == [("path", "部门路径"), ("id", "部门ID")]
 
 
 def test_member_departments_against_the_departments_sheet():

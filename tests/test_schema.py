@@ -51,8 +51,14 @@ def test_bad_mobiles(text, problem):
 def test_userids():
     assert parse_userid("zhang.san@corp-1_x") == "zhang.san@corp-1_x"
     assert parse_userid("ｚｈａｎｇ") == "zhang"  # full-width letters
+    assert parse_userid("zhang\u200b") == "zhang"  # a zero-width space pasted from a chat
+    assert parse_mobile("\ufeff139 1234 5678") == "13912345678"
     for bad in ("_zhang", "张三", "a b", "a" * 65, "old:new"):
         assert slug(parse_userid, bad) == "invalid-userid"
+    # an id Excel stored as a number past 15 digits comes back in scientific notation or as "….0"
+    for lost in ("1.23457E+18", "1.2345678901234568e+16", "1234567890123456.0"):
+        assert slug(parse_userid, lost) == "lost-digits"
+    assert parse_userid("1234567890123456") == "1234567890123456"
 
 
 def test_emails_and_telephones():
@@ -64,10 +70,12 @@ def test_emails_and_telephones():
     assert parse_telephone("+86,020,123") == "+86,020,123"
     assert slug(parse_telephone, "020-8888(转1)") == "invalid-telephone"
     assert slug(parse_telephone, "1" * 33) == "invalid-telephone"
+    assert slug(parse_telephone, "2.01235E+9") == "lost-digits"
 
 
 @pytest.mark.parametrize("text, value", [("男", "1"), ("女", "2"), ("1", "1"), ("2", "2"), ("M", "1"),
-                                         ("f", "2"), ("Male", "1"), ("FEMALE", "2")])
+                                         ("f", "2"), ("Male", "1"), ("FEMALE", "2"),
+                                         ("Ｍ", "1"), ("ｆｅｍａｌｅ", "2")])
 def test_gender(text, value):
     assert parse_gender(text) == value
 
@@ -149,8 +157,7 @@ def test_blank_means_leave_and_the_clear_marker_clears():
 
 def test_clearing_a_required_field_is_a_problem():
     _, problems = read([["a", CLEAR_MARKER, "13900000001", "", "", "", "", "", "", "", CLEAR_MARKER, ""]])
-    assert flatten(problems) == [(2, "name", "clear-not-allowed"), (2, "enable", "clear-not-allowed"),
-                                 (2, "name", "missing-required")]
+    assert flatten(problems) == [(2, "name", "clear-not-allowed"), (2, "enable", "clear-not-allowed")]
 
 
 def test_row_rules():
@@ -251,3 +258,19 @@ def test_with_a_directory_only_new_members_need_name_and_contact():
 def test_leader_flags_without_departments_are_left_to_the_importer():
     _, problems = read([["a", "A", "13900000001", "", "", "是", "5", "", "", "", "", ""]])
     assert problems == []
+
+
+def test_limits_of_part_a3():
+    many = ";".join(f"部门{i}" for i in range(101))
+    ids = ";".join(str(i) for i in range(2, 103))
+    headers = ["帐号", "姓名", "手机", "部门", "所在部门", "排序"]
+    reader = MemberReader(headers, header_row=1)
+    members = reader.read_all([["a", "甲" * 64, "13900000001", many[:many.rindex(";")], "", ""],
+                               ["b", "乙" * 65, "13900000002", many, "", ""],
+                               ["c", "丙", "13900000003", "", ids, "-1"],
+                               ["d", "丁", "13900000004", "", ids[:ids.rindex(";")], "1;x"]], [2, 3, 4, 5])
+    assert flatten(reader.problems) == [(3, "name", "too-long"), (3, "department", "too-many-departments"),
+                                        (4, "department", "too-many-departments"), (4, "order", "invalid-number"),
+                                        (5, "order", "invalid-number")]
+    assert len(members[0].departments) == 100 and len(members[3].departments) == 100
+    assert "lists 101 departments; at most 100" in reader.problems[1].message

@@ -85,6 +85,51 @@ def test_xlsx_formulas_read_as_cached_values(tmp_path):
     assert read_sheet(path).rows[1] == ["张三", ""]
 
 
+def with_cached_values(path, cached):
+    """Rewrite the first sheet so that its formula cells carry cached values, as Excel saves them
+    (openpyxl writes formulas without one). `cached` maps a cell reference to (type, value)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out, zipfile.ZipFile(path) as book:
+        for item in book.infolist():
+            data = book.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                for ref, (kind, value) in cached.items():
+                    start = text.index(f'<c r="{ref}"')
+                    end = text.index("</c>", start)
+                    formula = text[text.index("<f>", start):text.index("</f>", start) + 4]
+                    kind_attr = f' t="{kind}"' if kind else ""
+                    text = text[:start] + f'<c r="{ref}"{kind_attr}>{formula}<v>{value}</v>' + text[end:]
+                data = text.encode()
+            out.writestr(item, data)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_xlsx_formulas_with_cached_values_read_as_those_values(tmp_path):
+    path = make_xlsx(tmp_path / "a.xlsx", [["帐号", "手机", "排序"],
+                                           ["a", '="139"&"12345678"', "=1+1"]])
+    with_cached_values(path, {"B2": ("str", "13912345678"), "C2": ("", "2")})
+    assert read_sheet(path).rows[1] == ["a", "13912345678", "2"]
+
+
+def test_xlsx_sheet_starting_right_of_column_a_keeps_its_column_letters(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["C3"], sheet["D3"], sheet["C4"], sheet["D4"], sheet["C5"] = "帐号", "部门", "a", "研发", "b"
+    sheet.merge_cells("D4:D5")
+    sheet["E5"] = 1.39123e10
+    sheet["E5"].number_format = "0.00000E+00"
+    book.save(tmp_path / "a.xlsx")
+    raw = read_sheet(tmp_path / "a.xlsx")
+    assert raw.rows[2][:4] == ["", "", "帐号", "部门"] and raw.rows[3][:4] == ["", "", "a", "研发"]
+    assert raw.merged == [(3, 3, 4, 3)]  # D4:D5, 0-based
+    assert raw.rows[4][4] == "1.39123E+10"
+
+
 def test_xlsx_merged_ranges_and_hidden_rows_are_reported(tmp_path):
     path = make_xlsx(tmp_path / "a.xlsx", [["姓名", "部门"], ["张三", "研发"], ["李四", None], ["王五", "销售"]])
     book = openpyxl.load_workbook(path)
@@ -154,6 +199,12 @@ def test_csv_encoding_override_and_bad_names(tmp_path):
     path.write_bytes("姓名\n".encode("gbk"))
     with pytest.raises(SheetError, match="not valid utf-8"):
         read_sheet(path, encoding="utf-8")
+
+
+def test_csv_encoding_named_on_a_file_with_a_bom(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(CSV_TEXT.encode("utf-8-sig"))
+    assert read_sheet(path, encoding="utf-8").rows[0] == ["姓名", "帐号", "手机"]
 
 
 def test_tsv_and_tab_separated_csv(tmp_path):

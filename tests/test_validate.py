@@ -106,7 +106,8 @@ def test_batch_import_department_csv(tmp_path):
     assert list(result.tables) == ["departments"] and result.members == []
     assert [(d.row, d.path, d.id) for d in result.departments] == [
         (3, ("研发中心",), 2), (4, ("研发中心", "广州"), 3), (5, ("研发中心",), 4)]
-    assert flatten(result.problems) == [(5, "path", "duplicate-value")]
+    assert flatten(result.problems) == [(5, "name", "duplicate-value")]
+    assert result.problems[0].message == "name (部门名称) '研发中心' is also on row 3."
 
 
 def test_workbook_with_members_and_departments_sheets(tmp_path):
@@ -167,6 +168,34 @@ def test_merged_and_hidden_rows(tmp_path):
     assert result.members[1].departments == [("研发",)]  # the merged value counts for each row
 
 
+def test_merged_cells_are_named_by_the_spreadsheet_letters_when_column_a_is_empty(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for r, row in enumerate([["帐号", "姓名", "手机", "部门"], ["a", "甲", "13900000001", "研发"],
+                             ["b", "乙", "13900000002", None]], start=3):
+        for c, value in enumerate(row, start=3):
+            sheet.cell(row=r, column=c, value=value)
+    sheet.merge_cells("F4:F5")
+    book.save(tmp_path / "m.xlsx")
+    result = validate_file(tmp_path / "m.xlsx")
+    assert flatten(result.problems) == [(4, None, "merged-cells")]
+    assert "F4:F5" in result.problems[0].message
+    assert result.table.headers == ["", "", "帐号", "姓名", "手机", "部门"]
+    assert result.members[1].departments == [("研发",)]
+
+
+def test_xlsx_ids_that_lost_digits_are_problems(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["帐号", "姓名", "手机"])
+    sheet.append([1234567890123456789, "甲", 13912345678])  # Excel keeps 15 digits of a number
+    sheet.append([20240001, "乙", 13912345679.5])
+    book.save(tmp_path / "n.xlsx")
+    result = validate_file(tmp_path / "n.xlsx")
+    assert flatten(result.problems) == [(2, "userid", "lost-digits"), (3, "mobile", "lost-digits")]
+    assert result.members[1].values["userid"] == "20240001"
+
+
 def test_root_name_is_stripped(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("帐号,姓名,手机,部门\na,甲,13900000001,腾讯/研发\n", encoding="utf-8")
@@ -204,6 +233,18 @@ def test_cli_json_exactly_as_documented(tmp_path):
         "message": "mobile (手机) '13912345678' is also on row 2."}]}
     zh = json.loads(run(path, "--json", "--lang", "zh").stdout)
     assert zh["problems"][0]["message"] == "“手机”的值“13912345678”与第 2 行重复。"
+
+
+def test_cli_encoding_option(tmp_path):
+    path = tmp_path / "big5.csv"
+    path.write_bytes("姓名,userid,mobile\n張三,zhangsan,13912345678\n".encode("big5"))
+    guessed = run(path, "--json")  # read as GB18030, 姓名 is garbage: the name column is missing
+    assert guessed.exit_code == 1
+    assert "missing-required-column" in [p["type"] for p in json.loads(guessed.stdout)["problems"]]
+    assert run(path, "--encoding", "big5").exit_code == 0
+    assert validate_file(path, encoding="big5").members[0].values["name"] == "張三"
+    path.write_bytes("帐号,姓名,手机\nzhangsan,张三,13912345678\n".encode("utf-8-sig"))
+    assert run(path, "--encoding", "utf-8").exit_code == 0  # a BOM is not part of the first header
 
 
 def test_cli_exit_codes_and_table(tmp_path):
@@ -271,6 +312,10 @@ def test_cli_report_csv_is_guarded(tmp_path):
     result = run(source, "--report", source)
     assert result.exit_code == 2 and "would overwrite a.csv" in result.stderr
     assert "zhangsan" in source.read_text(encoding="utf-8")
+    for name in ("r.xlsx", "r.csv"):
+        result = run(source, "--report", tmp_path / "no such folder" / name)
+        assert result.exit_code == 2 and "the folder" in result.stderr and "does not exist" in result.stderr
+        assert "Traceback" not in result.output + result.stderr
 
 
 # ---- wording (pinned) --------------------------------------------------------------------------
@@ -285,6 +330,11 @@ def test_wording_missing_column_and_lost_digits():
     assert problem.to_dict("zh") == {
         "row": 12, "field": "mobile", "column": "手机", "value": "1.39123E+10", "type": "lost-digits",
         "message": "“手机”的值“1.39123E+10”已丢失数字（被 Excel 转成了数值），请以文本格式重新填写。"}
+
+    problem = make_problem("clear-not-allowed", row=5, field="name", column="姓名", value="（清空）")
+    assert problem.message == "name (姓名) cannot be cleared; leave the cell blank to keep the current value."
+    problem = make_problem("unknown-leader", row=5, field="direct_leader", column="直属上级", value="boss")
+    assert problem.message_zh == "“直属上级”中的“boss”既不在表格中，也不在通讯录中；请把该成员加入表格，或改正帐号。"
 
 
 def test_every_problem_type_renders_in_both_languages():
@@ -308,7 +358,11 @@ def test_hard_inputs_end_cleanly(tmp_path):
     book.active.append(["帐号", "姓名", "手机"] + [f"列{i}" for i in range(10_000)])
     book.active.append(["a", "甲", "13900000001"] + ["x"] * 10_000)
     book.save(tmp_path / "wide.xlsx")
-    expected = {"empty.csv": (2, "is empty"), "header.csv": (0, "0 rows read"),
+    book = openpyxl.Workbook()
+    book.active.append(["帐号", "姓名", "手机", "地址"])
+    book.active.append(["a", "甲", "13900000001", "长" * 1_000_000])  # past Excel's own limit, still read
+    book.save(tmp_path / "huge.xlsx")
+    expected = {"huge.xlsx": (1, "address (地址) is longer than 128 characters"), "empty.csv": (2, "is empty"), "header.csv": (0, "0 rows read"),
                 "huge.csv": (1, "address (地址) is longer than 128 characters"),
                 "notes.csv": (2, "no header row found"), "wide.xlsx": (0, "列9 … (+9990)' is not a known field")}
     for name, (code, text) in expected.items():
