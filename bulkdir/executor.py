@@ -29,6 +29,7 @@ from bulkdir.plan import (PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE
                           same_value)
 
 BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
+KEPT_DEPARTMENT = (60005, 60006)  # department/delete of one that still holds members or sub-departments
 FAILED = "failed"
 SKIPPED = "skipped"
 
@@ -266,7 +267,7 @@ def _reconcile(op: Operation, client: Any, error: Exception) -> OpResult:
         return _department_read_back(op, client, failed)
     if op.kind == "department_delete" and errcode == 60003:
         return OpResult(op.key, "deleted")
-    if op.kind == "department_delete" and errcode in (60005, 60006):
+    if op.kind == "department_delete" and errcode in KEPT_DEPARTMENT:
         failed.message = "kept: the department still holds members or sub-departments. " + failed.message
     return failed
 
@@ -336,7 +337,8 @@ def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> N
                     still.append(op)
             remaining = still
     for op in remaining:
-        recorder.record(OpResult(op.key, FAILED, None, "user/batchdelete kept refusing this chunk"))
+        recorder.record(OpResult(op.key, FAILED, None, "user/batchdelete kept refusing this chunk "
+                                                        "/ 批量删除多次被拒绝"))
 
 
 def _member_gone(userid: str, client: Any) -> tuple[bool, Exception | None]:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bulkdir.errors import BulkdirError, ExitStatus, SheetError
-from bulkdir.executor import FAILED, SKIPPED, OpResult, execute
+from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, execute
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
-from bulkdir.plan import (DeleteOptions, Operation, Plan, RefusedError, plan_delete,
+from bulkdir.plan import (OUTCOME, DeleteOptions, Operation, Plan, RefusedError, plan_delete,
                           plan_import, same_value)
 from bulkdir.report import RowResult, SheetResults, report_paths, write_errors, write_results
 
@@ -34,6 +34,10 @@ class ConflictError(BulkdirError):
     """`bulkdir apply`: the directory changed since the plan was made, in a way the plan would overwrite."""
 
     exit_status = ExitStatus.PROBLEMS
+
+
+class AlreadyAppliedError(ConflictError):
+    """`bulkdir apply` of a plan whose run already finished: applying it again would meet its own work."""
 
 
 @dataclass
@@ -119,10 +123,9 @@ class ImportResult:
     def summary(self) -> dict[str, Any]:
         """The `--json` summary: {"run", "created", "updated", "unchanged", "deleted", "disabled", "failed", ...}."""
         out: dict[str, Any] = {"run": self.run_id}
+        # the issue's keys first, in its order; then what else a script may want
         for name in ("created", "updated", "unchanged", "deleted", "disabled", "failed", "invalid",
-                     "departments_created"):
-            out[name] = self.counts.get(name, 0)
-        for name in ("skipped", "departments_updated", "departments_deleted"):
+                     "departments_created", "skipped", "departments_updated", "departments_deleted"):
             out[name] = self.counts.get(name, 0)
         out["interrupted"] = self.interrupted
         out["report"] = str(self.results_path) if self.results_path else None
@@ -304,17 +307,12 @@ def run_import(prepared: Prepared, client: Any, options: ImportOptions) -> Impor
     return outcome
 
 
-_WORD = {"member_create": "created", "member_update": "updated", "member_leaders": "updated",
-         "department_create": "created", "department_update": "updated", "member_delete": "deleted",
-         "member_disable": "disabled", "department_delete": "deleted"}
-
-
 def _earlier(prepared: Prepared, key: str) -> str | None:
     """The outcome an unfinished earlier run reached (or may have reached) for this key."""
     record = prepared.prior.get(key)
     if record is None or record.state == "planned" or record.outcome in (FAILED, SKIPPED):
         return None
-    return record.outcome or _WORD.get(record.kind)
+    return record.outcome or OUTCOME.get(record.kind)
 
 
 def _account(prepared: Prepared, results: dict[str, OpResult], interrupted: bool) -> ImportResult:
@@ -336,6 +334,8 @@ def _account(prepared: Prepared, results: dict[str, OpResult], interrupted: bool
                        "department_delete": "departments_deleted"}[op.kind])
             elif result is not None and op.kind == "department_delete":
                 extra.append(({}, RowResult(result.outcome, result.errcode, f"department {op.target}: {result.message}")))
+                if result.errcode not in KEPT_DEPARTMENT:
+                    count(result.outcome)  # not a department kept on purpose: the run did not do what it planned
             continue
         if not op.rows:
             if result is None:
@@ -489,6 +489,15 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
     prepared = Prepared("apply", source if records is not None else None, plan_hash, plan, records, directory,
                         _journal(options), key)
     _consult_journal(prepared)
+    if not prepared.resuming:
+        applied = prepared.journal.find_finished("apply", plan_hash, key)
+        if applied is not None:
+            failed = applied.counts.get("failed", 0)
+            raise AlreadyAppliedError(
+                f"{path.name} was already applied (run {applied.id}, finished {applied.finished_at}"
+                + (f", {failed} row(s) failed" if failed else "") + "): nothing was sent again. To bring the "
+                "directory in line with the sheet once more, plan again with `bulkdir import`. "
+                f"/ 该计划已执行过（运行 {applied.id}），不会重复执行；如需再次同步，请重新运行 bulkdir import。")
     conflicts = plan_conflicts(plan, directory, skip=set(prepared.prior_started()))
     if conflicts:
         shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")

@@ -98,6 +98,10 @@ class RunRecord:
     report: str | None
 
 
+def _run_record(row: tuple[Any, ...]) -> RunRecord:
+    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]) if row[6] else {}, row[7])
+
+
 @dataclass
 class OperationRecord:
     key: str
@@ -155,12 +159,20 @@ class Journal:
 
     def find_unfinished(self, command: str, source_hash: str, options: Mapping[str, Any]) -> str | None:
         """The id of the latest run of this command on this file with these options that did not finish."""
+        record = self._latest(command, source_hash, options, "status != 'finished'")
+        return record.id if record else None
+
+    def find_finished(self, command: str, source_hash: str, options: Mapping[str, Any]) -> RunRecord | None:
+        """The latest run of this command on this file with these options that finished (`apply` refuses a rerun)."""
+        return self._latest(command, source_hash, options, "status = 'finished'")
+
+    def _latest(self, command: str, source_hash: str, options: Mapping[str, Any], status: str) -> RunRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id FROM runs WHERE command = ? AND source_hash = ? AND options_key = ? AND status != 'finished' "
-                "ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                f"SELECT {self._RUN_COLUMNS} FROM runs WHERE command = ? AND source_hash = ? AND options_key = ? "
+                f"AND {status} ORDER BY started_at DESC, rowid DESC LIMIT 1",
                 (command, source_hash, options_key(options))).fetchone()
-        return row[0] if row else None
+        return _run_record(row) if row else None
 
     def start_run(self, command: str, source: str | None, source_hash: str | None,
                   options: Mapping[str, Any]) -> str:
@@ -183,10 +195,11 @@ class Journal:
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, command, source, status, started_at, finished_at, counts, report FROM runs "
-                "ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else {}, r[7]) for r in rows]
+            rows = self._db.execute(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC "
+                                    "LIMIT ?", (limit,)).fetchall()
+        return [_run_record(r) for r in rows]
+
+    _RUN_COLUMNS = "id, command, source, status, started_at, finished_at, counts, report"
 
     # ---- operations
 

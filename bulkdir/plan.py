@@ -32,6 +32,10 @@ PHASE_PRUNE = 4
 PRIVATE_FIELDS = ("mobile", "email", "gender", "avatar", "address", "biz_mail")
 LIST_FIELDS = ("direct_leader", "order", "is_leader_in_dept", "department")
 ROOT_ID = 1
+# operation kind -> the result word its rows get when it succeeds
+OUTCOME = {"department_create": "created", "department_update": "updated", "department_delete": "deleted",
+           "member_create": "created", "member_update": "updated", "member_leaders": "updated",
+           "member_delete": "deleted", "member_disable": "disabled"}
 
 
 class RefusedError(BulkdirError):
@@ -63,11 +67,7 @@ class Operation:
     @property
     def outcome(self) -> str:
         """The result word this operation gives its rows when it succeeds."""
-        return {
-            "department_create": "created", "department_update": "updated",
-            "member_create": "created", "member_update": "updated", "member_leaders": "updated",
-            "member_delete": "deleted", "member_disable": "disabled", "department_delete": "deleted",
-        }[self.kind]
+        return OUTCOME[self.kind]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -256,10 +256,37 @@ class _DepartmentTree:
     by_path: dict[tuple[str, ...], int]
     parent: dict[int, int]
     next_id: int
+    ops: dict[tuple[str, ...], Operation] = field(default_factory=dict)  # path -> its create or update
 
     def allocate(self) -> int:
         self.next_id += 1
         return self.next_id
+
+    def ensure(self, path: tuple[str, ...], plan: Plan) -> tuple[int, list[str]]:
+        """The id `path` will have, planning a create for each missing level (parents first);
+        and the keys of the department operations a member placed there must wait for."""
+        needs: list[str] = []
+        for depth in range(1, len(path) + 1):
+            prefix = path[:depth]
+            if prefix not in self.by_path:
+                parent_id = self.by_path[prefix[:-1]]
+                parent_op = self.ops.get(prefix[:-1])
+                self.add(Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
+                                   target=path_text(prefix),
+                                   body={"name": prefix[-1], "parentid": parent_id, "id": self.allocate()},
+                                   needs=[parent_op.key] if parent_op else [], before={"exists": False},
+                                   depth=depth), prefix, plan)
+            if prefix in self.ops:
+                needs.append(self.ops[prefix].key)
+        return self.by_path[path], needs
+
+    def add(self, op: Operation, path: tuple[str, ...], plan: Plan) -> None:
+        """Plan a department create or update; the tree then shows `path` where the operation puts it."""
+        plan.operations.append(op)
+        self.ops[path] = op
+        if op.kind == "department_create":
+            self.by_path[path] = op.body["id"]
+            self.parent[op.body["id"]] = op.body["parentid"]
 
 
 def _snapshot_paths(directory: Any) -> dict[tuple[str, ...], int]:
@@ -301,40 +328,18 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
                 "existing departments: use department ids (a 所在部门/department_id column) or set an app secret.")
     elif hidden:
         plan.notes.append(
-            "Note: private fields (" + ", ".join(PRIVATE_FIELDS) + ") come back empty for this secret: "
-            "they are sent again for every member already in the corp.")
+            "Note: private fields (" + ", ".join(PRIVATE_FIELDS) + ") come back empty for this secret, so they "
+            "cannot be compared: they are sent for new members only, never for members already in the corp "
+            "(a changed mobile or email there is not applied). / 隐私字段（手机、邮箱等）无法读取、无法比较："
+            "只对新成员发送，已有成员的这些字段保持不变。")
 
     known_ids = set(directory.departments) | {ROOT_ID}
     sheet_ids = {d.id for d in departments if getattr(d, "id", None)}
     tree = _DepartmentTree(by_path=_snapshot_paths(directory),
                            parent={i: getattr(d, "parentid", ROOT_ID) for i, d in directory.departments.items()},
                            next_id=max(known_ids | sheet_ids | {ROOT_ID}))
-    department_ops: dict[tuple[str, ...], Operation] = {}
 
-    _plan_department_sheet(plan, departments, directory, tree, department_ops)
-
-    def ensure_path(path: tuple[str, ...]) -> tuple[int, list[str]]:
-        """The id the path will have, creating missing levels; and the keys of operations it needs."""
-        needs: list[str] = []
-        for depth in range(1, len(path) + 1):
-            prefix = path[:depth]
-            if prefix in department_ops:
-                needs.append(department_ops[prefix].key)
-            if prefix in tree.by_path:
-                continue
-            new_id = tree.allocate()
-            parent_id = tree.by_path[prefix[:-1]]
-            op = Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
-                           target=path_text(prefix), body={"name": prefix[-1], "parentid": parent_id, "id": new_id},
-                           before={"exists": False}, depth=depth)
-            if prefix[:-1] in department_ops:
-                op.needs.append(department_ops[prefix[:-1]].key)
-            department_ops[prefix] = op
-            plan.operations.append(op)
-            tree.by_path[prefix] = new_id
-            tree.parent[new_id] = parent_id
-            needs.append(op.key)
-        return tree.by_path[path], needs
+    _plan_department_sheet(plan, departments, directory, tree)
 
     sheet_userids = {str(m.values.get("userid", "")).lower() for m in members}
     created_userids = {uid for uid in sheet_userids if uid not in directory.members}
@@ -350,7 +355,7 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
         dep_ids: list[int] = []
         problem = None
         for dep_ref in member.departments or []:
-            dep_id, dep_needs = _resolve(dep_ref, tree, known_ids, ensure_path)
+            dep_id, dep_needs = _resolve(dep_ref, tree, known_ids, plan)
             if dep_id is None:
                 problem = f"department {dep_ref} does not exist in the corp or the departments sheet"
                 break
@@ -358,7 +363,7 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
             needs.extend(dep_needs)
         main_id = None
         if problem is None and member.main_department is not None:
-            main_id, dep_needs = _resolve(member.main_department, tree, known_ids, ensure_path)
+            main_id, dep_needs = _resolve(member.main_department, tree, known_ids, plan)
             needs.extend(dep_needs)
         if problem:
             plan.invalid[ref] = problem
@@ -411,10 +416,10 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _resolve(ref: Any, tree: _DepartmentTree, known_ids: set[int], ensure_path) -> tuple[int | None, list[str]]:
+def _resolve(ref: Any, tree: _DepartmentTree, known_ids: set[int], plan: Plan) -> tuple[int | None, list[str]]:
     if isinstance(ref, int):
         return (ref if ref in known_ids or ref in tree.parent else None), []
-    return ensure_path(tuple(ref))
+    return tree.ensure(tuple(ref), plan)
 
 
 def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: list[int], main_id: int | None,
@@ -426,7 +431,9 @@ def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: lis
     for name, want in values.items():
         if name == "to_invite":  # a create-time choice, not a member field
             continue
-        if full or (hidden and name in PRIVATE_FIELDS) or not same_value(name, want, _current(current, name)):
+        if hidden and name in PRIVATE_FIELDS and not full:
+            continue  # read back empty, so unknown: sending it on every run would be a write that may change nothing
+        if full or not same_value(name, want, _current(current, name)):
             changes[name] = want
     for name in sorted(clear or ()):
         if name in ("userid", "name", "department"):
@@ -449,8 +456,7 @@ def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: lis
     return changes
 
 
-def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, tree: _DepartmentTree,
-                           department_ops: dict[tuple[str, ...], Operation]) -> None:
+def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, tree: _DepartmentTree) -> None:
     """Departments sheet rows: matched by id when given, else by path; parents before children."""
     for record in sorted(departments, key=lambda d: len(_record_path(d, directory))):
         ref = ("departments", record.row)
@@ -460,23 +466,8 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
                 plan.invalid[ref] = f"parent department id {record.parent_id} does not exist in the corp"
             continue
         parent_path = path[:-1]
-        parent_id = tree.by_path.get(parent_path)
-        if parent_id is None:
-            # the parent is not in the corp nor earlier in the sheet: create the missing levels
-            for depth in range(1, len(parent_path) + 1):
-                prefix = parent_path[:depth]
-                if prefix in tree.by_path:
-                    continue
-                new_id = tree.allocate()
-                op = Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
-                               target=path_text(prefix),
-                               body={"name": prefix[-1], "parentid": tree.by_path[prefix[:-1]], "id": new_id},
-                               before={"exists": False}, depth=depth)
-                department_ops[prefix] = op
-                plan.operations.append(op)
-                tree.by_path[prefix] = new_id
-                tree.parent[new_id] = op.body["parentid"]
-            parent_id = tree.by_path[parent_path]
+        # a parent that is neither in the corp nor earlier in the sheet: its missing levels are created
+        parent_id, _ = tree.ensure(parent_path, plan)
         if record.id:
             existing_id = record.id if record.id in directory.departments else None
             if existing_id is None and path in tree.by_path:
@@ -485,7 +476,7 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
                 continue
         else:
             existing_id = tree.by_path.get(path)
-        needs = [department_ops[parent_path].key] if parent_path in department_ops else []
+        needs = [tree.ops[parent_path].key] if parent_path in tree.ops else []
         if existing_id is None or existing_id not in directory.departments:
             new_id = record.id or tree.allocate()
             body: dict[str, Any] = {"name": path[-1], "parentid": parent_id, "id": new_id}
@@ -493,13 +484,9 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
                 body["order"] = record.order
             if getattr(record, "name_en", None):
                 body["name_en"] = record.name_en
-            op = Operation(key=department_key(path), kind="department_create", phase=PHASE_DEPARTMENTS,
-                           target=path_text(path), body=body, rows=[ref], needs=needs,
-                           before={"exists": False}, depth=len(path))
-            department_ops[path] = op
-            plan.operations.append(op)
-            tree.by_path[path] = new_id
-            tree.parent[new_id] = parent_id
+            tree.add(Operation(key=department_key(path), kind="department_create", phase=PHASE_DEPARTMENTS,
+                               target=path_text(path), body=body, rows=[ref], needs=needs,
+                               before={"exists": False}, depth=len(path)), path, plan)
             continue
         current = directory.departments[existing_id]
         old_path = tuple(getattr(current, "path", ()) or ())
@@ -522,11 +509,9 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
         tree.parent[existing_id] = parent_id
         if changes:
             before = {"exists": True, "fields": {k: getattr(current, k, None) for k in changes}}
-            op = Operation(key=department_key(path), kind="department_update", phase=PHASE_DEPARTMENTS,
-                           target=path_text(path), body={"id": existing_id, **changes}, rows=[ref], needs=needs,
-                           before=before, depth=len(path))
-            department_ops[path] = op
-            plan.operations.append(op)
+            tree.add(Operation(key=department_key(path), kind="department_update", phase=PHASE_DEPARTMENTS,
+                               target=path_text(path), body={"id": existing_id, **changes}, rows=[ref],
+                               needs=needs, before=before, depth=len(path)), path, plan)
         else:
             plan.unchanged.append(Unchanged(department_key(path), path_text(path), [ref]))
 
@@ -580,22 +565,33 @@ def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], direct
     missing = sorted(uid for uid in in_scope if uid not in sheet_userids)
     if options.disable_instead:
         missing = [uid for uid in missing if _current(directory.members[uid], "enable") != 0]
-    if not options.allow_mass_delete and check_delete_brake(len(missing), len(in_scope)):
-        verb = "disable" if options.disable_instead else "delete"
-        raise RefusedError(
-            f"refusing to {verb} {len(missing)} of the {len(in_scope)} members in scope: more than the safety "
-            "limit (50 members and 20%, or 80% when fewer than 50). Check the sheet, or add --allow-mass-delete. "
-            f"/ 将{'禁用' if options.disable_instead else '删除'} {len(missing)} 名成员，超过安全上限；请检查表格或加 --allow-mass-delete。")
+    if not options.allow_mass_delete:
+        _brake(len(missing), len(in_scope), "in scope", options.disable_instead)
     for uid in missing:
-        stored = str(directory.members[uid].get("userid") or uid)
-        if options.disable_instead:
-            plan.operations.append(Operation(key="disable:" + uid, kind="member_disable", phase=PHASE_DELETES,
-                                             target=stored, body={"userid": stored, "enable": 0},
-                                             before={"exists": True}))
-        else:
-            plan.operations.append(Operation(key="delete:" + uid, kind="member_delete", phase=PHASE_DELETES,
-                                             target=stored, body={"userid": stored}, before={"exists": True}))
+        plan.operations.append(_removal(str(directory.members[uid].get("userid") or uid), options.disable_instead))
+        if not options.disable_instead:
             final_departments[uid] = []
+
+
+def _brake(count: int, in_scope: int, where: str, disable: bool) -> None:
+    """Refuse a mass delete (or disable) before anything is sent."""
+    if check_delete_brake(count, in_scope):
+        verb, verb_zh = ("disable", "禁用") if disable else ("delete", "删除")
+        raise RefusedError(
+            f"refusing to {verb} {count} of the {in_scope} members {where}: more than the safety limit (50 members "
+            "and 20%, or 80% when fewer than 50 are in scope). Check the sheet, or add --allow-mass-delete if this "
+            f"is intended. / 将{verb_zh} {count} 名成员（共 {in_scope} 名），超过安全上限；请检查表格，"
+            "如确需请加 --allow-mass-delete。")
+
+
+def _removal(userid: str, disable: bool, rows: list[tuple[str, int]] | None = None) -> Operation:
+    """The delete (or with --disable-instead, the enable=0 update) of a member, as the directory spells its userid."""
+    uid = userid.lower()
+    if disable:
+        return Operation(key="disable:" + uid, kind="member_disable", phase=PHASE_DELETES, target=userid,
+                         body={"userid": userid, "enable": 0}, rows=rows or [], before={"exists": True})
+    return Operation(key="delete:" + uid, kind="member_delete", phase=PHASE_DELETES, target=userid,
+                     body={"userid": userid}, rows=rows or [], before={"exists": True})
 
 
 def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_delete: bool = False,
@@ -625,23 +621,12 @@ def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_dele
             continue
         seen.add(uid)
         stored = str(current.get("userid") or userid)
-        if disable_instead:
-            if _current(current, "enable") == 0:
-                plan.unchanged.append(Unchanged("disable:" + uid, stored, [ref]))
-                continue
-            plan.operations.append(Operation(key="disable:" + uid, kind="member_disable", phase=PHASE_DELETES,
-                                             target=stored, body={"userid": stored, "enable": 0}, rows=[ref],
-                                             before={"exists": True}))
-        else:
-            plan.operations.append(Operation(key="delete:" + uid, kind="member_delete", phase=PHASE_DELETES,
-                                             target=stored, body={"userid": stored}, rows=[ref],
-                                             before={"exists": True}))
-    count = len(plan.operations)
-    if not allow_mass_delete and check_delete_brake(count, len(directory.members)):
-        raise RefusedError(
-            f"refusing to {'disable' if disable_instead else 'delete'} {count} of the {len(directory.members)} "
-            "members of the corp: more than the safety limit (50 members and 20%, or 80% when fewer than 50). "
-            "Add --allow-mass-delete if this is intended. / 超过安全上限，如确需请加 --allow-mass-delete。")
+        if disable_instead and _current(current, "enable") == 0:
+            plan.unchanged.append(Unchanged("disable:" + uid, stored, [ref]))
+            continue
+        plan.operations.append(_removal(stored, disable_instead, [ref]))
+    if not allow_mass_delete:
+        _brake(len(plan.operations), len(directory.members), "of the corp", disable_instead)
     return plan
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from import_support import (MEMBER_HEADER, client_for, departments_by_path, member_rows, members_of,
                             read_results, run_cli, run_json, write_sheet, writes)
 
-from bulkdir.importer import ImportOptions, prepare_delete, run_import
+from bulkdir.importer import ImportOptions, prepare_delete, prepare_import, run_import
 from bulkdir.plan import DeleteOptions
 
 
@@ -143,3 +143,27 @@ def test_delete_missing_needs_a_members_sheet(emulator, tmp_path: Path) -> None:
     result = run_cli(emulator, "import", str(sheet), "--yes", "--delete-missing")
     assert result.exit_code == 2 and "needs a members sheet" in result.stderr
     assert writes(emulator.stats()) == before and len(members_of(emulator.state())) == 3
+
+
+def test_a_prune_that_fails_is_a_failure_but_a_department_kept_for_its_members_is_not(emulator, tmp_path: Path) -> None:
+    client = client_for(emulator)
+    client.department_create({"name": "旧部门", "parentid": 1, "id": 20})
+    client.department_create({"name": "另一个", "parentid": 1, "id": 21})
+    sheet = write_sheet(tmp_path / "s.csv", MEMBER_HEADER, [["m1", "甲", "13900000001", "新部门", ""]])
+    options = ImportOptions(delete=DeleteOptions(prune_departments=True), journal=tmp_path / "j.db")
+    prepared = prepare_import(sheet, client, options)
+    assert sorted(op.target for op in prepared.plan.operations if op.kind == "department_delete") == ["另一个", "旧部门"]
+    client.user_create({"userid": "late", "name": "后来", "mobile": "13900000009", "department": [20]})
+    result = run_import(prepared, client, options)  # 旧部门 now holds a member: kept, and said so
+    assert result.exit_status == 0 and result.counts.get("departments_deleted") == 1
+    [(_, kept)] = result.extra
+    assert kept.result == "failed" and kept.errcode == 60005 and "kept" in kept.message
+
+    client.user_delete("late")
+    prepared = prepare_import(sheet, client, options)
+    emulator.faults(fail_rate=1.0)  # every call answers -1 (busy), retries too
+    result = run_import(prepared, client, options)
+    client.close()
+    [(_, failed)] = result.extra
+    assert failed.result == "failed" and failed.errcode == -1
+    assert result.counts.get("failed") == 1 and result.exit_status == 1

@@ -208,3 +208,46 @@ def test_departments_sheet_creates_with_its_ids_and_updates_by_id(emulator, tmp_
     assert members_of(state)["d1"]["department"] == [41]
     code, again = run_json(emulator, "import", str(path), "--yes")
     assert code == 0 and writes(emulator.stats()).get("department/update") == 1
+
+
+def _stderr_on_a_terminal(emulator, *args: str) -> tuple[int, str, str]:
+    """`bulkdir ARGS` as a subprocess whose stderr is a terminal (a pty): (exit code, stdout, stderr)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from import_support import env_for
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal has a width
+    process = subprocess.Popen([sys.executable, "-m", "bulkdir", *args], env=dict(os.environ, **env_for(emulator)),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    stdout = process.stdout.read().decode() if process.stdout else ""
+    return process.wait(timeout=60), stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_the_progress_bar_is_on_a_terminal_only_and_off_with_quiet(emulator, tmp_path: Path) -> None:
+    sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, member_rows(3))
+    code, stdout, stderr = _stderr_on_a_terminal(emulator, "import", str(sheet), "--yes", "--json")
+    assert code == 0 and json.loads(stdout.strip().splitlines()[-1])["created"] == 3  # stdout stays clean JSON
+    assert "Importing" in stderr and "4/4" in stderr and "failed=0" in stderr  # 1 department + 3 members
+    sheet = write_sheet(tmp_path / "more.csv", MEMBER_HEADER, member_rows(2, start=10))
+    code, stdout, stderr = _stderr_on_a_terminal(emulator, "import", str(sheet), "--yes", "--quiet")
+    assert code == 0 and "Importing" not in stderr and "2 created" in stdout
+    result = run_cli(emulator, "import", str(tmp_path / "staff.csv"), "--yes")  # stderr not a terminal
+    assert result.exit_code == 0 and "Importing" not in result.stderr

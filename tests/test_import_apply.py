@@ -55,3 +55,17 @@ def test_apply_of_something_that_is_not_a_plan_is_a_usage_error(emulator, tmp_pa
     bogus.write_text("{}")
     result = run_cli(emulator, "apply", str(bogus), "--yes")
     assert result.exit_code == 2 and "not a plan" in result.stderr
+
+
+def test_apply_again_after_it_finished_says_already_applied(emulator, tmp_path: Path) -> None:
+    sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, member_rows(2))
+    plan_file = tmp_path / "plan.json"
+    assert run_cli(emulator, "import", str(sheet), "--dry-run", "--plan-out", str(plan_file)).exit_code == 0
+    code, summary = run_json(emulator, "apply", str(plan_file), "--yes")
+    assert code == 0 and summary["created"] == 2
+    before = writes(emulator.stats())
+    result = run_cli(emulator, "apply", str(plan_file), "--yes")
+    assert result.exit_code == 1
+    assert f"plan.json was already applied (run {summary['run']}" in result.stderr
+    assert "changed since" not in result.stderr
+    assert writes(emulator.stats()) == before

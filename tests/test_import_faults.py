@@ -3,6 +3,7 @@ and answers lost after a write landed (reconciled by reading back)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def test_48009_without_app_secret_plans_from_userids_and_resends_every_field(sta
     assert stats["calls"].get("user/list_id", 0) >= 1
     members = members_of(handle.state())
     assert members["zhangsan"]["position"] == "工程师" and members["lisi"]["position"] == "经理"
-    rows = read_results(result.stdout and __import__("json").loads(result.stdout.strip().splitlines()[-1])["report"])
+    rows = read_results(json.loads(result.stdout.strip().splitlines()[-1])["report"])
     assert [(r["帐号"], r["result"]) for r in rows] == [("zhangsan", "updated"), ("lisi", "created")]
     # the snapshot cannot tell what is unchanged: a rerun sends both rows again, in full
     before = writes(handle.stats()).get("user/update", 0)
@@ -158,3 +159,24 @@ def test_rows_whose_department_could_not_be_created_are_skipped_with_the_reason(
     assert "department 华南 had to be done first and failed" in result.rows[("members", 2)].message
     assert "60008" in result.rows[("members", 2)].message
     assert set(members_of(emulator.state())) == {"m0002"}
+
+
+def test_hidden_private_fields_are_not_compared_so_a_rerun_makes_no_write(start_emulator, tmp_path: Path) -> None:
+    handle = start_emulator(restrict_details=True, hide_private_fields=True)
+    sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, member_rows(3))
+    code, _ = run_json(handle, "import", str(sheet), "--yes", BULKDIR_APP_SECRET=handle.app_secret)
+    assert code == 0
+    after = writes(handle.stats())
+    result = run_cli(handle, "import", str(sheet), "--yes", "--json", BULKDIR_APP_SECRET=handle.app_secret)
+    assert result.exit_code == 0, result.stderr
+    assert "cannot be compared" in result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["unchanged"] == 3
+    assert writes(handle.stats()) == after
+    # a real change beside a hidden field goes, and only it: the mobile is not resent
+    rows = member_rows(3)
+    rows[0][4] = "经理"
+    write_sheet(sheet, MEMBER_HEADER, rows)
+    code, summary = run_json(handle, "import", str(sheet), "--yes", BULKDIR_APP_SECRET=handle.app_secret)
+    assert code == 0 and summary["updated"] == 1 and summary["unchanged"] == 2
+    assert writes(handle.stats())["user/update"] == after.get("user/update", 0) + 1
+    assert members_of(handle.state())["m0000"]["position"] == "经理"

@@ -108,9 +108,19 @@ def test_departments_sheet_matched_by_id_else_by_path() -> None:
     assert len(plan.operations) == 4
 
 
+def test_a_department_moved_by_id_gets_its_new_parent_after_that_parent_is_created() -> None:
+    plan = plan_import([], [Department(2, ("新中心",), None, None), Department(3, ("新中心", "广州"), 3, 9)],
+                       directory())
+    create, move = plan.ordered()
+    assert (create.kind, create.body) == ("department_create", {"name": "新中心", "parentid": 1, "id": 4})
+    assert (move.kind, move.body) == ("department_update", {"id": 3, "parentid": 4, "order": 9})
+    assert move.needs == ["department:新中心"] and move.depth > create.depth
+
+
+# the words: refuse when deletes exceed both 50 and 20% of those in scope, or 80% when fewer than 50
 @pytest.mark.parametrize("deletes, in_scope, refused", [
-    (50, 100, False), (51, 100, True), (51, 300, False), (61, 300, True),
-    (8, 10, False), (9, 10, True), (0, 0, False)])
+    (50, 100, False), (51, 100, True), (51, 300, False), (61, 300, True), (60, 300, False),
+    (8, 10, False), (9, 10, True), (39, 49, False), (40, 49, True), (0, 0, False)])
 def test_the_delete_brake(deletes: int, in_scope: int, refused: bool) -> None:
     assert check_delete_brake(deletes, in_scope) is refused
 
