@@ -53,6 +53,500 @@ def cli(debug: bool) -> None:
     """
 
 
+# ---- emulator ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--db", type=click.Path(dir_okay=False), default=None,
+              help="Keep the directory in this SQLite file (kept across restarts); default: in memory.")
+@click.option("--corp-id", default="wwsandbox", show_default=True, help="The corp id gettoken accepts.")
+@click.option("--secret", default="sandbox-secret", show_default=True,
+              help="The contacts-sync (通讯录同步) secret: reads and writes.")
+@click.option("--app-secret", default="sandbox-app-secret", show_default=True,
+              help="A self-built app's secret: reads only.")
+@click.option("--corp-name", default="示例企业", show_default=True, help="The root department's name.")
+@click.option("--token-ttl", default=7200, show_default=True, type=click.IntRange(1),
+              help="Seconds an access_token lives.")
+@click.option("--rate-limit", type=click.IntRange(0), default=None,
+              help="Calls per minute per API; the first over answers 45009 and blocks that API. Default: none.")
+@click.option("--block-seconds", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="How long an API stays blocked after going over --rate-limit.")
+@click.option("--max-concurrency", type=click.IntRange(0), default=None,
+              help="More calls than this in flight to one API answer 45033. Default: no limit.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Every call waits this long before answering (other calls are not held up).")
+@click.option("--fail-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of calls answering errcode -1 (system busy), changing nothing.")
+@click.option("--http-error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of calls answering HTTP 502 with an HTML body, changing nothing.")
+@click.option("--seed", type=int, default=None, help="Seed for the faults, to make a run reproducible.")
+@click.option("--restrict-details", is_flag=True,
+              help="Detail reads with the contacts-sync secret answer 48009 (the platform's rule for new IPs).")
+@click.option("--hide-private-fields", is_flag=True,
+              help="Reads with the app secret return mobile, email, gender, avatar, address empty.")
+def emulator(host: str, port: int, **options: object) -> None:
+    """Run a local WeCom contacts API for tests, demos and rehearsals.
+
+    It speaks the platform's HTTP API (gettoken, user/*, department/*) with its rules and
+    errcodes, and control endpoints under /_emulator/ (reset, stats, faults, expire-tokens,
+    state). Stop it with Ctrl-C.
+
+    \b
+    Example:
+      bulkdir emulator --db sandbox.db --rate-limit 600
+      curl 'http://127.0.0.1:8765/cgi-bin/gettoken?corpid=wwsandbox&corpsecret=sandbox-secret'
+    """
+    from bulkdir.emulator import EmulatorOptions, EmulatorServer
+    from bulkdir.errors import ConfigError
+
+    server = EmulatorServer(EmulatorOptions(**options), host=host, port=port)  # type: ignore[arg-type]
+    try:
+        server.start()
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    click.echo(f"bulkdir emulator listening on {server.url} "
+               f"(corp id {server.corp_id}; Ctrl-C to stop)")
+    sys.stdout.flush()
+    server.serve_until_signalled()
+    click.echo("bulkdir emulator stopped.", err=True)
+
+
+# ---- doctor (client engineer) ----------------------------------------------------------------------
+
+from bulkdir.connect import Connection, connection_options  # noqa: E402
+
+
+@cli.command()
+@connection_options
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON on stdout.")
+def doctor(connection: Connection, as_json: bool) -> None:
+    """Check the corp id, secrets, write rights, detail reads (48009), private fields and speed.
+
+    Changes nothing in the directory. Exit 0 when an import can run, 1 when not (with what to fix).
+
+    \b
+    Example:
+      BULKDIR_CORP_ID=ww... BULKDIR_SECRET=... bulkdir doctor
+    """
+    import json
+
+    from bulkdir.doctor import run_doctor
+
+    report = run_doctor(connection.client(max_attempts=3))  # a diagnosis should not wait long on a dead host
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        marks = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "info": "-"}
+        width = max(len(check.name) for check in report.checks)
+        for check in report.checks:
+            click.echo(f"{check.name:<{width}}  {marks[check.status]:<4}  {check.result}")
+        fixes = [check for check in report.checks if check.fix and check.status in ("fail", "warn")]
+        for check in fixes:
+            click.echo(f"\n{check.name}: {check.fix}\n{check.name}：{check.fix_zh}")
+        click.echo("\nAn import can run. (可以导入。)" if report.ready
+                   else "\nAn import cannot run until the failed checks are fixed. (请先修复失败的检查项。)")
+    sys.exit(ExitStatus.OK if report.ready else ExitStatus.PROBLEMS)
+
+
+# ---- sandbox (client engineer) ---------------------------------------------------------------------
+
+
+@cli.group()
+def sandbox() -> None:
+    """The local sandbox that `--sandbox` uses (an emulator kept in the user's data folder)."""
+
+
+@sandbox.command("reset")
+def sandbox_reset() -> None:
+    """Empty the sandbox: only the root department stays."""
+    from bulkdir.sandbox import reset_sandbox
+
+    click.echo(f"Sandbox emptied (沙箱已清空): {reset_sandbox()}", err=True)
+
+
+# ---- validate (validate engineer) ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--sheet", default=None, help="Read this sheet (default: 成员列表/members and 部门/departments, "
+              "else the first sheet).")
+@click.option("--encoding", default=None, help="Encoding of a CSV file (default: UTF-8, else GBK/GB18030).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the problems beside the original rows to this .xlsx or .csv file.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the messages.")
+def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, report_path: str | None,
+             lang: str) -> None:
+    """Check a members (and departments) spreadsheet without touching the directory.
+
+    Reads .xlsx/.xlsm/.csv/.tsv, including the admin console's template and GBK CSVs, and
+    reports every problem by the row and column the spreadsheet shows. Exit 0 when valid
+    (warnings allowed), 1 when there are problems, 2 when the file cannot be read.
+
+    \b
+    Example:
+      bulkdir validate staff.xlsx --report problems.xlsx
+      bulkdir validate staff.csv --json --lang zh
+    """
+    import json
+
+    from bulkdir.validate import validate_file, write_report
+
+    result = validate_file(file, sheet=sheet, encoding=encoding)
+    if report_path:
+        write_report(result, report_path, lang)
+    if as_json:
+        click.echo(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2))
+    else:
+        click.echo(_problem_table(result, lang))
+    sys.exit(ExitStatus.OK if result.valid else ExitStatus.PROBLEMS)
+
+
+def _problem_table(result, lang: str) -> str:  # type: ignore[no-untyped-def]
+    zh = lang == "zh"
+    lines = []
+    if result.problems:
+        rows = [("行" if zh else "Row", "列" if zh else "Column", "值" if zh else "Value",
+                 "问题" if zh else "Problem")]
+        for p in result.problems:
+            value = (p.value or "").replace("\n", " ")
+            value = value if len(value) <= 30 else value[:29] + "…"
+            mark = ("（警告）" if zh else "(warning) ") if p.severity == "warning" else ""
+            sheet = f"{p.sheet}!" if len(result.tables) > 1 and p.sheet else ""
+            rows.append((sheet + ("" if p.row is None else str(p.row)), p.column or "", value,
+                         mark + p.message_in(lang)))
+        widths = [max(_display_width(r[i]) for r in rows) for i in range(3)]
+        for r in rows:
+            lines.append("  ".join(_pad(r[i], widths[i]) for i in range(3)) + "  " + r[3])
+        lines.append("")
+    errors = sum(p.severity == "error" for p in result.problems)
+    warnings = len(result.problems) - errors
+    bad_rows = len({(p.sheet, p.row) for p in result.problems if p.row is not None and p.severity == "error"})
+    if zh:
+        lines.append(f"共读取 {result.rows} 行：{errors} 个错误，{warnings} 个警告，{bad_rows} 行有错误。"
+                     + ("表格有效。" if result.valid else ""))
+    else:
+        lines.append(f"{result.rows} rows read: {errors} error(s), {warnings} warning(s), "
+                     f"{bad_rows} row(s) with errors." + (" The sheet is valid." if result.valid else ""))
+    return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _display_width(text))
+
+
+# ---- import, apply, delete, runs (import engineer) -------------------------------------------------
+
+
+def _import_options(command):  # type: ignore[no-untyped-def]
+    """Options shared by import, apply and delete: confirmation, reports, the journal, output."""
+    options = [
+        click.option("--yes", "-y", is_flag=True, help="Go ahead without asking for confirmation."),
+        click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
+                     help="Result file (.xlsx or .csv) [default: beside the input, named after it and the run]."),
+        click.option("--journal", "journal", type=click.Path(dir_okay=False), default=None,
+                     help="Journal file (SQLite) [default: journal.sqlite3 in the user's data folder]."),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+                     help="Language of row messages."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _exit_with(status: int) -> None:
+    click.get_current_context().exit(int(status))
+
+
+def _say(text: str, as_json: bool) -> None:
+    click.echo(text, err=as_json)
+
+
+def _confirm_or_stop(yes: bool, as_json: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        click.echo("Error: this changes the directory and needs confirmation: run again with --yes "
+                   "(stdin is not a terminal). / 需要确认：请加 --yes 重新运行。", err=True)
+        _exit_with(ExitStatus.USAGE)
+    if not click.confirm("Go ahead? / 确认执行？", default=False, err=as_json):
+        click.echo("Nothing was changed.", err=True)
+        _exit_with(ExitStatus.OK)
+
+
+def _plan_then_run(prepared, client, options, yes: bool, as_json: bool,  # type: ignore[no-untyped-def]
+                   dry_run: bool = False, plan_out: str | None = None) -> None:
+    """Show the plan, save it, stop for --dry-run, ask, run, and report: the tail of import, apply and delete."""
+    from bulkdir.importer import run_import, save_plan
+
+    for text in prepared.plan.summary_lines():
+        _say(text, as_json)
+    if prepared.resuming:
+        _say(f"Resuming run {prepared.resume_run}: what it finished is not sent again.", as_json)
+    if plan_out:
+        save_plan(prepared, plan_out)
+        _say(f"Plan saved to {plan_out}; run it with `bulkdir apply {plan_out}`.", as_json)
+    if dry_run:
+        _exit_with(ExitStatus.PROBLEMS if prepared.plan.invalid else ExitStatus.OK)
+    if prepared.plan.operations:
+        _confirm_or_stop(yes, as_json)
+    _finish(run_import(prepared, client, options), as_json)
+
+
+def _finish(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+
+    counts = result.summary()
+    line = ("{created} created, {updated} updated, {unchanged} unchanged, {deleted} deleted, {disabled} disabled, "
+            "{failed} failed, {invalid} invalid, {skipped} skipped; {departments_created} departments created"
+            ).format(**counts)
+    _say(f"Run {result.run_id}: {line}", as_json)
+    if result.results_path:
+        _say(f"Results: {result.results_path}", as_json)
+    if result.errors_path:
+        _say(f"Rows to fix and import again: {result.errors_path}", as_json)
+    if result.interrupted:
+        _say("Interrupted: run the same command again to finish (finished rows are not repeated).", as_json)
+    if as_json:
+        click.echo(_json.dumps(counts, ensure_ascii=False))
+    _exit_with(result.exit_status)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@connection_options
+@_import_options
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop.")
+@click.option("--plan-out", type=click.Path(dir_okay=False), default=None,
+              help="Save the plan as JSON, to review and run later with `bulkdir apply`.")
+@click.option("--strict", is_flag=True, help="Refuse to import anything when any row has a problem.")
+@click.option("--delete-missing", is_flag=True,
+              help="Delete members the sheet does not list, within the departments the sheet covers.")
+@click.option("--scope", type=click.Choice(["sheet", "all"]), default="sheet", show_default=True,
+              help="With --delete-missing: the departments the sheet covers, or the whole corp.")
+@click.option("--allow-mass-delete", is_flag=True, help="Let deletes past the safety limit go ahead.")
+@click.option("--disable-instead", is_flag=True, help="Disable (enable=0) instead of deleting.")
+@click.option("--prune-departments", is_flag=True,
+              help="Delete departments the sheet does not list that end up empty.")
+@click.option("--sheet", default=None, help="Read this sheet only.")
+@click.option("--encoding", default=None, help="Encoding of a CSV file.")
+def import_command(file: str, connection: Connection, yes: bool, report: str | None, journal: str | None,
+                   as_json: bool, quiet: bool, lang: str, dry_run: bool, plan_out: str | None, strict: bool,
+                   delete_missing: bool, scope: str, allow_mass_delete: bool, disable_instead: bool,
+                   prune_departments: bool, sheet: str | None, encoding: str | None) -> None:
+    """Bring the directory in line with a sheet: plan, confirm, apply, report (resumes if interrupted).
+
+    \b
+    Example:
+      bulkdir import staff.xlsx --sandbox --dry-run
+      bulkdir import staff.xlsx --sandbox --yes --json
+    """
+    from bulkdir.importer import ImportOptions, prepare_import
+    from bulkdir.plan import DeleteOptions
+
+    client = connection.client()
+    options = ImportOptions(
+        delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead, prune_departments),
+        strict=strict, sheet=sheet, encoding=encoding, workers=client.settings.workers, journal=journal,
+        report=report, progress=not quiet and sys.stderr.isatty(), lang=lang)
+    _plan_then_run(prepare_import(file, client, options), client, options, yes, as_json, dry_run, plan_out)
+
+
+@cli.command("apply")
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@connection_options
+@_import_options
+def apply_command(plan_file: str, connection: Connection, yes: bool, report: str | None, journal: str | None,
+                  as_json: bool, quiet: bool, lang: str) -> None:
+    """Apply a plan saved with `bulkdir import --plan-out`, exactly; refuse if the directory changed since.
+
+    \b
+    Example:
+      bulkdir import staff.xlsx --dry-run --plan-out plan.json
+      bulkdir apply plan.json --yes
+    """
+    from bulkdir.importer import ImportOptions, prepare_apply
+
+    client = connection.client()
+    options = ImportOptions(workers=client.settings.workers, journal=journal, report=report,
+                            progress=not quiet and sys.stderr.isatty(), lang=lang)
+    _plan_then_run(prepare_apply(plan_file, client, options), client, options, yes, as_json)
+
+
+@cli.command("delete")
+@click.argument("file", type=click.Path(dir_okay=False))
+@connection_options
+@_import_options
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted and stop.")
+@click.option("--allow-mass-delete", is_flag=True, help="Let deletes past the safety limit go ahead.")
+@click.option("--disable-instead", is_flag=True, help="Disable (enable=0) instead of deleting.")
+@click.option("--sheet", default=None, help="Read this sheet only.")
+@click.option("--encoding", default=None, help="Encoding of a CSV file.")
+def delete_command(file: str, connection: Connection, yes: bool, report: str | None, journal: str | None,
+                   as_json: bool, quiet: bool, lang: str, dry_run: bool, allow_mass_delete: bool,
+                   disable_instead: bool, sheet: str | None, encoding: str | None) -> None:
+    """Delete (or disable) the members a sheet lists by userid.
+
+    \b
+    Example:
+      bulkdir delete leavers.xlsx --sandbox --yes
+    """
+    from bulkdir.importer import ImportOptions, prepare_delete
+    from bulkdir.plan import DeleteOptions
+
+    client = connection.client()
+    options = ImportOptions(delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False),
+                            sheet=sheet, encoding=encoding, workers=client.settings.workers, journal=journal,
+                            report=report, progress=not quiet and sys.stderr.isatty(), lang=lang)
+    _plan_then_run(prepare_delete(file, client, options), client, options, yes, as_json, dry_run)
+
+
+@cli.command("runs")
+@click.option("--journal", "journal", type=click.Path(dir_okay=False), default=None,
+              help="Journal file [default: journal.sqlite3 in the user's data folder].")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON on stdout.")
+def runs_command(journal: str | None, limit: int, as_json: bool) -> None:
+    """List past import, apply and delete runs, newest first, with their counts."""
+    import json as _json
+    from dataclasses import asdict
+
+    from bulkdir.journal import Journal, default_journal_path
+
+    records = Journal(journal or default_journal_path()).runs(limit)
+    if as_json:
+        click.echo(_json.dumps([asdict(r) for r in records], ensure_ascii=False))
+        return
+    if not records:
+        click.echo("No runs yet.")
+        return
+    for run in records:
+        counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v) or "-"
+        click.echo(f"{run.id}  {run.command:<6}  {run.status:<11}  {run.source or ''}  {counts}")
+
+
+# ---- template (templates engineer) -----------------------------------------------------------------
+
+
+@cli.command("template")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--kind", type=click.Choice(["members", "departments"]), default=None,
+              help="Which template [default: departments when the file name says so "
+                   "(department, dept, 部门), else members].")
+@click.option("--headers", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Chinese headers (the admin console's) or English field names.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def template_command(file: str, kind: str | None, headers: str, force: bool) -> None:
+    """Write a blank members or departments template (.xlsx or .csv) to fill in and import.
+
+    The xlsx has required columns marked with * (in red), a note on each header saying what it
+    takes, drop-down lists for gender and enable, phone and id columns formatted as text, and
+    one example row (name ending in （示例）) that bulkdir skips. A CSV has the header and the
+    example row only.
+
+    \b
+    Example:
+      bulkdir template onboarding.xlsx
+      bulkdir template departments.csv --headers en
+    """
+    from bulkdir.templates import sheet_name, template_kind, write_template
+
+    chosen = kind or template_kind(file)
+    path = write_template(file, chosen, headers, overwrite=force)  # type: ignore[arg-type]
+    where = "" if path.suffix.lower() == ".csv" else f", sheet {sheet_name(chosen, headers)}"  # type: ignore[arg-type]
+    click.echo(f"Wrote a blank {chosen} template to {path}{where} (已生成空白模板).")
+
+
+# ---- export (export engineer) ----------------------------------------------------------------------
+
+
+@cli.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@connection_options
+@click.option("--format", "format_", type=click.Choice(["xlsx", "csv", "json"]), default=None,
+              help="File format [default: from FILE's extension, else xlsx].")
+@click.option("--department", metavar="PATH", default=None,
+              help="Only this department and those below it: a path such as 研发中心/广州, or an id.")
+@click.option("--fields", metavar="LIST", default=None,
+              help="Member columns, comma-separated field names (userid and name are always written), "
+                   "e.g. mobile,department,position.")
+@click.option("--headers", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Column headers: the API's English field names, or the Chinese labels.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def export_command(file: str | None, connection: Connection, format_: str | None, department: str | None,
+                   fields: str | None, headers: str, quiet: bool) -> None:
+    """Write the directory to an xlsx, CSV or JSON file that `bulkdir import` takes back unchanged.
+
+    xlsx holds a members sheet and a departments sheet (and a notes sheet when something could not
+    be read); CSV writes the members to FILE and the departments to FILE's sibling
+    `<name>-departments.csv`, UTF-8 with BOM; JSON is {"corp", "departments", "members", "notes"}.
+    Without FILE: directory-<corp id>-<date>.xlsx in the current folder.
+
+    \b
+    Example:
+      bulkdir export --sandbox
+      bulkdir export staff.csv --department 研发中心 --headers zh
+    """
+    from pathlib import Path
+
+    from bulkdir.export import export_directory, export_target
+
+    if file is not None:
+        export_target(Path(file), format_)  # a bad name, format or folder is refused before any call
+    client = connection.client()
+    with _ExportProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
+        summary = export_directory(client, file, format=format_, department=department, fields=fields,
+                                   headers=headers, progress=progress if progress.enabled else None)
+    for note in summary.notes:
+        click.echo(f"Note: {note.en}\n注意：{note.zh}", err=True)
+    where = str(summary.path) + (f" and {summary.departments_path}" if summary.departments_path else "")
+    click.echo(f"Exported {summary.members} members and {summary.departments} departments to {where}.")
+
+
+class _ExportProgress:
+    """tqdm bars on stderr for the export's stages (reading the directory, writing the rows)."""
+
+    labels = {"read": "Reading the directory", "write": "Writing members"}
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            self.__exit__()  # one bar at a time: the stage before is over
+            bar = self.bars[stage] = tqdm(total=total, desc=self.labels.get(stage, stage), unit="",
+                                          file=sys.stderr, leave=False)
+        bar.n = done  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> "_ExportProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()  # type: ignore[attr-defined]
+        self.bars = {}
+
+
 # Commands are added below, one section per command. (Add new commands above this line.)
 
 
