@@ -261,7 +261,10 @@ class _Layout:
         members = [m for m in directory.members.values()
                    if top == ROOT_ID or wanted.intersection(m.get("department") or ())]
         far = len(rank)
-        members.sort(key=lambda m: rank.get(_main_of(m), far))
+        # creation order varies with concurrent creates: sort as the platform shows a department
+        # (larger order first), then by userid, so two exports of one directory are identical
+        members.sort(key=lambda m: (rank.get(_main_of(m), far), -_order_in(m, _main_of(m)),
+                                    str(m.get("userid", "")).lower(), str(m.get("userid", ""))))
         self.members = members
         self.path_texts = self._path_texts()
         self.by_id = self.path_texts is None
@@ -460,6 +463,18 @@ def _main_of(member: dict) -> int | None:
     if main in (None, ""):
         return int(departments[0]) if departments else None
     return int(main)
+
+
+def _order_in(member: dict, department_id: int | None) -> int:
+    """The member's order in that department (0 when the snapshot has none)."""
+    departments, orders = member.get("department") or [], member.get("order") or []
+    for index, dep_id in enumerate(departments):
+        if dep_id is not None and int(dep_id) == department_id and index < len(orders):
+            try:
+                return int(orders[index])
+            except (TypeError, ValueError):
+                return 0
+    return 0
 
 
 def _tree_order(directory: Directory, top: int) -> list[int]:

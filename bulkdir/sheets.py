@@ -151,7 +151,7 @@ class Workbook:
 
 
 def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
-    """Open an xlsx/xlsm/xls/csv/tsv file; raise SheetError when it is not a readable spreadsheet.
+    """Open an xlsx/xlsm/xls/csv/tsv file (or a JSON export); raise SheetError when it is not a readable spreadsheet.
 
     >>> open_workbook("staff.csv").sheet_names             # doctest: +SKIP
     ['staff']
@@ -167,16 +167,21 @@ def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
     except OSError as error:
         raise SheetError(f"cannot open {path}: {error.strerror or error}") from None
     if not head:
-        raise SheetError(f"{path.name} is empty")
+        raise SheetError(f"{path.name} is empty", f"{path.name} 是空文件")
     suffix = path.suffix.lower()
+    if suffix == ".json":
+        from bulkdir.export import open_json_workbook  # export imports this module: import late
+
+        return open_json_workbook(path)
     if head.startswith(_ZIP_MAGIC):
         return _open_excel(path)
     if head.startswith(_OLE_MAGIC):
         if _is_encrypted(path):
-            raise SheetError(f"{path.name} is password-protected; save a copy without a password and try again")
+            raise SheetError(*_password_protected(path))
         return _open_excel(path)
     if suffix in _EXCEL_SUFFIXES:
-        raise SheetError(f"{path.name} is not a spreadsheet: it is not an Excel file")
+        raise SheetError(f"{path.name} is not a spreadsheet: it is not an Excel file",
+                         f"{path.name} 不是电子表格：它不是 Excel 文件")
     return _open_text(path, encoding, "\t" if suffix == ".tsv" else None)
 
 
@@ -187,6 +192,11 @@ def read_sheet(path: str | Path, sheet: str | None = None, encoding: str | None 
     ['姓名', '帐号', '手机']
     """
     return open_workbook(path, encoding).read(sheet)
+
+
+def _password_protected(path: Path) -> tuple[str, str]:
+    return (f"{path.name} is password-protected; save a copy without a password and try again",
+            f"{path.name} 设有密码；请另存一份不带密码的副本后再试")
 
 
 def _is_encrypted(path: Path) -> bool:
@@ -202,9 +212,10 @@ def _calamine_call(path: Path, action: Callable[[], Any]) -> Any:
         raise
     except BaseException as error:  # calamine raises its own errors, and a Rust panic is a BaseException
         if type(error).__name__ == "PasswordError":
-            raise SheetError(f"{path.name} is password-protected; save a copy without a password and try again") from None
+            raise SheetError(*_password_protected(path)) from None
         detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise SheetError(f"{path.name} is not a spreadsheet Excel can open ({detail})") from None
+        raise SheetError(f"{path.name} is not a spreadsheet Excel can open ({detail})",
+                         f"{path.name} 不是 Excel 能打开的电子表格（{detail}）") from None
 
 
 def _open_excel(path: Path) -> Workbook:
@@ -372,14 +383,16 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
         except UnicodeDecodeError:
             continue
     raise SheetError(f"{name} is not a spreadsheet: it is neither an Excel file nor text in UTF-8 or GBK"
-                     " (use --encoding to name another encoding)")
+                     " (use --encoding to name another encoding)",
+                     f"{name} 不是电子表格：既不是 Excel 文件，也不是 UTF-8 或 GBK 编码的文本（可用 --encoding 指定其他编码）")
 
 
 def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Workbook:
     data = path.read_bytes()
     text = _decode(data, encoding, path.name)
     if "\x00" in text:
-        raise SheetError(f"{path.name} is not a spreadsheet: it holds binary data")
+        raise SheetError(f"{path.name} is not a spreadsheet: it holds binary data",
+                         f"{path.name} 不是电子表格：其中是二进制数据")
     if delimiter is None:
         first = next((line for line in text.splitlines() if line.strip()), "")
         delimiter = "\t" if first.count("\t") > first.count(",") else ","

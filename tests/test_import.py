@@ -90,6 +90,25 @@ def test_second_import_of_the_same_file_makes_no_write_call(emulator, tmp_path: 
     assert writes(emulator.stats()) == after_first
 
 
+def test_mobiles_stored_as_typed_match_their_normalised_form(emulator, tmp_path: Path) -> None:
+    """The platform keeps `+86 138…` as typed; the reader gives `138…`: that is no change."""
+    client = client_for(emulator)
+    client.department_create({"name": "研发中心", "parentid": 1, "id": 2})
+    client.user_create({"userid": "zhangsan", "name": "张三", "mobile": "+86 13800000009", "department": [2],
+                        "position": "工程师"})
+    client.user_create({"userid": "wangwu", "name": "王五", "mobile": "+852 9123 4567", "department": [2],
+                        "position": "工程师"})
+    client.close()
+    sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, [
+        ["zhangsan", "张三", "13800000009", "研发中心", "工程师"],
+        ["wangwu", "王五", "+852 91234567", "研发中心", "工程师"],
+    ])
+    before = writes(emulator.stats())
+    code, summary = run_json(emulator, "import", str(sheet), "--yes")
+    assert code == 0 and (summary["unchanged"], summary["updated"]) == (2, 0)
+    assert writes(emulator.stats()) == before
+
+
 def test_leader_links_work_in_any_row_order(emulator, tmp_path: Path) -> None:
     sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER + ["直属上级"], [
         ["e1", "员工一", "13900000011", "研发中心", "工程师", "boss"],     # the leader comes later

@@ -143,3 +143,12 @@ def test_a_plan_survives_json() -> None:
     plan = plan_import([member(2, "a", [("华南",)], name="甲", mobile="13900000001")], [], directory())
     again = Plan.from_json(plan.to_json())
     assert [op.to_json() for op in again.ordered()] == [op.to_json() for op in plan.ordered()]
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    import bulkdir.plan
+
+    failures, tried = doctest.testmod(bulkdir.plan)
+    assert failures == 0 and tried > 0

@@ -27,9 +27,6 @@ SECTION = re.compile(r"<!-- section:session -->\n(.*?)<!-- /section:session -->"
 COMMAND = re.compile(r"^    \$ (.*)$")
 EXIT = re.compile(r"^    # exit (\d+)$")
 RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b")
-# The export lists the members of one department in the order the sandbox created them, which
-# concurrent creates make vary; so the row an edited member has in the export varies too.
-EXPORT_ROW = re.compile(r"(update \S+ \([^)]*\)  )\[row \d+\]")
 HOME_SET = re.compile(r"^export BULKDIR_HOME=(\S+)")
 
 
@@ -71,8 +68,7 @@ def argv(command: str) -> list[str]:
 
 
 def normalise(line: str, home: str, shown_home: str) -> str:
-    line = EXPORT_ROW.sub(r"\1[row N]", line.replace(home, shown_home))
-    return RUN_ID.sub("<run>", line).rstrip()
+    return RUN_ID.sub("<run>", line.replace(home, shown_home)).rstrip()
 
 
 def run_session(workdir: Path, home: Path, steps: list[Step]) -> list[tuple[Step, int, list[str]]]:
