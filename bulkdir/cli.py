@@ -156,12 +156,23 @@ def doctor(connection: Connection, as_json: bool) -> None:
 
 @cli.group()
 def sandbox() -> None:
-    """The local sandbox that `--sandbox` uses (an emulator kept in the user's data folder)."""
+    """The local sandbox that `--sandbox` uses (an emulator kept in the user's data folder).
+
+    \b
+    Example:
+      bulkdir import samples/staff.xlsx --sandbox --yes
+      bulkdir sandbox reset
+    """
 
 
 @sandbox.command("reset")
 def sandbox_reset() -> None:
-    """Empty the sandbox: only the root department stays."""
+    """Empty the sandbox: only the root department stays.
+
+    \b
+    Example:
+      bulkdir sandbox reset
+    """
     from bulkdir.sandbox import reset_sandbox
 
     click.echo(f"Sandbox emptied (沙箱已清空): {reset_sandbox()}", err=True)
@@ -195,11 +206,16 @@ def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, 
     """
     import json
 
+    from bulkdir.errors import SheetError
     from bulkdir.validate import validate_file, write_report
 
-    result = validate_file(file, sheet=sheet, encoding=encoding)
-    if report_path:
-        write_report(result, report_path, lang)
+    try:
+        result = validate_file(file, sheet=sheet, encoding=encoding)
+        if report_path:
+            write_report(result, report_path, lang)
+    except SheetError as error:  # said here, not by the group, which cannot see --lang
+        click.echo(f"{'错误' if lang == 'zh' else 'Error'}: {error.message_in(lang)}", err=True)
+        sys.exit(ExitStatus.USAGE)
     if as_json:
         click.echo(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2))
     else:
@@ -420,7 +436,13 @@ def delete_command(file: str, connection: Connection, yes: bool, report: str | N
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many runs to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON on stdout.")
 def runs_command(journal: str | None, limit: int, as_json: bool) -> None:
-    """List past import, apply and delete runs, newest first, with their counts."""
+    """List past import, apply and delete runs, newest first, with their counts.
+
+    \b
+    Example:
+      bulkdir runs --limit 5
+      bulkdir runs --json
+    """
     import json as _json
     from dataclasses import asdict
 

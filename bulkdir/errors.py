@@ -9,6 +9,8 @@ A bad row is never an exception: it is a Problem (bulkdir/problems.py). A failed
 import is an OpResult, not an exception that stops the run.
 """
 
+from __future__ import annotations
+
 from enum import IntEnum
 
 
@@ -22,9 +24,23 @@ class ExitStatus(IntEnum):
 
 
 class BulkdirError(Exception):
-    """Base of every error bulkdir raises on purpose. Its message is one line a person can act on."""
+    """Base of every error bulkdir raises on purpose. Its message is one line a person can act on;
+    `message_zh` is the same line in Chinese when there is one (`str()` stays English).
+
+    >>> error = SheetError("staff.xlsx is empty", "staff.xlsx 是空文件")
+    >>> str(error), error.message_in("zh")
+    ('staff.xlsx is empty', 'staff.xlsx 是空文件')
+    """
 
     exit_status = ExitStatus.PROBLEMS
+
+    def __init__(self, message: str = "", message_zh: str | None = None):
+        super().__init__(message)
+        self.message_zh = message_zh
+
+    def message_in(self, lang: str) -> str:
+        """The message in "zh" when there is a Chinese one, else in English."""
+        return self.message_zh if lang == "zh" and self.message_zh else str(self)
 
 
 class ConfigError(BulkdirError):

@@ -48,6 +48,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ("merged-cells", "warning",
      "Cells {cells} are merged; the value {value!r} is used for each of them.",
      "单元格 {cells} 已合并，合并区域的每个单元格都按“{value}”处理。"),
+    ("department-columns-disagree", "warning",
+     "{field} {value!r} disagrees with {other_column} {other!r} on the same row; the path is used.",
+     "“{field}”的“{value}”与同一行“{other_column}”的“{other}”不一致，以部门路径为准。"),
     # one cell
     ("missing-required", "error", "{field} is required.", "“{field}”为必填项。"),
     ("clear-not-allowed", "error",
@@ -95,6 +98,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
      "{field} has {count} value(s) but the member has {expected} department(s); give one per department, "
      "in the same order.",
      "“{field}”有 {count} 个值，但成员有 {expected} 个部门；请按部门的顺序，每个部门填一个。"),
+    ("duplicate-department", "error",
+     "{field} lists department {value!r} twice; list each department once.",
+     "“{field}”中部门“{value}”出现了两次，每个部门只需填写一次。"),
     ("main-department-not-listed", "error",
      "{field} {value!r} is not among the member's departments (部门); add it there or choose one of them.",
      "“{field}”中的“{value}”不在该成员的部门中；请把它加到“部门”里，或改为其中一个。"),

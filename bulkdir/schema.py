@@ -660,6 +660,15 @@ class MemberReader:
         if len(departments) > MAX_DEPARTMENTS and "department" not in bad:
             problems.append(make_problem("too-many-departments", row=row, field="department",
                                          column=header_of("department"), count=len(departments)))
+        if len(departments) > 1 and "department" not in bad and len(set(departments)) < len(departments):
+            seen: set[DepartmentRef] = set()
+            for ref in departments:
+                if ref in seen:
+                    shown = ref if isinstance(ref, int) else path_text(ref)
+                    problems.append(make_problem("duplicate-department", row=row, field="department",
+                                                 column=header_of("department"), value=str(shown)))
+                    break
+                seen.add(ref)
         for name in ("is_leader_in_dept", "order"):
             given = values.get(name)
             if given is not None and departments and "department" not in bad and len(given) != len(departments):
@@ -690,6 +699,7 @@ class DepartmentReader:
             self.problems.append(make_problem("missing-required-column", row=header_row, field="name",
                                               label="部门名称"))
         self.departments: list[Department] = []
+        self._path_parent_ids: list[tuple[int, tuple[str, ...], int]] = []  # checked in finish()
 
     def read(self, cells: list[str], row: int) -> Department | None:
         got: dict[str, Any] = {}
@@ -719,6 +729,8 @@ class DepartmentReader:
             return None
         if "path" in got:
             path = got["path"]
+            if path:
+                self._check_columns_agree(row, path, got)
         elif name:
             if reason := department_name_problem(name):
                 self.problems.append(make_problem("invalid-department-name", row=row, field="name",
@@ -741,8 +753,23 @@ class DepartmentReader:
         self.departments.append(department)
         return department
 
+    def _check_columns_agree(self, row: int, path: tuple[str, ...], got: dict[str, Any]) -> None:
+        # A sheet with both a path and name/parent columns: the path is used; say so when they differ.
+        if "name" in got and got["name"] != path[-1]:
+            self._disagree(row, path, "name", got["name"])
+        if "parent" in got and got["parent"] != path[:-1]:
+            self._disagree(row, path, "parent", path_text(got["parent"]) or self.root_name)
+        if "parentid" in got:
+            self._path_parent_ids.append((row, path, got["parentid"]))
+
+    def _disagree(self, row: int, path: tuple[str, ...], key: str, other: str) -> None:
+        self.problems.append(make_problem("department-columns-disagree", row=row, field="path",
+                                          column=self.columns.keys.get("path"), value=path_text(path),
+                                          label="部门路径", other_column=self.columns.keys.get(key), other=other))
+
     def finish(self) -> None:
-        """Give a path to departments whose parent is named by an id the sheet defines."""
+        """Give a path to departments whose parent is named by an id the sheet defines; warn where a
+        path disagrees with the parent id on its row."""
         by_id = {d.id: d for d in self.departments if d.id is not None}
         for _ in range(MAX_DEPTH + 1):
             changed = False
@@ -758,3 +785,8 @@ class DepartmentReader:
                     department.parent_id, changed = None, True
             if not changed:
                 break
+        for row, path, parent_id in self._path_parent_ids:
+            parent = by_id.get(parent_id)
+            parent_path = () if parent_id == 1 else (parent.path or None) if parent else None
+            if parent_path is not None and parent_path != path[:-1]:  # an id outside the sheet: cannot tell
+                self._disagree(row, path, "parentid", str(parent_id))

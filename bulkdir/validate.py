@@ -199,9 +199,10 @@ def _header_index(raw: RawSheet, book: Workbook) -> int:
     return index
 
 
-def _no_header(where: str, hint: str = "") -> SheetError:
+def _no_header(where: str, hint: str = "", hint_zh: str = "") -> SheetError:
     return SheetError(f"no header row found in the first {HEADER_SCAN_ROWS} rows of {where}: expected headers "
-                      f"such as 姓名, 帐号, 手机, 部门 (or name, userid, mobile, department){hint}")
+                      f"such as 姓名, 帐号, 手机, 部门 (or name, userid, mobile, department){hint}",
+                      f"{where} 的前 {HEADER_SCAN_ROWS} 行中没有找到表头：应有“姓名”“帐号”“手机”“部门”等列{hint_zh}")
 
 
 def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, RawSheet, int]]:
@@ -240,7 +241,9 @@ def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, R
                 chosen.append(fallback)
         if not chosen:
             where = book.path.name if len(book.sheet_names) == 1 else f"any sheet of {book.path.name}"
-            raise _no_header(where, " (use --sheet to name the sheet)" if len(book.sheet_names) > 1 else "")
+            several = len(book.sheet_names) > 1
+            raise _no_header(where, " (use --sheet to name the sheet)" if several else "",
+                             "（可用 --sheet 指定工作表）" if several else "")
     chosen.sort(key=lambda item: item[0] != "members")
     return chosen
 
@@ -316,9 +319,10 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
     # Checked before writing: openpyxl fails late, after it has built the file, and noisily.
     folder = path.parent
     if not folder.is_dir():
-        raise SheetError(f"cannot write the report {path}: the folder {folder} does not exist")
+        raise SheetError(f"cannot write the report {path}: the folder {folder} does not exist",
+                         f"无法写入报告 {path}：文件夹 {folder} 不存在")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise SheetError(f"cannot write the report {path}: permission denied")
+        raise SheetError(f"cannot write the report {path}: permission denied", f"无法写入报告 {path}：没有写入权限")
     sheets = []
     for kind, table in result.tables.items():
         mine = [p for p in result.problems if p.sheet == table.sheet]
@@ -356,5 +360,6 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
         sheets.append(OutSheet("问题列表 Problems", LIST_HEADERS.get(lang, LIST_HEADERS["en"]), listing))
         write_xlsx(path, sheets)
     except OSError as error:  # a full disk, a file Excel holds open on Windows, ...
-        raise SheetError(f"cannot write the report {path}: {error.strerror or error}") from None
+        raise SheetError(f"cannot write the report {path}: {error.strerror or error}",
+                         f"无法写入报告 {path}：{error.strerror or error}") from None
     return path

@@ -148,6 +148,17 @@ def test_main_department_defaults_to_the_first_and_must_be_listed():
     assert flatten(problems) == [(3, "main_department", "main-department-not-listed")]
 
 
+def test_a_department_listed_twice_is_a_problem_naming_it():
+    members, problems = read([["a", "A", "13900000001", "", "研发中心/广州；示例企业/研发中心/广州", "", "", "", "", "",
+                               "", ""],
+                              ["b", "B", "13900000002", "", "研发中心;销售部", "", "", "", "", "", "", ""]])
+    assert flatten(problems) == [(2, "department", "duplicate-department")]
+    assert "研发中心/广州" in problems[0].message and "研发中心/广州" in problems[0].message_zh
+    _, by_id = read([["张三", "zhangsan", "13912345678", "", "2;3;2"]], headers=["姓名", "帐号", "手机号", "邮箱", "所在部门"])
+    assert flatten(by_id) == [(2, "department", "duplicate-department")] and by_id[0].value == "2"
+    assert by_id[0].column == "所在部门"
+
+
 def test_blank_means_leave_and_the_clear_marker_clears():
     members, problems = read([["a", "A", "13900000001", CLEAR_MARKER, "", "", "", "", "<clear>", "", "", "(清空)"]])
     assert problems == []
@@ -235,6 +246,26 @@ def test_departments_by_name_and_parent_path_or_full_path():
     full = DepartmentReader(["部门路径", "英文名称"], header_row=1)
     full.read(["示例企业/研发中心/广州", "Guangzhou"], 2)
     assert [(d.path, d.name_en) for d in full.departments] == [(("研发中心", "广州"), "Guangzhou")]
+
+
+def test_a_path_that_disagrees_with_the_name_or_parent_columns_is_a_warning_naming_both():
+    reader = DepartmentReader(["部门ID", "部门名称", "部门路径", "父部门ID", "上级部门"], header_row=1)
+    rows = [["2", "研发中心", "示例企业/研发中心", "1", ""],          # all agree
+            ["3", "广州", "研发中心/广州", "2", "研发中心"],             # all agree
+            ["4", "北京", "研发中心/上海", "2", ""],                     # name differs
+            ["5", "深圳", "研发中心/深圳", "1", ""],                     # parent id differs
+            ["6", "杭州", "研发中心/杭州", "", "销售部"],                # parent path differs
+            ["7", "成都", "研发中心/成都", "99", ""]]                    # parent id outside the sheet: unknown
+    for number, row in enumerate(rows, start=2):
+        reader.read(row, number)
+    reader.finish()
+    assert [d.path for d in reader.departments][2:4] == [("研发中心", "上海"), ("研发中心", "深圳")]  # the path wins
+    assert sorted(flatten(reader.problems)) == [(4, "path", "department-columns-disagree"),
+                                                (5, "path", "department-columns-disagree"),
+                                                (6, "path", "department-columns-disagree")]
+    by_row = {p.row: p for p in reader.problems}
+    assert by_row[4].severity == "warning" and "'研发中心/上海'" in by_row[4].message and "'北京'" in by_row[4].message
+    assert "父部门ID '1'" in by_row[5].message and "“销售部”" in by_row[6].message_zh
 
 
 def test_batch_import_department_csv_resolves_parent_ids():

@@ -264,6 +264,22 @@ def test_cli_exit_codes_and_table(tmp_path):
     assert result.exit_code == 2 and "not a spreadsheet" in result.stderr and "Traceback" not in result.output
 
 
+def test_cli_unreadable_file_reason_in_chinese(tmp_path):
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(bytes(range(256)) * 8)
+    result = run(junk, "--lang", "zh")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "错误: junk.xlsx 不是电子表格：它不是 Excel 文件"
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert "empty.csv 是空文件" in run(empty, "--lang", "zh").stderr
+    notes = tmp_path / "notes.csv"
+    notes.write_text("说明\n" * 30, encoding="utf-8")
+    assert "没有找到表头" in run(notes, "--lang", "zh").stderr
+    english = run(junk)
+    assert english.exit_code == 2 and english.stderr.strip() == "Error: junk.xlsx is not a spreadsheet: it is not an Excel file"
+
+
 def test_report_keeps_formula_like_values_as_text(tmp_path):
     source = tmp_path / "a.csv"
     source.write_text("帐号,姓名,手机,职务\nzhangsan,张三,139,'=HYPERLINK(\"x\")\n", encoding="utf-8")
@@ -341,7 +357,7 @@ def test_every_problem_type_renders_in_both_languages():
     from bulkdir.problems import PROBLEM_TYPES
 
     params = {"limit": 64, "count": 6, "expected": 2, "other_row": 3, "reason_en": "is bad", "reason_zh": "无效",
-              "cells": "A2:A3"}
+              "cells": "A2:A3", "other_column": "部门名称", "other": "y"}
     for slug in PROBLEM_TYPES:
         problem = make_problem(slug, row=2, field="mobile", column="手机", value="x", **params)
         assert problem.type == slug and problem.message and problem.message_zh
