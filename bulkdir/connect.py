@@ -58,6 +58,11 @@ class Connection:
         context = click.get_current_context(silent=True)
         if context is not None:
             context.call_on_close(client.close)
+        if self.sandbox:
+            from bulkdir.sandbox import sandbox_db
+
+            click.echo(f"Using the local sandbox, not a real corp (本地沙箱); its state lives in {sandbox_db()} "
+                       "(`bulkdir sandbox reset` empties it).", err=True)
         return client
 
 
@@ -81,8 +86,6 @@ def open_client(settings: Settings, *, sandbox: bool = False, sandbox_rate: int 
         running.stop()
         raise
     client.on_close(running.stop)
-    click.echo(f"Using the local sandbox, not a real corp (本地沙箱); its state lives in {running.db} "
-               "(`bulkdir sandbox reset` empties it).", err=True)
     return client
 
 

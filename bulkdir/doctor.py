@@ -19,6 +19,7 @@ from itertools import islice
 from typing import Literal
 
 from bulkdir.wecom.client import WeComClient, WeComError
+from bulkdir.wecom.directory import private_fields_hidden
 
 Status = Literal["ok", "warn", "fail", "info"]
 
@@ -140,7 +141,7 @@ def _private_fields(client: WeComClient, reader: Literal["sync", "app"]) -> Chec
         return Check("private fields", "warn", f"not checked ({_code(error)})", error.hint_en, error.hint_zh)
     if not members:
         return Check("private fields", "info", "no members yet: cannot tell whether mobile and email come back")
-    if any(m.get("mobile") or m.get("email") for m in members):
+    if not private_fields_hidden(members):
         return Check("private fields", "ok", "mobile and email come back")
     return Check(
         "private fields", "warn",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Callable, Collection, Literal
 
 from bulkdir.wecom.client import WeComClient, WeComError
 
@@ -109,6 +109,16 @@ class Directory:
 Progress = Callable[[int, int], None]  # (departments read, departments to read)
 
 
+def private_fields_hidden(members: Collection[dict]) -> bool:
+    """Whether the platform hides private fields from these answers: every member has a mobile or an
+    email, so members that all come back with neither have them hidden (apps created after 2022-06-20).
+
+    >>> private_fields_hidden([{"userid": "zhangsan", "mobile": ""}]), private_fields_hidden([])
+    (True, False)
+    """
+    return bool(members) and not any(m.get("mobile") or m.get("email") for m in members)
+
+
 def fetch_directory(client: WeComClient, *, progress: Progress | None = None) -> Directory:
     """Read the corp's departments and members, the cheapest way the credentials allow.
 
@@ -126,8 +136,7 @@ def fetch_directory(client: WeComClient, *, progress: Progress | None = None) ->
     members = _members(client, departments, progress)
     mode: Mode = "app-secret" if client.details_via_app else "detail"
     directory = Directory(departments, members, mode)
-    if mode == "app-secret" and members and not any(
-            m.get("mobile") or m.get("email") for m in members.values()):
+    if mode == "app-secret" and private_fields_hidden(members.values()):
         directory.private_fields_hidden = True
         directory.missing.append(
             "private fields of every member (mobile, email, gender, avatar, address, biz_mail): the app "
