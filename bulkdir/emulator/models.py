@@ -204,6 +204,11 @@ def _open_userid(corp_id: str, userid: str) -> str:
     return "wo" + hashlib.sha1(f"{corp_id}/{userid.lower()}".encode()).hexdigest()[:30]
 
 
+def _sibling_order(department: dict) -> tuple[int, int]:
+    """The platform lists siblings by `order`, larger first, then by id."""
+    return -department["order"], department["id"]
+
+
 # --------------------------------------------------------------------------------------------------
 
 
@@ -596,15 +601,19 @@ class Corp:
 
     def _children(self, department_id: int) -> list[dict]:
         children = [d for d in self.departments.values() if d["parentid"] == department_id]
-        return sorted(children, key=lambda d: (-d["order"], d["id"]))
+        return sorted(children, key=_sibling_order)
 
     def _subtree(self, department_id: int) -> list[dict]:
         """The department and its descendants, parents before children."""
+        # One pass to group children by parent: asking `_children` per department would rescan them all.
+        children: dict[int, list[dict]] = {}
+        for department in self.departments.values():
+            children.setdefault(department["parentid"], []).append(department)
         out, stack = [], [self.departments[department_id]]
         while stack:
             department = stack.pop()
             out.append(department)
-            stack.extend(reversed(self._children(department["id"])))
+            stack.extend(reversed(sorted(children.get(department["id"], []), key=_sibling_order)))
         return out
 
     def _depth(self, department_id: int) -> int:
