@@ -199,7 +199,7 @@ def _write(chosen_path: Path, chosen_format: str, summary: ExportSummary, layout
            corp_id: str | None, member_rows: Callable[[Callable[[dict], Any]], Iterator[Any]]) -> None:
     if chosen_format == "json":
         with _replacing(chosen_path) as temporary:
-            _write_json(temporary, layout, corp_id, member_rows(layout.member_json))
+            _write_json(temporary, layout, corp_id, member_rows(layout.member_values))
     elif chosen_format == "csv":
         summary.departments_path = chosen_path.with_name(f"{chosen_path.stem}-departments.csv")
         with _replacing(chosen_path) as temporary, _replacing(summary.departments_path) as departments_temporary:
@@ -232,7 +232,7 @@ def _parse_fields(fields: Sequence[str] | str | None) -> list[str] | None:
     if not names:
         return None
     keys: list[str] = []
-    allowed = [k for k in DEFAULT_FIELDS] + ["department_id", "main_department"]
+    allowed = list(DEFAULT_FIELDS) + ["department_id", "main_department"]
     for name in names:
         column = MEMBER_HEADERS.get(normalise_header(name))
         key = None if column is None else ("enable" if column.key == "disabled" else column.key)
@@ -411,9 +411,6 @@ class _Layout:
             else:
                 cells.append(value)
         return cells
-
-    def member_json(self, member: dict) -> dict[str, Any]:
-        return self.member_values(member)
 
     # ---- departments ----------------------------------------------------------------------------
 

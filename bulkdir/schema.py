@@ -441,6 +441,12 @@ def is_example_name(name: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # reading rows
 
+def _cell_problem(error: CellProblem, row: int, column: Column, header: str, text: str) -> Problem:
+    """The Problem for a cell whose parser raised `error`."""
+    return make_problem(error.slug, row=row, field=column.field, column=header,
+                        value=error.value if error.value is not None else text, label=column.label, **error.params)
+
+
 class HeaderMap:
     """Which column holds which field: built from a header row, reporting unknown, duplicate and
     missing columns as Problems of the header's row."""
@@ -627,9 +633,7 @@ class MemberReader:
     def _bad_cell(self, member: Member, column: Column, header: str, text: str, error: CellProblem,
                   bad: dict[int, set[str]]) -> None:
         bad.setdefault(member.row, set()).add(column.field)
-        self.problems.append(make_problem(error.slug, row=member.row, field=column.field, column=header,
-                                          value=error.value if error.value is not None else text,
-                                          label=column.label, **error.params))
+        self.problems.append(_cell_problem(error, member.row, column, header, text))
 
     def _main(self, text: str) -> DepartmentRef:
         if _DIGITS.fullmatch(_narrow(text)):
@@ -715,9 +719,7 @@ class DepartmentReader:
                     got[column.key] = column.parse(text) if column.parse else text
             except CellProblem as error:
                 bad = True
-                self.problems.append(make_problem(error.slug, row=row, field=column.field, column=header,
-                                                  value=error.value if error.value is not None else text,
-                                                  label=column.label, **error.params))
+                self.problems.append(_cell_problem(error, row, column, header, text))
         if not got:
             return None
         name = got.get("name", "")

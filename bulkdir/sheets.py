@@ -414,7 +414,7 @@ def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Workb
 
 
 def _unguard(cell: str) -> str:
-    return cell[1:] if cell[1:2] and cell[1] in "=+-@\t\r" else cell
+    return cell[1:] if cell[1:].startswith(RISKY_PREFIXES) else cell  # only the quote csv_guard adds
 
 
 # ---------------------------------------------------------------------------------------------

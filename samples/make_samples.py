@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulkdir.sheets import OutSheet, write_csv, write_xlsx
-from bulkdir.templates import DEPARTMENT_TEMPLATE, MEMBER_TEMPLATE, header_text
+from bulkdir.templates import DEPARTMENT_TEMPLATE, MEMBER_TEMPLATE, header_text, sheet_name
 
 SEED = 20261122
 ROOT = "示例企业"
@@ -178,13 +178,14 @@ def member_headers() -> list[str]:
 
 
 def write_staff(folder: Path, crowd: list[Person]) -> None:
-    write_xlsx(folder / "staff.xlsx", OutSheet("成员列表", member_headers(), [member_row(p) for p in crowd]))
+    write_xlsx(folder / "staff.xlsx",
+               OutSheet(sheet_name("members", "zh"), member_headers(), [member_row(p) for p in crowd]))
 
 
 def write_departments(folder: Path) -> None:
     headers = [header_text(column, "zh") for column in DEPARTMENT_TEMPLATE[:4]]
     rows = [[path[-1], "/".join((ROOT, *path[:-1])), str(id_), str(order)] for path, id_, order in DEPARTMENTS]
-    write_xlsx(folder / "departments.xlsx", OutSheet("部门", headers, rows))
+    write_xlsx(folder / "departments.xlsx", OutSheet(sheet_name("departments", "zh"), headers, rows))
 
 
 def write_leavers(folder: Path, crowd: list[Person]) -> None:
@@ -230,7 +231,7 @@ def write_staff_with_errors(folder: Path, crowd: list[Person]) -> None:
     at(ERROR_ROWS["missing name"])[column["name"]] = ""
     at(ERROR_ROWS["unknown leader"])[column["direct_leader"]] = UNKNOWN_LEADER
     path = folder / "staff_with_errors.xlsx"
-    write_xlsx(path, OutSheet("成员列表", headers, rows))
+    write_xlsx(path, OutSheet(sheet_name("members", "zh"), headers, rows))
     # Excel turns a long number typed into a General cell into a float and shows 1.39123E+10; saved
     # through CSV and opened again, only those six digits are left. Write that float as Excel would.
     book = load_workbook(path)
