@@ -283,6 +283,15 @@ def _import_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
+def _run_options(client, journal: str | None, report: str | None, quiet: bool, lang: str,  # type: ignore[no-untyped-def]
+                 **plan_shaping):
+    """ImportOptions from what `_import_options` adds to import, apply and delete, plus the command's own."""
+    from bulkdir.importer import ImportOptions
+
+    return ImportOptions(workers=client.settings.workers, journal=journal, report=report,
+                         progress=not quiet and sys.stderr.isatty(), lang=lang, **plan_shaping)
+
+
 def _exit_with(status: int) -> None:
     click.get_current_context().exit(int(status))
 
@@ -370,14 +379,13 @@ def import_command(file: str, connection: Connection, yes: bool, report: str | N
       bulkdir import staff.xlsx --sandbox --dry-run
       bulkdir import staff.xlsx --sandbox --yes --json
     """
-    from bulkdir.importer import ImportOptions, prepare_import
+    from bulkdir.importer import prepare_import
     from bulkdir.plan import DeleteOptions
 
     client = connection.client()
-    options = ImportOptions(
-        delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead, prune_departments),
-        strict=strict, sheet=sheet, encoding=encoding, workers=client.settings.workers, journal=journal,
-        report=report, progress=not quiet and sys.stderr.isatty(), lang=lang)
+    options = _run_options(client, journal, report, quiet, lang, strict=strict, sheet=sheet, encoding=encoding,
+                           delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead,
+                                                prune_departments))
     _plan_then_run(prepare_import(file, client, options), client, options, yes, as_json, dry_run, plan_out)
 
 
@@ -394,11 +402,10 @@ def apply_command(plan_file: str, connection: Connection, yes: bool, report: str
       bulkdir import staff.xlsx --dry-run --plan-out plan.json
       bulkdir apply plan.json --yes
     """
-    from bulkdir.importer import ImportOptions, prepare_apply
+    from bulkdir.importer import prepare_apply
 
     client = connection.client()
-    options = ImportOptions(workers=client.settings.workers, journal=journal, report=report,
-                            progress=not quiet and sys.stderr.isatty(), lang=lang)
+    options = _run_options(client, journal, report, quiet, lang)
     _plan_then_run(prepare_apply(plan_file, client, options), client, options, yes, as_json)
 
 
@@ -420,13 +427,12 @@ def delete_command(file: str, connection: Connection, yes: bool, report: str | N
     Example:
       bulkdir delete leavers.xlsx --sandbox --yes
     """
-    from bulkdir.importer import ImportOptions, prepare_delete
+    from bulkdir.importer import prepare_delete
     from bulkdir.plan import DeleteOptions
 
     client = connection.client()
-    options = ImportOptions(delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False),
-                            sheet=sheet, encoding=encoding, workers=client.settings.workers, journal=journal,
-                            report=report, progress=not quiet and sys.stderr.isatty(), lang=lang)
+    options = _run_options(client, journal, report, quiet, lang, sheet=sheet, encoding=encoding,
+                           delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False))
     _plan_then_run(prepare_delete(file, client, options), client, options, yes, as_json, dry_run)
 
 

@@ -302,7 +302,6 @@ def _department_read_back(op: Operation, client: Any, failed: OpResult) -> OpRes
         current = client.department_get(op.body["id"])
     except Exception:  # noqa: BLE001
         return failed
-    current = current if isinstance(current, dict) else getattr(current, "__dict__", {})
     if all(same_value(name, want, current.get(name)) for name, want in op.body.items()):
         return OpResult(op.key, op.outcome)
     return failed

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from bulkdir.errors import BulkdirError, ExitStatus, SheetError
 from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, execute
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
-from bulkdir.plan import (OUTCOME, DeleteOptions, Operation, Plan, RefusedError, plan_delete,
+from bulkdir.plan import (OUTCOME, DeleteOptions, Operation, Plan, RefusedError, member_key, plan_delete,
                           plan_import, same_value)
 from bulkdir.report import RowResult, SheetResults, report_paths, write_errors, write_results
 
@@ -419,7 +419,7 @@ def _row_result(prepared: Prepared, pairs: list[tuple[Operation, OpResult | None
     for op, result in pairs:
         word = result.outcome if result else "unchanged"
         # the member itself: created by an earlier, interrupted attempt of this run?
-        earlier = _earlier(prepared, "member:" + op.target.lower()) if op.kind.startswith("member_") else None
+        earlier = _earlier(prepared, member_key(op.target)) if op.kind.startswith("member_") else None
         if earlier == "created" and word == "updated":
             word = "created"
         if op.kind != "member_leaders":
@@ -526,14 +526,12 @@ def plan_conflicts(plan: Plan, directory: Any, skip: set[str] | None = None) -> 
             if op.kind == "member_delete":
                 continue  # already gone is what the plan wants
             if current is None:
-                if op.kind != "member_leaders" or not any(o.key == "member:" + op.target.lower()
+                if op.kind != "member_leaders" or not any(o.key == member_key(op.target)
                                                           for o in plan.operations):
                     conflicts.append(f"member {op.target} no longer exists")
                 continue
-            for name, was in ((op.before or {}).get("fields") or {}).items():
-                have = current.get(name)
-                if not same_value(name, was, have) and not same_value(name, op.body.get(name), have):
-                    conflicts.append(f"member {op.target}: {name} changed since the plan was made")
+            conflicts += [f"member {op.target}: {name} changed since the plan was made"
+                          for name in _changed_since(op, current.get)]
         elif op.kind == "department_create":
             taken = directory.departments.get(op.body.get("id"))
             if taken is not None or _id_of(directory, op.target) is not None:
@@ -543,11 +541,15 @@ def plan_conflicts(plan: Plan, directory: Any, skip: set[str] | None = None) -> 
             if current is None:
                 conflicts.append(f"department {op.target} no longer exists")
                 continue
-            for name, was in ((op.before or {}).get("fields") or {}).items():
-                have = getattr(current, name, None)
-                if not same_value(name, was, have) and not same_value(name, op.body.get(name), have):
-                    conflicts.append(f"department {op.target}: {name} changed since the plan was made")
+            conflicts += [f"department {op.target}: {name} changed since the plan was made"
+                          for name in _changed_since(op, lambda name: getattr(current, name, None))]
     return conflicts
+
+
+def _changed_since(op: Operation, have: Callable[[str], Any]) -> list[str]:
+    """The fields the plan saw that now hold something else, neither what it saw nor what it would write."""
+    return [name for name, was in ((op.before or {}).get("fields") or {}).items()
+            if not same_value(name, was, have(name)) and not same_value(name, op.body.get(name), have(name))]
 
 
 def _id_of(directory: Any, target: str) -> int | None:

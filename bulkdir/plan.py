@@ -20,6 +20,9 @@ from typing import Any, Iterable, Sequence
 
 from bulkdir.errors import BulkdirError, ExitStatus
 from bulkdir.schema import CellProblem, parse_mobile
+from bulkdir.schema import path_text as schema_path_text
+# PRIVATE_FIELDS: what the platform stopped returning to new apps in 2022 (Part A2), so cannot be compared
+from bulkdir.wecom.directory import PRIVATE_FIELDS, ROOT_ID
 
 # Phases, run in this order. Departments must exist before members enter them; members leave a
 # department before it is deleted; deletes come last so nothing needed by a later step is gone.
@@ -29,10 +32,7 @@ PHASE_LEADERS = 2
 PHASE_DELETES = 3
 PHASE_PRUNE = 4
 
-# Fields the platform stopped returning to new apps in 2022 (Part A2): they cannot be compared when hidden.
-PRIVATE_FIELDS = ("mobile", "email", "gender", "avatar", "address", "biz_mail")
 LIST_FIELDS = ("direct_leader", "order", "is_leader_in_dept", "department")
-ROOT_ID = 1
 # operation kind -> the result word its rows get when it succeeds
 OUTCOME = {"department_create": "created", "department_update": "updated", "department_delete": "deleted",
            "member_create": "created", "member_update": "updated", "member_leaders": "updated",
@@ -193,7 +193,7 @@ class DeleteOptions:
 
 def path_text(path: Sequence[str]) -> str:
     """A department path as people write it: `研发中心/广州` (the root is `/`)."""
-    return "/".join(path) if path else "/"
+    return schema_path_text(tuple(path)) or "/"
 
 
 def member_key(userid: str) -> str:
@@ -650,41 +650,34 @@ def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], director
                 final_departments: dict[str, list[int]]) -> None:
     """Departments the sheet does not list that end up empty: deleted children first."""
     listed: set[int] = {ROOT_ID}
-    by_path = _snapshot_paths(directory)
-    for record in departments:
-        for depth in range(1, len(record.path) + 1):
-            dep_id = by_path.get(tuple(record.path[:depth]))
+
+    def list_path(path: Sequence[str]) -> None:
+        for depth in range(1, len(path) + 1):
+            dep_id = directory.id_of(tuple(path[:depth]))
             if dep_id is not None:
                 listed.add(dep_id)
+
+    for record in departments:
+        list_path(record.path)
         if record.id:
             listed.add(record.id)
     for member in members:
         for ref in member.departments or []:
             if isinstance(ref, int):
                 listed.add(ref)
-                continue
-            for depth in range(1, len(ref) + 1):
-                dep_id = by_path.get(tuple(ref[:depth]))
-                if dep_id is not None:
-                    listed.add(dep_id)
+            else:
+                list_path(ref)
     occupied: set[int] = set()
     for uid, member in directory.members.items():
         for dep_id in final_departments.get(uid, member.get("department") or []):
             occupied.add(int(dep_id))
-    children: dict[int, list[int]] = {}
-    for dep_id, dep in directory.departments.items():
-        children.setdefault(getattr(dep, "parentid", ROOT_ID), []).append(dep_id)
-
-    def empty_subtree(dep_id: int) -> bool:
-        if dep_id in occupied or dep_id in listed:
-            return False
-        return all(empty_subtree(child) for child in children.get(dep_id, []))
+    kept = occupied | listed
 
     for dep_id, dep in directory.departments.items():
         if dep_id == ROOT_ID or dep_id in listed:
             continue
         path = tuple(getattr(dep, "path", ()) or ())
-        if empty_subtree(dep_id):
+        if not kept & directory.subtree(dep_id):
             plan.operations.append(Operation(key=f"prune:{dep_id}", kind="department_delete", phase=PHASE_PRUNE,
                                              target=path_text(path), body={"id": dep_id}, before={"exists": True},
                                              depth=len(path)))

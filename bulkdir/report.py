@@ -61,23 +61,27 @@ class SheetResults:
                 if number in self.results]
 
 
-def _pad(cells: Sequence[str], width: int) -> list[str]:
-    return list(cells) + [""] * (width - len(cells))
-
-
 def _result_rows(part: SheetResults) -> list[list[Any]]:
-    headers = part.headers
-    width = len(headers)
-    rows: list[list[Any]] = []
-    for number, cells in part.data_rows():
-        outcome = part.results[number]
-        rows.append(_pad(cells, width)[:width] + [
-            outcome.result, "" if outcome.errcode is None else str(outcome.errcode), outcome.message])
-    for values, outcome in part.extra:
-        cells = [values.get(h, "") for h in headers]
-        rows.append(cells + [outcome.result, "" if outcome.errcode is None else str(outcome.errcode),
-                             outcome.message])
+    width = len(part.headers)
+    rows = [(cells + [""] * (width - len(cells)))[:width] + _outcome_cells(part.results[number])
+            for number, cells in part.data_rows()]
+    rows += [[values.get(h, "") for h in part.headers] + _outcome_cells(outcome) for values, outcome in part.extra]
     return rows
+
+
+def _outcome_cells(outcome: RowResult) -> list[str]:
+    return [outcome.result, "" if outcome.errcode is None else str(outcome.errcode), outcome.message]
+
+
+def _write(path: Path, sheets: list[OutSheet]) -> Path:
+    """One xlsx holding every sheet; or one CSV per sheet, the first at `path`, the others named after their sheet."""
+    if path.suffix.lower() in (".csv", ".tsv"):
+        for index, sheet in enumerate(sheets):
+            target = path if index == 0 else path.with_name(f"{path.stem}-{sheet.name}{path.suffix}")
+            write_csv(target, sheet.headers, sheet.rows)
+    else:
+        write_xlsx(path, sheets)
+    return path
 
 
 def report_paths(source: str | Path, run_id: str, report: str | Path | None = None) -> tuple[Path, Path]:
@@ -102,15 +106,8 @@ def write_results(path: str | Path, parts: Sequence[SheetResults]) -> Path:
         >>> write_results("staff.result.xlsx", [SheetResults(validation.tables["members"], {2: RowResult("created")})])
         PosixPath('staff.result.xlsx')
     """
-    path = Path(path)
-    if path.suffix.lower() in (".csv", ".tsv"):
-        for index, part in enumerate(parts):
-            target = path if index == 0 else path.with_name(f"{path.stem}-{part.name}{path.suffix}")
-            write_csv(target, part.headers + RESULT_HEADERS, _result_rows(part))
-        return path
-    write_xlsx(path, [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part))
-                      for part in parts])
-    return path
+    return _write(Path(path), [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part))
+                               for part in parts])
 
 
 def write_errors(path: str | Path, parts: Sequence[SheetResults]) -> Path | None:
@@ -119,25 +116,12 @@ def write_errors(path: str | Path, parts: Sequence[SheetResults]) -> Path | None
     The rows above the header (the admin console template's notes) are kept, so the file reads back
     exactly like the input.
     """
-    path = Path(path)
-    chosen = []
+    sheets = []
     for part in parts:
         rows = [cells for number, cells in part.data_rows()
                 if part.results[number].result in TO_FIX and part.results[number].to_fix]
         if rows:
-            chosen.append((part, rows))
-    if not chosen:
-        return None
-    if path.suffix.lower() in (".csv", ".tsv"):
-        for index, (part, rows) in enumerate(chosen):
-            target = path if index == 0 else path.with_name(f"{path.stem}-{part.name}{path.suffix}")
+            # the rows above the header (the template's notes) stay, so the header is where the reader finds it
             lines = part.preamble + [part.headers] + rows
-            write_csv(target, lines[0], lines[1:])
-        return path
-    sheets = []
-    for part, rows in chosen:
-        # the rows above the header (the template's notes) stay, so the header is where the reader finds it
-        lines = part.preamble + [part.headers] + rows
-        sheets.append(OutSheet(part.name, lines[0], lines[1:]))
-    write_xlsx(path, sheets)
-    return path
+            sheets.append(OutSheet(part.name, lines[0], lines[1:]))
+    return _write(Path(path), sheets) if sheets else None

@@ -82,6 +82,17 @@ def client_for(emulator: Any, **settings: Any) -> WeComClient:
     return WeComClient(Settings(**values), backoff=0.05)
 
 
+def seed_corp(emulator: Any, departments: Iterable[dict[str, Any]] = (),
+              members: Iterable[dict[str, Any]] = ()) -> None:
+    """Put departments (department/create bodies) and then members (user/create bodies) in the corp."""
+    client = client_for(emulator)
+    for department in departments:
+        client.department_create(department)
+    for member in members:
+        client.user_create(member)
+    client.close()
+
+
 def members_of(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {m["userid"]: m for m in state["members"]}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from import_support import (MEMBER_HEADER, client_for, departments_by_path, member_rows, members_of,
-                            read_results, run_cli, run_json, write_sheet, writes)
+                            read_results, run_cli, run_json, seed_corp, write_sheet, writes)
 
 from bulkdir.importer import ImportOptions, prepare_delete, prepare_import, run_import
 from bulkdir.plan import DeleteOptions
@@ -118,13 +118,10 @@ def test_disable_instead_sets_enable_0_and_a_rerun_does_nothing(emulator, tmp_pa
 
 
 def test_prune_departments_deletes_emptied_ones_children_first_and_keeps_occupied(emulator, tmp_path: Path) -> None:
-    client = client_for(emulator)
-    client.department_create({"name": "旧部门", "parentid": 1, "id": 20})
-    client.department_create({"name": "旧小组", "parentid": 20, "id": 21})
-    client.department_create({"name": "有人", "parentid": 1, "id": 22})
-    client.user_create({"userid": "mover", "name": "搬家", "mobile": "13900000001", "department": [21]})
-    client.user_create({"userid": "stayer", "name": "留下", "mobile": "13900000002", "department": [22]})
-    client.close()
+    seed_corp(emulator, [{"name": "旧部门", "parentid": 1, "id": 20}, {"name": "旧小组", "parentid": 20, "id": 21},
+                         {"name": "有人", "parentid": 1, "id": 22}],
+              [{"userid": "mover", "name": "搬家", "mobile": "13900000001", "department": [21]},
+               {"userid": "stayer", "name": "留下", "mobile": "13900000002", "department": [22]}])
     sheet = write_sheet(tmp_path / "s.csv", MEMBER_HEADER, [["mover", "搬家", "13900000001", "新部门", ""]])
     code, summary = run_json(emulator, "import", str(sheet), "--yes", "--prune-departments")
     assert code == 0, summary

@@ -6,18 +6,16 @@ import json
 from pathlib import Path
 
 from import_support import (MEMBER_HEADER, client_for, departments_by_path, member_rows, members_of,
-                            read_results, run_cli, run_json, write_sheet, writes)
+                            read_results, run_cli, run_json, seed_corp, write_sheet, writes)
+
+RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
 
 
 def seed(emulator) -> None:
     """研发中心 with zhangsan and lisi, already in the corp."""
-    client = client_for(emulator)
-    client.department_create({"name": "研发中心", "parentid": 1, "id": 2})
-    client.user_create({"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2],
-                        "position": "工程师"})
-    client.user_create({"userid": "lisi", "name": "李四", "mobile": "13800000002", "department": [2],
-                        "position": "经理"})
-    client.close()
+    seed_corp(emulator, [RESEARCH], [
+        {"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2], "position": "工程师"},
+        {"userid": "lisi", "name": "李四", "mobile": "13800000002", "department": [2], "position": "经理"}])
 
 
 def test_mix_of_create_update_and_unchanged(emulator, tmp_path: Path) -> None:
@@ -92,13 +90,9 @@ def test_second_import_of_the_same_file_makes_no_write_call(emulator, tmp_path: 
 
 def test_mobiles_stored_as_typed_match_their_normalised_form(emulator, tmp_path: Path) -> None:
     """The platform keeps `+86 138…` as typed; the reader gives `138…`: that is no change."""
-    client = client_for(emulator)
-    client.department_create({"name": "研发中心", "parentid": 1, "id": 2})
-    client.user_create({"userid": "zhangsan", "name": "张三", "mobile": "+86 13800000009", "department": [2],
-                        "position": "工程师"})
-    client.user_create({"userid": "wangwu", "name": "王五", "mobile": "+852 9123 4567", "department": [2],
-                        "position": "工程师"})
-    client.close()
+    seed_corp(emulator, [RESEARCH], [
+        {"userid": "zhangsan", "name": "张三", "mobile": "+86 13800000009", "department": [2], "position": "工程师"},
+        {"userid": "wangwu", "name": "王五", "mobile": "+852 9123 4567", "department": [2], "position": "工程师"}])
     sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, [
         ["zhangsan", "张三", "13800000009", "研发中心", "工程师"],
         ["wangwu", "王五", "+852 91234567", "研发中心", "工程师"],
