@@ -87,6 +87,11 @@ def cli(debug: bool) -> None:
               help="Detail reads with the contacts-sync secret answer 48009 (the platform's rule for new IPs).")
 @click.option("--hide-private-fields", is_flag=True,
               help="Reads with the app secret return mobile, email, gender, avatar, address empty.")
+@click.option("--ignore-fetch-child", is_flag=True,
+              help="user/list and user/simplelist answer the named department's own members only, as the "
+                   "platform's current page describes.")
+@click.option("--max-list-members", type=click.IntRange(1), default=None,
+              help="A user/list answer of more members than this answers 45029 (too large). Default: no limit.")
 def emulator(host: str, port: int, **options: object) -> None:
     """Run a local WeCom contacts API for tests, demos and rehearsals.
 

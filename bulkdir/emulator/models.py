@@ -54,12 +54,19 @@ class EmulatorOptions:
     seed: int | None = None
     restrict_details: bool = False
     hide_private_fields: bool = False
+    # Part A7: user/list and user/simplelist answer the named department's own members only
+    ignore_fetch_child: bool = False
+    max_list_members: int | None = None  # a user/list answer of more members answers 45029; None = unlimited
+    # A fault for tests: these userids are left out of user/list and user/simplelist answers (as a
+    # platform that silently drops members would), while user/get and user/list_id still show them.
+    hidden_from_lists: list[str] = field(default_factory=list)
     db: str | None = None
 
 
 # The settings POST /_emulator/faults may change while running.
 FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "max_concurrency", "latency_ms",
-                  "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields")
+                  "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields",
+                  "ignore_fetch_child", "max_list_members", "hidden_from_lists")
 
 
 def default_faults() -> dict[str, Any]:
