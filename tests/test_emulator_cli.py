@@ -51,14 +51,16 @@ def test_flags_reach_the_emulator(tmp_path):
     db = tmp_path / "cli.db"
     process, line = start("--corp-id", "wwacme", "--corp-name", "Acme", "--rate-limit", "600",
                           "--block-seconds", "5", "--max-concurrency", "4", "--fail-rate", "0.1", "--seed", "3",
-                          "--restrict-details", "--hide-private-fields", "--token-ttl", "60", "--db", str(db))
+                          "--restrict-details", "--hide-private-fields", "--token-ttl", "60", "--db", str(db),
+                          "--ignore-fetch-child", "--max-list-members", "50")
     try:
         assert "corp id wwacme" in line
         url = url_of(line)
         settings = requests.get(f"{url}/_emulator/faults", timeout=5).json()
         assert settings == {"token_ttl": 60, "rate_limit": 600, "block_seconds": 5.0, "max_concurrency": 4,
                             "latency_ms": 0.0, "fail_rate": 0.1, "http_error_rate": 0.0, "seed": 3,
-                            "restrict_details": True, "hide_private_fields": True}
+                            "restrict_details": True, "hide_private_fields": True, "ignore_fetch_child": True,
+                            "max_list_members": 50, "hidden_from_lists": []}
         assert requests.get(f"{url}/_emulator/state", timeout=5).json()["corp_name"] == "Acme"
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)

@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 
+from bulkdir.emulator.models import EmulatorOptions, default_faults
 from test_emulator_members import assert_error
 
 
@@ -232,6 +233,43 @@ def test_faults_refuse_unknown_settings_and_bad_values_with_400(emulator, body):
     assert "error" in response.json()
     assert emulator.faults()["fail_rate"] == 0.0  # nothing changed
 
+
+
+@pytest.mark.parametrize("body", [b'{"latency_ms": 1e308}', b'{"latency_ms": NaN}', b'{"latency_ms": Infinity}',
+                                  b'{"latency_ms": -1}', b'{"latency_ms": 60001}', b'{"block_seconds": 86401}',
+                                  b'{"block_seconds": -Infinity}', b'{"token_ttl": 10000001}',
+                                  b'{"fail_rate": NaN}', b'{"rate_limit": 1.5}', b'{"rate_limit": 1000001}',
+                                  b'{"max_concurrency": -1}', b'{"max_list_members": "10"}',
+                                  b'{"max_list_members": 1e9}', b'{"hidden_from_lists": "dev"}',
+                                  b'{"hidden_from_lists": [1]}', b'{"ignore_fetch_child": 1}'])
+def test_faults_refuse_absurd_values_with_400_naming_the_setting(emulator, body):
+    response = requests.post(f"{emulator.url}/_emulator/faults", data=body,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    name = body.split(b'"')[1].decode()
+    assert response.json()["error"].startswith(f"{name} must be "), response.json()
+    assert emulator.faults() == default_faults()  # nothing changed
+
+
+def test_faults_accept_the_largest_values(emulator):
+    settings = emulator.faults(latency_ms=0, block_seconds=86400, token_ttl=10_000_000, rate_limit=1_000_000,
+                               max_concurrency=100_000, max_list_members=10_000_000)
+    assert (settings["block_seconds"], settings["token_ttl"]) == (86400, 10_000_000)
+    assert (settings["rate_limit"], settings["max_list_members"]) == (1_000_000, 10_000_000)
+
+
+def test_a_call_after_a_refused_latency_is_answered(emulator):
+    requests.post(f"{emulator.url}/_emulator/faults", data=b'{"latency_ms": NaN}')
+    assert simplelist(emulator, emulator.token())["errcode"] == 0
+
+
+@pytest.mark.parametrize("option, value", [("latency_ms", float("inf")), ("latency_ms", float("nan")),
+                                           ("latency_ms", 1e308), ("block_seconds", 86401), ("token_ttl", -1),
+                                           ("rate_limit", 2.5), ("max_list_members", -3),
+                                           ("hidden_from_lists", "dev"), ("ignore_fetch_child", "yes")])
+def test_startup_options_out_of_bounds_raise_a_value_error_naming_the_option(option, value):
+    with pytest.raises(ValueError, match=f"^{option} must be "):
+        EmulatorOptions(**{option: value})
 
 def test_expire_tokens_answers_how_many_tokens_expired(emulator):
     emulator.token()

@@ -14,6 +14,7 @@ place (a write builds a new dict), so reads can take one without the lock and se
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import re
 import secrets
@@ -56,11 +57,17 @@ class EmulatorOptions:
     hide_private_fields: bool = False
     # Part A7: user/list and user/simplelist answer the named department's own members only
     ignore_fetch_child: bool = False
-    max_list_members: int | None = None  # a user/list answer of more members answers 45029; None = unlimited
+    max_list_members: int | None = None  # a user/list of more members answers 45029; None or 0 = no limit
     # A fault for tests: these userids are left out of user/list and user/simplelist answers (as a
     # platform that silently drops members would), while user/get and user/list_id still show them.
     hidden_from_lists: list[str] = field(default_factory=list)
     db: str | None = None
+
+    def __post_init__(self) -> None:
+        # The same bounds as POST /_emulator/faults: an absurd value fails here, naming the option,
+        # instead of breaking every call later (time.sleep(inf) in the middle of a request).
+        for name, value in _validate_faults({name: getattr(self, name) for name in FAULT_SETTINGS}).items():
+            setattr(self, name, value)
 
 
 # The settings POST /_emulator/faults may change while running.
@@ -555,17 +562,21 @@ class Corp:
         return shown
 
     def _members_in(self, department_id: Any, fetch_child: Any) -> list[dict]:
+        """The members user/list and user/simplelist answer: the department's own, or its subtree's."""
         if department_id is None or department_id == "":
             raise ApiError(60123, "invalid party id, department_id missing")
         department_id = _int(department_id, "department_id")
         with self.lock:
             if department_id not in self.departments:
                 raise ApiError(60123, f"invalid party id {department_id}")
-            if str(fetch_child).strip() == "1":
+            # With ignore_fetch_child the emulator behaves as the current page reads (Part A7).
+            if str(fetch_child).strip() == "1" and not self.options.ignore_fetch_child:
                 wanted = {d["id"] for d in self._subtree(department_id)}
             else:
                 wanted = {department_id}
-            return [m for m in self.members.values() if wanted.intersection(m["department"])]
+            hidden = {userid.lower() for userid in self.options.hidden_from_lists}
+            return [m for key, m in self.members.items()
+                    if wanted.intersection(m["department"]) and key not in hidden]
 
     def user_simplelist(self, caller: Caller, department_id: Any, fetch_child: Any) -> dict:
         members = self._members_in(department_id, fetch_child)
@@ -574,6 +585,9 @@ class Corp:
 
     def user_list(self, caller: Caller, department_id: Any, fetch_child: Any) -> dict:
         members = self._members_in(department_id, fetch_child)
+        limit = self.options.max_list_members
+        if limit and len(members) > limit:  # the platform's answer to a huge user/list (Part A7)
+            raise ApiError(45029, "response size too large, use a smaller department or user/list_id")
         return {"userlist": [self._shown(caller, m) for m in members]}
 
     def user_list_id(self, caller: Caller, body: dict) -> dict:
@@ -870,24 +884,52 @@ class Gate:
         return None
 
 
+# Bounds of the settings: large enough for any test or rehearsal, small enough that a typo (or
+# 1e308) cannot stall every call or overflow time.sleep. (name: (smallest, largest))
+NUMBER_BOUNDS = {"fail_rate": (0, 1), "http_error_rate": (0, 1), "latency_ms": (0, 60_000),
+                 "block_seconds": (0, 86_400), "token_ttl": (0, 10_000_000)}
+WHOLE_BOUNDS = {"rate_limit": 1_000_000, "max_concurrency": 100_000, "max_list_members": 10_000_000,
+                "seed": 2**64}  # whole numbers from 0 to this, or null (0 and null: no limit)
+FLAGS = ("restrict_details", "hide_private_fields", "ignore_fetch_child")
+
+
+def _brief(value: Any) -> str:
+    """A refused value as the error message shows it: at most 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _validate_faults(changes: dict[str, Any]) -> dict[str, Any]:
-    """Checks types and ranges of fault settings; raises ValueError naming the setting."""
+    """Checks types and ranges of fault settings; raises ValueError naming the setting.
+
+    Example:
+        >>> _validate_faults({"latency_ms": float("inf")})
+        Traceback (most recent call last):
+        ...
+        ValueError: latency_ms must be a number from 0 to 60000, not inf
+    """
     out: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in ("fail_rate", "http_error_rate"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"{name} must be a number from 0 to 1")
-            out[name] = float(value)
-        elif name in ("rate_limit", "max_concurrency", "seed"):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ValueError(f"{name} must be a whole number of 0 or more, or null")
+        if name in NUMBER_BOUNDS:
+            low, high = NUMBER_BOUNDS[name]
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or not low <= value <= high:
+                raise ValueError(f"{name} must be a number from {low} to {high}, not {_brief(value)}")
+            out[name] = float(value) if name in ("fail_rate", "http_error_rate") else value
+        elif name in WHOLE_BOUNDS:
+            high = WHOLE_BOUNDS[name]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 <= value <= high):
+                raise ValueError(f"{name} must be a whole number from 0 to {high}, or null, "
+                                 f"not {_brief(value)}")
             out[name] = value
-        elif name in ("block_seconds", "latency_ms", "token_ttl"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number of 0 or more")
-            out[name] = value
-        elif name in ("restrict_details", "hide_private_fields"):
+        elif name in FLAGS:
             if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false")
+                raise ValueError(f"{name} must be true or false, not {_brief(value)}")
             out[name] = value
+        elif name == "hidden_from_lists":
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"hidden_from_lists must be a list of userids (strings), "
+                                 f"not {_brief(value)}")
+            out[name] = list(value)
     return out
