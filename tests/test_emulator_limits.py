@@ -66,6 +66,48 @@ def test_rate_limit_from_startup_options(start_emulator):
     assert emulator.call("user/simplelist", token=token, department_id=1)["errcode"] == 45009
 
 
+
+# ---- debug=1 (Part A7: 5 calls a minute per API) ---------------------------------------------------------
+
+def test_sixth_debug_call_within_a_minute_answers_45009(emulator):
+    token = emulator.token()
+    codes = [emulator.call("department/simplelist", token=token, debug=1)["errcode"] for _ in range(5)]
+    assert codes == [0] * 5
+    assert_error(emulator.call("department/simplelist", token=token, debug=1), 45009, "api freq out of limit")
+
+
+def test_calls_without_debug_are_not_limited_by_debug_calls(emulator):
+    token = emulator.token()
+    for _ in range(6):
+        emulator.call("department/simplelist", token=token, debug=1)
+    assert [simplelist(emulator, token)["errcode"] for _ in range(10)] == [0] * 10
+
+
+def test_debug_calls_are_counted_per_api(emulator):
+    token = emulator.token()
+    for _ in range(6):
+        emulator.call("department/simplelist", token=token, debug=1)
+    assert emulator.call("user/simplelist", token=token, department_id=1, debug=1)["errcode"] == 0
+
+
+def test_reset_lifts_the_debug_limit(emulator):
+    token = emulator.token()
+    for _ in range(6):
+        emulator.call("department/simplelist", token=token, debug=1)
+    emulator.reset()
+    assert emulator.call("department/simplelist", token=emulator.token(), debug=1)["errcode"] == 0
+
+
+def test_debug_limit_applies_to_gettoken_too(emulator):
+    params = {"corpid": emulator.corp_id, "corpsecret": emulator.secret, "debug": "1"}
+    codes = [requests.get(f"{emulator.url}/cgi-bin/gettoken", params=params).json()["errcode"] for _ in range(6)]
+    assert codes == [0] * 5 + [45009]
+
+
+def test_debug_other_than_1_is_not_limited(emulator):
+    token = emulator.token()
+    assert [emulator.call("department/simplelist", token=token, debug=0)["errcode"] for _ in range(6)] == [0] * 6
+
 # ---- concurrency and latency -----------------------------------------------------------------------------
 
 def test_more_calls_in_flight_than_max_concurrency_answer_45033(emulator):

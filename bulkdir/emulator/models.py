@@ -4,7 +4,8 @@ Every rule raises `ApiError(errcode, text)` with the platform's errcode; respons
 the JSON the platform answers. Nothing here knows about HTTP.
 
     Corp     the directory (departments, members), tokens and the rules of each API
-    Gate     limits and faults in front of every call: rate limit, concurrency, -1, HTTP 502, stats
+    Gate     limits and faults in front of every call: rate limit (and debug=1's), concurrency, -1,
+             HTTP 502, stats
 
 State changes happen under one lock; a write reaches the store (SQLite with `db`) before it returns,
 so it is durable before it is answered. Stored member and department dicts are never changed in
@@ -29,6 +30,7 @@ from bulkdir.emulator.store import Store
 
 ROOT_ID = 1
 MAX_DEPTH = 15
+DEBUG_CALLS_PER_MINUTE = 5  # per API, for calls with debug=1 (the platform's global error-code page)
 Caller = Literal["sync", "app"]  # which secret the token was issued for
 
 
@@ -804,6 +806,7 @@ class Gate:
             self.errors: dict[str, int] = {}
             self._window: dict[str, deque[float]] = {}
             self._blocked_until: dict[str, float] = {}
+            self._debug_window: dict[str, deque[float]] = {}
 
     def settings(self) -> dict[str, Any]:
         return {name: getattr(self.options, name) for name in FAULT_SETTINGS}
@@ -852,6 +855,17 @@ class Gate:
                 self._blocked_until[api] = now + self.options.block_seconds
                 window.clear()
                 raise ApiError(45009, "api freq out of limit")
+            window.append(now)
+
+    def check_debug_rate(self, api: str) -> None:
+        """A call with `debug=1`: at most DEBUG_CALLS_PER_MINUTE of them a minute per API (Part A7)."""
+        with self.lock:
+            now = time.monotonic()
+            window = self._debug_window.setdefault(api, deque())
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= DEBUG_CALLS_PER_MINUTE:
+                raise ApiError(45009, "api freq out of limit, at most 5 calls a minute with debug=1")
             window.append(now)
 
     @contextmanager

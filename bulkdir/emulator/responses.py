@@ -109,6 +109,8 @@ class WeComResponses:
                 if self.corp.generation != generation:
                     # The directory was reset while this call waited: it must not land in the new one.
                     raise ApiError(-1, "system busy")
+                if request.query.get("debug") == "1":
+                    self.gate.check_debug_rate(api)
                 self.gate.check_rate(api)
                 fault = self.gate.draw_fault()
                 if fault == "http":
