@@ -316,6 +316,60 @@ def test_deleted_leader_is_removed_from_direct_leader(emulator):
     assert emulator.call("user/get", userid="zhangsan")["direct_leader"] == []
 
 
+
+# ---- department as a bare integer, order without department (Part A7) --------------------------------------
+
+def test_create_takes_a_bare_integer_department_as_a_list_of_one(emulator, departments):
+    assert create(emulator, department=departments[0])["errcode"] == 0
+    member = emulator.call("user/get", userid="zhangsan")
+    assert member["department"] == [departments[0]] and member["main_department"] == departments[0]
+
+
+def test_update_takes_a_bare_integer_department_as_a_list_of_one(emulator, departments):
+    create(emulator, department=departments)
+    assert emulator.call("user/update", {"userid": "zhangsan", "department": departments[1]})["errcode"] == 0
+    assert emulator.call("user/get", userid="zhangsan")["department"] == [departments[1]]
+
+
+@pytest.mark.parametrize("api", ["user/create", "user/update"])
+def test_a_bool_department_answers_40058(emulator, api):
+    if api == "user/update":
+        create(emulator)
+    body = {"userid": "zhangsan", "name": "张三", "mobile": "13800000000", "department": True}
+    assert_error(emulator.call(api, body), 40058, "invalid Request Parameter")
+
+
+def test_update_order_of_a_wrong_length_without_department_is_not_checked(emulator, departments):
+    create(emulator, department=departments, order=[10, 20])
+    assert emulator.call("user/update", {"userid": "zhangsan", "order": [1, 2, 3]})["errcode"] == 0
+
+
+def test_update_order_without_department_is_not_applied(emulator, departments):
+    create(emulator, department=departments, order=[10, 20])
+    emulator.call("user/update", {"userid": "zhangsan", "order": [30, 40], "position": "经理"})
+    member = emulator.call("user/get", userid="zhangsan")
+    assert member["order"] == [10, 20] and member["position"] == "经理"
+
+
+def test_update_order_with_department_is_checked_and_applied(emulator, departments):
+    create(emulator, department=departments, order=[10, 20])
+    assert_error(emulator.call("user/update", {"userid": "zhangsan", "department": departments, "order": [1]}),
+                 60132, "order size not match")
+    emulator.call("user/update", {"userid": "zhangsan", "department": departments, "order": [30, 40]})
+    assert emulator.call("user/get", userid="zhangsan")["order"] == [30, 40]
+
+
+def test_update_is_leader_in_dept_without_department_is_still_checked(emulator, departments):
+    create(emulator, department=departments)
+    assert_error(emulator.call("user/update", {"userid": "zhangsan", "is_leader_in_dept": [1]}), 60132,
+                 "is_leader_in_dept size not match")
+    emulator.call("user/update", {"userid": "zhangsan", "is_leader_in_dept": [0, 1]})
+    assert emulator.call("user/get", userid="zhangsan")["is_leader_in_dept"] == [0, 1]
+
+
+def test_create_order_without_department_is_checked_against_the_root(emulator):
+    assert_error(create(emulator, order=[1, 2]), 60132, "order size not match")
+
 # ---- lists ---------------------------------------------------------------------------------------------
 
 @pytest.fixture

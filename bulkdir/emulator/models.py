@@ -141,10 +141,13 @@ def _int(value: Any, name: str) -> int:
     raise bad_param(f"{name} must be an integer")
 
 
-def _int_list(body: dict, name: str) -> list[int] | None:
+def _int_list(body: dict, name: str, bare: bool = False) -> list[int] | None:
+    """A list of integers (None when absent); with `bare`, one integer is taken as a list of one."""
     value = body.get(name)
     if value is None:
         return None
+    if bare and isinstance(value, int) and not isinstance(value, bool):
+        return [value]
     if not isinstance(value, list):
         raise bad_param(f"{name} must be a list")
     return [_int(item, name) for item in value]
@@ -434,7 +437,8 @@ class Corp:
         if not member["mobile"] and not member["email"]:
             raise ApiError(60129, "missing mobile or email")
 
-        departments = _int_list(body, "department")
+        # Tencent's own sample sends `"department": 2`: a bare integer is a list of one (Part A7).
+        departments = _int_list(body, "department", bare=True)
         if departments is not None and (departments or not creating):
             self._check_departments(departments)
         old_departments = member["department"]
@@ -443,6 +447,8 @@ class Corp:
             member["department"] = departments
         count = len(member["department"])
         for name in ("is_leader_in_dept", "order"):
+            if name == "order" and not creating and departments is None:
+                continue  # on update, order applies only together with department: ignored, not checked (A7)
             given = _int_list(body, name)
             if given is not None:
                 if len(given) != count:
