@@ -136,7 +136,9 @@ def _int(value: Any, name: str) -> int:
         raise bad_param(f"{name} must be an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+    # At most 18 digits: int() refuses more than 4300 (a ValueError, not an errcode), and no id,
+    # order or limit of the platform needs more than 10.
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
         return int(value)
     raise bad_param(f"{name} must be an integer")
 
@@ -333,9 +335,10 @@ class Corp:
             raise ApiError(41004, "corpsecret missing")
         if corpid != self.options.corp_id:
             raise ApiError(40013, "invalid corpid")
-        if secrets.compare_digest(corpsecret, self.options.secret):
+        given = corpsecret.encode("utf-8")  # compare_digest refuses non-ASCII str: compare bytes
+        if secrets.compare_digest(given, self.options.secret.encode("utf-8")):
             caller: Caller = "sync"
-        elif secrets.compare_digest(corpsecret, self.options.app_secret):
+        elif secrets.compare_digest(given, self.options.app_secret.encode("utf-8")):
             caller = "app"
         else:
             raise ApiError(40001, "invalid credential")
@@ -606,6 +609,8 @@ class Corp:
         if not 1 <= limit <= 10000:
             raise bad_param("limit must be 1 to 10000")
         cursor = body.get("cursor") or ""
+        if not isinstance(cursor, str):
+            raise bad_param("cursor must be a string")
         after: tuple[str, int] | None = None
         if cursor:
             try:

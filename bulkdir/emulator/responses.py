@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -34,13 +36,80 @@ class Request:
     def json(self) -> dict[str, Any]:
         """The JSON body as an object; a malformed body answers 40058 like the platform."""
         try:
-            data = json.loads(self.body.decode("utf-8") or "null")
-        except (UnicodeDecodeError, ValueError):
-            raise ApiError(40058, "Warning: wrong json format. invalid Request Parameter") from None
+            data = parse_json(self.body)
+        except ValueError as error:
+            raise ApiError(40058, f"Warning: wrong json format. invalid Request Parameter, {error}") from None
         if not isinstance(data, dict):
             raise ApiError(40058, "Warning: wrong json format. invalid Request Parameter, "
                                   "the body must be a JSON object")
         return data
+
+
+MAX_JSON_DEPTH = 32  # the platform's bodies nest 4 deep (extattr.attrs[].web.url); room to spare
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400
+        raise ValueError(f"{text} is not a finite number")
+    return number
+
+
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+# The platform's JSON: NaN, Infinity and 1e400 (which json.loads accepts) are malformed, so that no
+# stored free-form value (extattr) can make a later answer non-JSON.
+_platform_decode = json.JSONDecoder(parse_float=_finite, parse_constant=_not_json).decode
+
+
+def parse_json(body: bytes, decode: Callable[[str], Any] = _platform_decode) -> Any:
+    """A UTF-8 JSON body (None when empty); ValueError says why one is refused.
+
+    Besides malformed JSON, it refuses what json.loads accepts, or cannot take, but the emulator
+    cannot keep: nesting deeper than MAX_JSON_DEPTH (json.loads raises RecursionError near 1000
+    levels, and a stored value a few levels short of that breaks every later answer that encodes
+    it) and a lone surrogate (`"\\ud800"`, which no UTF-8 answer or SQLite row can hold).
+
+    >>> parse_json(rb'{"name": "\\ud83d\\ude00"}')  # an escaped pair is one character
+    {'name': '😀'}
+    >>> parse_json(b'[' * 40 + b']' * 40)
+    Traceback (most recent call last):
+    ...
+    ValueError: nested deeper than 32 levels
+    """
+    try:
+        data = decode(body.decode("utf-8") or "null")  # a JSONDecodeError is a ValueError
+    except UnicodeDecodeError:
+        raise ValueError("the body is not UTF-8") from None
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    # Cheap tests first, so that an ordinary body costs two counts and one search: with fewer
+    # brackets than the limit it cannot nest deeper, without a surrogate escape it holds no surrogate.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(data, MAX_JSON_DEPTH):
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(body):
+        try:
+            _encode(data).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a string holds a lone surrogate, not a character") from None
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether parsed JSON nests objects and lists deeper than `limit` (a walk, not a recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 class Answer(NamedTuple):
@@ -203,9 +272,11 @@ class WeComResponses:
 
     def control_set_faults(self, request: Request) -> dict:
         try:
-            changes = json.loads(request.body.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, ValueError):
-            raise ValueError("the body must be a JSON object of settings") from None
+            changes = parse_json(request.body, json.loads)  # NaN parses: _validate_faults names the setting
+        except ValueError as error:
+            raise ValueError(f"the body must be a JSON object of settings: {error}") from None
+        if changes is None:
+            changes = {}
         if not isinstance(changes, dict):
             raise ValueError("the body must be a JSON object of settings")
         return self.gate.configure(changes)
