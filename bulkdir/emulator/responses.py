@@ -4,6 +4,8 @@ No rules live here (they are in models.py); this module only knows the wire form
 `access_token` in the query string, GET parameters in the query string, POST parameters as a JSON
 body, HTTP 200 with `errcode`/`errmsg` even on errors, and the platform's errmsg shape
 `"<text>, hint: [...], from ip: ..., more info at https://open.work.weixin.qq.com/devtool/query?e=N"`.
+A JSON body the emulator could not keep or answer again (nested too deep, a lone surrogate, NaN)
+answers 40058 like malformed JSON. HEAD reads like GET and never writes (server.py sends its headers).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
-from bulkdir.emulator.models import ApiError, Caller, Corp, Gate, bad_param
+from bulkdir.emulator.models import WRITES, ApiError, Caller, Corp, Gate, bad_param
 
 JSON_TYPE = "application/json; charset=UTF-8"
 BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -162,7 +164,10 @@ class WeComResponses:
             if route is None:
                 return json_answer({"errcode": 404, "errmsg": f"api not found: {request.path}"}, 404)
             return self._call(api, route, request)
-        control = self.control_urls.get((request.method, request.path))
+        # HEAD reads like GET (server.py sends the headers only); no control endpoint that changes
+        # anything is a GET, so a HEAD cannot reach one.
+        method = "GET" if request.method == "HEAD" else request.method
+        control = self.control_urls.get((method, request.path))
         if control is None:
             return json_answer({"error": f"not found: {request.method} {request.path}"}, 404)
         try:
@@ -189,6 +194,10 @@ class WeComResponses:
                     raise ApiError(-1, "system busy")
                 if method == "POST" and request.method != "POST":
                     raise bad_param(f"{api} must be called with POST and a JSON body")
+                if request.method == "HEAD" and (api in WRITES or api == "gettoken"):
+                    # HEAD never changes anything: not a write (user/delete is a GET), nor the
+                    # token gettoken would issue. Its answer has the headers of this refusal.
+                    raise bad_param(f"{api} cannot be called with HEAD")
                 if api == "gettoken":  # the one API called without a token
                     payload = handler(self, request)
                 else:  # the token is checked (41001/40014/42001, 48002/48009) before any parameter

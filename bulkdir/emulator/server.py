@@ -2,8 +2,13 @@
 
 `http.server`'s handler parses headers with the email package, which costs more than the whole
 emulated call; this reads the request line and headers directly, which is all a JSON API needs
-(Content-Length or chunked bodies, `Expect: 100-continue` as curl sends it, keep-alive and close).
-A call that waits (`latency_ms`) holds only its own connection's thread.
+(Content-Length or chunked bodies, `Expect: 100-continue` as curl sends it, keep-alive and close,
+HEAD answered with the headers only). A call that waits (`latency_ms`) holds only its own
+connection's thread.
+
+It is also a server that a broken or hostile client cannot take down: a request it cannot read
+answers 400 (a body over MAX_BODY 413, unread) and the connection is closed, and at most
+MAX_CONNECTIONS connections (so threads) are open at once.
 
     server = EmulatorServer(EmulatorOptions(rate_limit=600)).start()
     ...  # talk to server.url over HTTP
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import signal
 import socket
 import socketserver
 import sys
 import threading
+import time
 import traceback
 from http import HTTPStatus
 from typing import Any
@@ -28,11 +35,30 @@ from bulkdir.emulator.models import Corp, EmulatorOptions, Gate
 from bulkdir.emulator.responses import Answer, Request, WeComResponses, json_answer
 from bulkdir.emulator.store import SQLiteStore, Store
 
-MAX_LINE = 65536
+MAX_LINE = 65536  # a request line or header line; longer answers 400
+MAX_BODY = 32 * 1024 * 1024  # room for a 20 MB media upload; a larger body answers 413 unread
+MAX_CONNECTIONS = 256  # open at once; each has a thread (see _HTTPServer.verify_request)
+_VERSION_RE = re.compile(r"HTTP/[0-9]\.[0-9]\Z")
+_BUSY = json_answer({"error": "too many connections, try again"}, 503)
 
 
 class _BadRequest(Exception):
-    pass
+    """A request the server cannot read: answered with `status` and the connection closed."""
+
+    def __init__(self, reason: str, status: int = 400):
+        super().__init__(reason)
+        self.status = status
+
+
+class _Slot:
+    """One open connection as the server sees it, for the connection cap."""
+
+    __slots__ = ("sock", "idle_since", "closing")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.idle_since: float | None = time.monotonic()  # waiting for a request line since; None = busy
+        self.closing = False
 
 
 class _Connection(socketserver.StreamRequestHandler):
@@ -43,30 +69,34 @@ class _Connection(socketserver.StreamRequestHandler):
     server: "_HTTPServer"
 
     def handle(self) -> None:
-        self.server.connections.add(self.connection)
+        slot = self.server.slots.get(self.connection) or _Slot(self.connection)
         try:
-            while self._serve_one():
+            while self._serve_one(slot):
                 pass
         except (ConnectionError, OSError):
             pass
-        finally:
-            self.server.connections.discard(self.connection)
 
-    def _serve_one(self) -> bool:
+    def _serve_one(self, slot: _Slot) -> bool:
+        # Idle (the server may close it to make room) from its accept or last answer until a line comes.
         line = self.rfile.readline(MAX_LINE)
         while line in (b"\r\n", b"\n"):
             line = self.rfile.readline(MAX_LINE)
-        if not line:
+        slot.idle_since = None
+        if not line or slot.closing:
             return False
+        head = False
         try:
-            method, target, version = line.decode("latin-1").split()
+            parts = line.decode("latin-1").split()
+            if len(parts) != 3 or not line.endswith(b"\n") or not _VERSION_RE.match(parts[2]):
+                raise _BadRequest("malformed request line")
+            method, target, version = parts
+            head = method.upper() == "HEAD"
             headers = self._headers()
             keep_alive = self._keep_alive(version, headers)
-            if headers.get("expect", "").lower() == "100-continue":
-                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = self._body(headers)
-        except (_BadRequest, ValueError, UnicodeDecodeError):
-            self._send(json_answer({"error": "bad request"}, 400), keep_alive=False)
+        except _BadRequest as error:
+            answer = json_answer({"error": str(error)}, error.status)
+            self._send(answer, keep_alive=False, head=head)
             return False
         path, _, query_string = target.partition("?")
         request = Request(method.upper(), unquote(path), _query(query_string), body, self.client_address[0])
@@ -75,18 +105,21 @@ class _Connection(socketserver.StreamRequestHandler):
         except Exception:  # a bug in the emulator: answer 500 and show it on stderr
             traceback.print_exc(file=sys.stderr)
             answer = json_answer({"errcode": -1, "errmsg": "emulator internal error"}, 500)
-        self._send(answer, keep_alive)
+        self._send(answer, keep_alive, head)
+        slot.idle_since = time.monotonic()
         return keep_alive
 
     def _headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         for _ in range(200):
             line = self.rfile.readline(MAX_LINE)
-            if line in (b"\r\n", b"\n", b""):
+            if not line:
+                raise ConnectionError("closed in the headers")
+            if line in (b"\r\n", b"\n"):
                 return headers
             name, colon, value = line.decode("latin-1").partition(":")
-            if not colon:
-                raise _BadRequest(line)
+            if not colon or not name.strip() or not line.endswith(b"\n"):
+                raise _BadRequest("malformed header line")
             headers[name.strip().lower()] = value.strip()
         raise _BadRequest("too many headers")
 
@@ -98,26 +131,59 @@ class _Connection(socketserver.StreamRequestHandler):
         return connection == "keep-alive"
 
     def _body(self, headers: dict[str, str]) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline(MAX_LINE).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(MAX_LINE)
-        length = int(headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        """The body, read only once its announced size is known to be sane."""
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        length = 0
+        if not chunked:
+            text = headers.get("content-length") or "0"
+            if not (text.isascii() and text.isdigit()):  # int() would take "-5", "1_0", " ٣"
+                raise _BadRequest("Content-Length must be a whole number")
+            length = int(text)
+            if length > MAX_BODY:
+                raise _BadRequest(f"body larger than {MAX_BODY} bytes (MAX_BODY)", 413)
+        if headers.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if chunked:
+            return self._chunks()
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise ConnectionError("closed in the body")
+        return body
 
-    def _send(self, answer: Answer, keep_alive: bool) -> None:
-        head = (f"{_status_line(answer.status)}\r\n"
-                f"Server: bulkdir-emulator\r\n"
-                f"Content-Type: {answer.content_type}\r\n"
-                f"Content-Length: {len(answer.body)}\r\n"
-                f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n")
-        self.wfile.write(head.encode("latin-1") + answer.body)
+    def _chunks(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size_line = self.rfile.readline(MAX_LINE)
+            if not size_line:
+                raise ConnectionError("closed in the body")
+            size_text = size_line.split(b";")[0].strip()
+            if not size_text or len(size_text) > 8 or size_text.strip(b"0123456789abcdefABCDEF"):
+                raise _BadRequest("malformed chunk size")
+            size = int(size_text, 16)
+            if size == 0:
+                while self.rfile.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise _BadRequest(f"body larger than {MAX_BODY} bytes (MAX_BODY)", 413)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise ConnectionError("closed in the body")
+            chunks.append(chunk)
+            self.rfile.readline(MAX_LINE)
+
+    def _send(self, answer: Answer, keep_alive: bool, head: bool = False) -> None:
+        """Writes the answer; to a HEAD, the same headers (Content-Length too) and no body."""
+        self.wfile.write(_head(answer, keep_alive) + (b"" if head else answer.body))
+
+
+def _head(answer: Answer, keep_alive: bool) -> bytes:
+    return (f"{_status_line(answer.status)}\r\n"
+            f"Server: bulkdir-emulator\r\n"
+            f"Content-Type: {answer.content_type}\r\n"
+            f"Content-Length: {len(answer.body)}\r\n"
+            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n").encode("latin-1")
 
 
 def _query(query_string: str) -> dict[str, str]:
@@ -147,21 +213,63 @@ def _status_line(status: int) -> str:
 class _HTTPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    request_queue_size = 4096  # the listen backlog: a burst of connects waits here, not in SYN retries
 
     def __init__(self, address: tuple[str, int], responses: WeComResponses):
         self.responses = responses
-        self.connections: set[socket.socket] = set()
+        self.slots: dict[socket.socket, _Slot] = {}  # every open connection, under slots_lock
+        self.slots_lock = threading.Lock()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Connection)
 
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Admits a new connection while fewer than MAX_CONNECTIONS are open (runs in the accept loop).
+
+        One thread per connection must not mean one thread per idle socket a client leaves open:
+        at the cap, the connection idle longest (waiting for its next request line; an HTTP server
+        may close a keep-alive connection at any time, and clients reconnect) is closed to make room.
+        When none is idle, the new connection answers 503 and is closed.
+        """
+        with self.slots_lock:
+            open_slots = [slot for slot in self.slots.values() if not slot.closing]
+            if len(open_slots) >= MAX_CONNECTIONS:
+                idle = [slot for slot in open_slots if slot.idle_since is not None]
+                if not idle:
+                    _refuse(request)
+                    return False
+                oldest = min(idle, key=lambda slot: slot.idle_since or 0.0)
+                oldest.closing = True
+                _shut(oldest.sock)  # its thread's readline returns, and the thread ends
+            self.slots[request] = _Slot(request)
+        return True
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.slots_lock:
+            self.slots.pop(request, None)
+        super().shutdown_request(request)
+
     def close_connections(self) -> None:
-        for connection in list(self.connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        with self.slots_lock:
+            socks = list(self.slots)
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _refuse(sock: socket.socket) -> None:
+    """The 503 to a connection over the cap, written by the accept loop, which must not wait on it."""
+    try:
+        sock.settimeout(0.5)
+        sock.sendall(_head(_BUSY, keep_alive=False) + _BUSY.body)
+    except OSError:
+        pass
 
 
 class EmulatorServer:
@@ -203,6 +311,14 @@ class EmulatorServer:
         """The base URL, e.g. `http://127.0.0.1:8765` (the host root, without /cgi-bin)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def connection_counts(self) -> dict[str, int]:
+        """`{"open": n, "idle": m}`: connections open now, and those waiting for a request line."""
+        if self._server is None:
+            return {"open": 0, "idle": 0}
+        with self._server.slots_lock:
+            slots = [slot for slot in self._server.slots.values() if not slot.closing]
+        return {"open": len(slots), "idle": sum(slot.idle_since is not None for slot in slots)}
 
     @property
     def corp_id(self) -> str:
