@@ -10,29 +10,35 @@ Anything that cannot be read raises
 
 Writing: every cell is a text cell, so phone numbers and ids stay text and nothing is ever a
 formula. In CSV a value starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a single
-quote in front (the usual CSV-injection defence); `read_sheet` takes that quote off again.
+quote in front (the usual CSV-injection defence), and so does one that already starts with quotes
+before such a character; `read_sheet` takes exactly that quote off again, so a CSV written here
+reads back as the values written. Every file is written through `atomic_file`: it appears whole
+under its name or not at all, readable by its owner only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import html
 import io
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from bulkdir.errors import SheetError
 
 __all__ = [
     "RawSheet", "Workbook", "open_workbook", "read_sheet", "cell_text", "normalise_header",
     "find_header_row", "OutSheet", "write_xlsx", "write_csv", "csv_guard", "RISKY_PREFIXES",
-    "HEADER_SCAN_ROWS",
+    "HEADER_SCAN_ROWS", "atomic_file",
 ]
 
 HEADER_SCAN_ROWS = 20  # the admin console template has its headers on row 9
@@ -414,11 +420,36 @@ def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Workb
 
 
 def _unguard(cell: str) -> str:
-    return cell[1:] if cell[1:].startswith(RISKY_PREFIXES) else cell  # only the quote csv_guard adds
+    return cell[1:] if cell[:1] == "'" and _needs_guard(cell[1:]) else cell  # only the quote csv_guard adds
 
 
 # ---------------------------------------------------------------------------------------------
 # writing
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write instead of `path`: a hidden file in the same folder, readable by its
+    owner only (results hold personal data). When the block ends normally it replaces `path` in one
+    step; on any exception, Ctrl-C included, it is removed and `path` is left as it was. So a run
+    killed mid-write never leaves a truncated file under the final name.
+
+    >>> with atomic_file("results.csv") as temporary:       # doctest: +SKIP
+    ...     write_report(temporary)
+    """
+    path = Path(path)
+    # mkstemp creates the file 0600 with a name no other writer picks; same folder, so the
+    # rename is atomic (a rename across file systems is a copy)
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".partial", dir=path.parent)
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o600)  # in case the writer replaced the file rather than writing into it
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
 
 @dataclass
 class OutSheet:
@@ -432,13 +463,21 @@ class OutSheet:
     widths: Sequence[float] | None = None
 
 
-def csv_guard(value: str) -> str:
-    """The CSV text for a value: a single quote before anything a spreadsheet would run as a formula.
+def _needs_guard(value: str) -> bool:
+    # A risky start, or quotes in front of one: "'=3" gets a quote of its own too, else reading it
+    # back would take its quote off as if csv_guard had added it.
+    return value.lstrip("'").startswith(RISKY_PREFIXES)
 
-    >>> csv_guard("=1+1"), csv_guard("+86 13912345678"), csv_guard("张三")
-    ("'=1+1", "'+86 13912345678", '张三')
+
+def csv_guard(value: str) -> str:
+    """The CSV text for a value: a single quote before anything a spreadsheet would run as a formula,
+    and before a value that already starts with quotes and then such a character. `read_sheet` takes
+    off exactly the quote added here: guarded and read back, every value is itself again.
+
+    >>> csv_guard("=1+1"), csv_guard("+86 13912345678"), csv_guard("'=3"), csv_guard("'a"), csv_guard("张三")
+    ("'=1+1", "'+86 13912345678", "''=3", "'a", '张三')
     """
-    return "'" + value if value.startswith(RISKY_PREFIXES) else value
+    return "'" + value if _needs_guard(value) else value
 
 
 def _text(value: Any) -> str:
@@ -458,7 +497,7 @@ def write_csv(path: str | Path, headers: Sequence[str], rows: Iterable[Sequence[
     1
     """
     count = 0
-    with open(path, "w", encoding=encoding, newline="") as handle:
+    with atomic_file(path) as temporary, open(temporary, "w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)
         convert = (lambda v: csv_guard(_text(v))) if guard else _text
         writer.writerow([convert(h) for h in headers])
@@ -544,7 +583,8 @@ def write_xlsx(path: str | Path, sheets: OutSheet | Sequence[OutSheet]) -> None:
             index += 1
     if not book.worksheets:
         book.create_sheet("Sheet1")
-    book.save(path)
+    with atomic_file(path) as temporary:
+        book.save(temporary)
 
 
 def _excel_text(text: str) -> str:

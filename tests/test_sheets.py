@@ -288,3 +288,130 @@ def test_numbers_shown_in_scientific_notation_read_as_shown(tmp_path):
     book.save(tmp_path / "a.xlsx")
     assert read_sheet(tmp_path / "a.xlsx").rows[1:] == [["1.39123E+10", "5.00E+00", "1.0E+00"],
                                                        ["13912345678", "6", "x"]]
+
+
+# ---- the CSV guard is undone exactly -------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bulkdir.sheets import RISKY_PREFIXES, _unguard  # noqa: E402
+
+GUARD_CASES = ["=3", "'=3", "''=3", "'''=3", "+1", "'+1", "-", "'-", "@a", "'@a", "\t", "'\t", "\tx", "'\tx",
+               "\r", "'\r", "\rx", "''\r", "'", "''", "'''", "'a", "''a", "a'=", "", "=", "'=", "张三", "'张三",
+               "13912345678", "'13912345678", " =1", "'" * 10 + "=", "a\nb", "'=a\r\nb"]
+
+
+@pytest.mark.parametrize("value", GUARD_CASES)
+def test_guard_and_unguard_are_inverses(value):
+    guarded = csv_guard(value)
+    assert _unguard(guarded) == value
+    assert not guarded.startswith(RISKY_PREFIXES)
+
+
+def test_guard_adds_one_quote_before_quotes_that_lead_to_a_risky_character():
+    assert csv_guard("'=3") == "''=3" and csv_guard("'+1") == "''+1" and csv_guard("'a") == "'a"
+    assert _unguard("'a") == "'a" and _unguard("'=3") == "=3" and _unguard("''=3") == "'=3"
+
+
+def test_csv_round_trip_of_every_risky_prefix_and_quotes(tmp_path):
+    path = tmp_path / "out.csv"
+    rows = [[value, "x" + value] for value in GUARD_CASES]
+    write_csv(path, ["a", "b"], rows)
+    assert read_sheet(path).rows[1:] == rows
+
+
+# csv can carry any character but NUL (the reader refuses NUL as binary data); surrogates cannot be encoded
+GUARD_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+QUOTED = st.builds(lambda quotes, prefix, rest: "'" * quotes + prefix + rest, st.integers(0, 4),
+                   st.sampled_from(list(RISKY_PREFIXES) + ["", "'", "a"]), GUARD_TEXT)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(GUARD_TEXT, QUOTED))
+def test_guard_inverse_property(value):
+    guarded = csv_guard(value)
+    assert _unguard(guarded) == value and not guarded.startswith(RISKY_PREFIXES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.one_of(GUARD_TEXT, QUOTED), min_size=2, max_size=2), min_size=1, max_size=5))
+def test_write_csv_then_read_sheet_gives_the_values_back(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("guard") / "out.csv"
+    write_csv(path, ["a", "b"], rows)
+    assert read_sheet(path).rows[1:] == rows
+
+
+# ---- atomic, private files -----------------------------------------------------------------------
+
+import os  # noqa: E402
+import stat  # noqa: E402
+
+from bulkdir.sheets import atomic_file  # noqa: E402
+
+
+def mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A folder of its own (tmp_path also holds the test's bulkdir home)."""
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_written_files_are_private(folder):
+    write_csv(folder / "a.csv", ["a"], [["1"]])
+    write_xlsx(folder / "a.xlsx", OutSheet("s", ["a"], [["1"]]))
+    (folder / "old.csv").write_text("old")
+    os.chmod(folder / "old.csv", 0o644)
+    write_csv(folder / "old.csv", ["a"], [["1"]])  # replacing a readable file makes it private too
+    assert {mode(folder / n) for n in ("a.csv", "a.xlsx", "old.csv")} == {0o600}
+    assert sorted(p.name for p in folder.iterdir()) == ["a.csv", "a.xlsx", "old.csv"]
+
+
+def failing_rows():
+    yield ["1"]
+    yield ["2"]
+    raise KeyboardInterrupt  # Ctrl-C in the middle of the rows
+
+
+@pytest.mark.parametrize("writer", ["csv", "xlsx"])
+def test_an_interrupted_write_leaves_nothing_behind(folder, writer):
+    path = folder / f"out.{writer}"
+    with pytest.raises(KeyboardInterrupt):
+        if writer == "csv":
+            write_csv(path, ["a"], failing_rows())
+        else:
+            write_xlsx(path, OutSheet("s", ["a"], failing_rows()))
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("writer", ["csv", "xlsx"])
+def test_a_failed_write_keeps_the_file_that_was_there(folder, writer):
+    path = folder / f"out.{writer}"
+    path.write_bytes(b"the previous results")
+    with pytest.raises(KeyboardInterrupt):
+        if writer == "csv":
+            write_csv(path, ["a"], failing_rows())
+        else:
+            write_xlsx(path, OutSheet("s", ["a"], failing_rows()))
+    assert path.read_bytes() == b"the previous results"
+    assert list(folder.iterdir()) == [path]
+
+
+def test_atomic_file_writes_beside_the_target_and_replaces_it_on_success(folder):
+    target = folder / "plan.json"
+    target.write_text("old")
+    with atomic_file(target) as temporary:
+        assert temporary.parent == folder and temporary.name.startswith(".plan.json.")
+        assert temporary.exists() and target.read_text() == "old"
+        temporary.write_text("new")
+    assert target.read_text() == "new" and list(folder.iterdir()) == [target]
+    with pytest.raises(ValueError), atomic_file(target) as temporary:
+        temporary.write_text("half")
+        raise ValueError("disk full")
+    assert target.read_text() == "new" and list(folder.iterdir()) == [target]
