@@ -49,8 +49,17 @@ def cli(debug: bool) -> None:
       bulkdir import samples/staff.xlsx --sandbox --yes
 
     Exit codes: 0 all good; 1 problems found or operations failed;
-    2 usage or configuration error; 130 interrupted.
+    2 usage or configuration error; 75 another run holds the corp's lock
+    (try again later); 130 interrupted.
     """
+    if debug:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger = logging.getLogger("bulkdir")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 # ---- emulator ------------------------------------------------------------------------------------
@@ -107,7 +116,11 @@ def emulator(host: str, port: int, **options: object) -> None:
     from bulkdir.emulator import EmulatorOptions, EmulatorServer
     from bulkdir.errors import ConfigError
 
-    server = EmulatorServer(EmulatorOptions(**options), host=host, port=port)  # type: ignore[arg-type]
+    try:
+        settings = EmulatorOptions(**options)  # type: ignore[arg-type]
+    except ValueError as error:  # a setting out of its bounds (e.g. --latency-ms 1e308)
+        raise ConfigError(str(error)) from None
+    server = EmulatorServer(settings, host=host, port=port)
     try:
         server.start()
     except OSError as error:
@@ -271,11 +284,15 @@ def _pad(text: str, width: int) -> str:
 
 
 def _import_options(command):  # type: ignore[no-untyped-def]
-    """Options shared by import, apply and delete: confirmation, reports, the journal, output."""
+    """Options shared by import, apply and delete: confirmation, reports, the journal, output, the lock."""
     options = [
         click.option("--yes", "-y", is_flag=True, help="Go ahead without asking for confirmation."),
         click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
                      help="Result file (.xlsx or .csv) [default: beside the input, named after it and the run]."),
+        click.option("--force", is_flag=True, help="Replace an existing --report (or --plan-out) file."),
+        click.option("--wait", "wait", type=click.FloatRange(0), default=0, show_default=True, metavar="SECONDS",
+                     help="When another run is changing the same corp, wait this long for it before giving up "
+                          "(exit 75)."),
         click.option("--journal", "journal", type=click.Path(dir_okay=False), default=None,
                      help="Journal file (SQLite) [default: journal.sqlite3 in the user's data folder]."),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."),
@@ -295,6 +312,31 @@ def _run_options(client, journal: str | None, report: str | None, quiet: bool, l
 
     return ImportOptions(workers=client.settings.workers, journal=journal, report=report,
                          progress=not quiet and sys.stderr.isatty(), lang=lang, **plan_shaping)
+
+
+def _check_outputs(source: str, report: str | None, plan_out: str | None, force: bool) -> None:
+    """Refuse to write over the input sheet, or over another existing file without --force, before any call."""
+    from pathlib import Path
+
+    from bulkdir.report import check_output_path
+
+    if report:
+        check_output_path(report, force=force, protect=[source], option="--report")
+        errors = Path(report).with_name(f"{Path(report).stem}.errors{Path(report).suffix}")
+        check_output_path(errors, force=force, protect=[source], option="--report (its errors file)")
+    if plan_out:
+        check_output_path(plan_out, force=force, protect=[source], option="--plan-out")
+
+
+def _corp_lock(client, command: str, wait: float, dry_run: bool = False):  # type: ignore[no-untyped-def]
+    """The corp's lock for a command that writes (none for --dry-run, which only reads)."""
+    from contextlib import nullcontext
+
+    from bulkdir.runlock import CorpLock
+
+    if dry_run:
+        return nullcontext(None)
+    return CorpLock(client.settings.corp_id or "", command).acquire(wait)
 
 
 def _exit_with(status: int) -> None:
@@ -318,36 +360,41 @@ def _confirm_or_stop(yes: bool, as_json: bool) -> None:
 
 
 def _plan_then_run(prepared, client, options, yes: bool, as_json: bool,  # type: ignore[no-untyped-def]
-                   dry_run: bool = False, plan_out: str | None = None) -> None:
+                   dry_run: bool = False, plan_out: str | None = None, lock=None) -> None:
     """Show the plan, save it, stop for --dry-run, ask, run, and report: the tail of import, apply and delete."""
     from bulkdir.importer import run_import, save_plan
 
+    if prepared.resuming:
+        _say(f"Resuming run {prepared.resume_run} (interrupted before it finished): planned again against the "
+             "directory as it is now; what it finished shows in the results.", as_json)
     for text in prepared.plan.summary_lines():
         _say(text, as_json)
-    if prepared.resuming:
-        _say(f"Resuming run {prepared.resume_run}: what it finished is not sent again.", as_json)
     if plan_out:
-        save_plan(prepared, plan_out)
+        save_plan(prepared, plan_out, overwrite=True)  # --force, or no file there: checked before any call
         _say(f"Plan saved to {plan_out}; run it with `bulkdir apply {plan_out}`.", as_json)
     if dry_run:
         _exit_with(ExitStatus.PROBLEMS if prepared.plan.invalid else ExitStatus.OK)
     if prepared.plan.operations:
         _confirm_or_stop(yes, as_json)
-    _finish(run_import(prepared, client, options), as_json)
+    _finish(run_import(prepared, client, options, lock=lock), as_json)
+
+
+SUMMARY_LINE = ("{created} created, {updated} updated, {unchanged} unchanged, {deleted} deleted, {disabled} disabled, "
+                "{failed} failed, {invalid} invalid, {skipped} skipped; departments: {departments_created} created, "
+                "{departments_updated} updated, {departments_deleted} deleted")
 
 
 def _finish(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     import json as _json
 
     counts = result.summary()
-    line = ("{created} created, {updated} updated, {unchanged} unchanged, {deleted} deleted, {disabled} disabled, "
-            "{failed} failed, {invalid} invalid, {skipped} skipped; {departments_created} departments created"
-            ).format(**counts)
-    _say(f"Run {result.run_id}: {line}", as_json)
+    _say(f"Run {result.run_id}: {SUMMARY_LINE.format(**counts)}", as_json)
     if result.results_path:
         _say(f"Results: {result.results_path}", as_json)
     if result.errors_path:
         _say(f"Rows to fix and import again: {result.errors_path}", as_json)
+    if result.ctrl_c_during_report:
+        _say("Ctrl-C came while the report was written: it was finished first.", as_json)
     if result.interrupted:
         _say("Interrupted: run the same command again to finish (finished rows are not repeated).", as_json)
     if as_json:
@@ -373,9 +420,9 @@ def _finish(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
               help="Delete departments the sheet does not list that end up empty.")
 @click.option("--sheet", default=None, help="Read this sheet only.")
 @click.option("--encoding", default=None, help="Encoding of a CSV file.")
-def import_command(file: str, connection: Connection, yes: bool, report: str | None, journal: str | None,
-                   as_json: bool, quiet: bool, lang: str, dry_run: bool, plan_out: str | None, strict: bool,
-                   delete_missing: bool, scope: str, allow_mass_delete: bool, disable_instead: bool,
+def import_command(file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
+                   journal: str | None, as_json: bool, quiet: bool, lang: str, dry_run: bool, plan_out: str | None,
+                   strict: bool, delete_missing: bool, scope: str, allow_mass_delete: bool, disable_instead: bool,
                    prune_departments: bool, sheet: str | None, encoding: str | None) -> None:
     """Bring the directory in line with a sheet: plan, confirm, apply, report (resumes if interrupted).
 
@@ -387,19 +434,23 @@ def import_command(file: str, connection: Connection, yes: bool, report: str | N
     from bulkdir.importer import prepare_import
     from bulkdir.plan import DeleteOptions
 
+    _check_outputs(file, report, plan_out, force)
     client = connection.client()
     options = _run_options(client, journal, report, quiet, lang, strict=strict, sheet=sheet, encoding=encoding,
                            delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead,
                                                 prune_departments))
-    _plan_then_run(prepare_import(file, client, options), client, options, yes, as_json, dry_run, plan_out)
+    with _corp_lock(client, "import", wait, dry_run) as lock:
+        prepared = prepare_import(file, client, options)
+        _plan_then_run(prepared, client, options, yes, as_json, dry_run, plan_out, lock)
 
 
 @cli.command("apply")
 @click.argument("plan_file", type=click.Path(dir_okay=False))
 @connection_options
 @_import_options
-def apply_command(plan_file: str, connection: Connection, yes: bool, report: str | None, journal: str | None,
-                  as_json: bool, quiet: bool, lang: str) -> None:
+@click.option("--allow-mass-delete", is_flag=True, help="Let the plan's deletes go ahead past the safety limit.")
+def apply_command(plan_file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
+                  journal: str | None, as_json: bool, quiet: bool, lang: str, allow_mass_delete: bool) -> None:
     """Apply a plan saved with `bulkdir import --plan-out`, exactly; refuse if the directory changed since.
 
     \b
@@ -408,10 +459,14 @@ def apply_command(plan_file: str, connection: Connection, yes: bool, report: str
       bulkdir apply plan.json --yes
     """
     from bulkdir.importer import prepare_apply
+    from bulkdir.plan import DeleteOptions
 
+    _check_outputs(plan_file, report, None, force)
     client = connection.client()
-    options = _run_options(client, journal, report, quiet, lang)
-    _plan_then_run(prepare_apply(plan_file, client, options), client, options, yes, as_json)
+    options = _run_options(client, journal, report, quiet, lang,
+                           delete=DeleteOptions(allow_mass_delete=allow_mass_delete))
+    with _corp_lock(client, "apply", wait) as lock:
+        _plan_then_run(prepare_apply(plan_file, client, options), client, options, yes, as_json, lock=lock)
 
 
 @cli.command("delete")
@@ -423,8 +478,8 @@ def apply_command(plan_file: str, connection: Connection, yes: bool, report: str
 @click.option("--disable-instead", is_flag=True, help="Disable (enable=0) instead of deleting.")
 @click.option("--sheet", default=None, help="Read this sheet only.")
 @click.option("--encoding", default=None, help="Encoding of a CSV file.")
-def delete_command(file: str, connection: Connection, yes: bool, report: str | None, journal: str | None,
-                   as_json: bool, quiet: bool, lang: str, dry_run: bool, allow_mass_delete: bool,
+def delete_command(file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
+                   journal: str | None, as_json: bool, quiet: bool, lang: str, dry_run: bool, allow_mass_delete: bool,
                    disable_instead: bool, sheet: str | None, encoding: str | None) -> None:
     """Delete (or disable) the members a sheet lists by userid.
 
@@ -435,10 +490,12 @@ def delete_command(file: str, connection: Connection, yes: bool, report: str | N
     from bulkdir.importer import prepare_delete
     from bulkdir.plan import DeleteOptions
 
+    _check_outputs(file, report, None, force)
     client = connection.client()
     options = _run_options(client, journal, report, quiet, lang, sheet=sheet, encoding=encoding,
                            delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False))
-    _plan_then_run(prepare_delete(file, client, options), client, options, yes, as_json, dry_run)
+    with _corp_lock(client, "delete", wait, dry_run) as lock:
+        _plan_then_run(prepare_delete(file, client, options), client, options, yes, as_json, dry_run, lock=lock)
 
 
 @cli.command("runs")
@@ -469,6 +526,8 @@ def runs_command(journal: str | None, limit: int, as_json: bool) -> None:
     for run in records:
         counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v) or "-"
         click.echo(f"{run.id}  {run.command:<6}  {run.status:<11}  {run.source or ''}  {counts}")
+    if any(run.status == "interrupted" for run in records):
+        click.echo("An interrupted run resumes when the same command is run again on the same file.")
 
 
 # ---- template (templates engineer) -----------------------------------------------------------------
@@ -519,8 +578,9 @@ def template_command(file: str, kind: str | None, headers: str, force: bool) -> 
 @click.option("--headers", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Column headers: the API's English field names, or the Chinese labels.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def export_command(file: str | None, connection: Connection, format_: str | None, department: str | None,
-                   fields: str | None, headers: str, quiet: bool) -> None:
+                   fields: str | None, headers: str, quiet: bool, force: bool) -> None:
     """Write the directory to an xlsx, CSV or JSON file that `bulkdir import` takes back unchanged.
 
     xlsx holds a members sheet and a departments sheet (and a notes sheet when something could not
@@ -538,11 +598,11 @@ def export_command(file: str | None, connection: Connection, format_: str | None
     from bulkdir.export import export_directory, export_target
 
     if file is not None:
-        export_target(Path(file), format_)  # a bad name, format or folder is refused before any call
+        export_target(Path(file), format_, force)  # a bad name, format, folder or existing file: before any call
     client = connection.client()
     with _ExportProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
         summary = export_directory(client, file, format=format_, department=department, fields=fields,
-                                   headers=headers, progress=progress if progress.enabled else None)
+                                   headers=headers, progress=progress if progress.enabled else None, force=force)
     for note in summary.notes:
         click.echo(f"Note: {note.en}\n注意：{note.zh}", err=True)
     where = str(summary.path) + (f" and {summary.departments_path}" if summary.departments_path else "")

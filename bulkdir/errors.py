@@ -3,6 +3,9 @@
     BulkdirError                 a run cannot go on; the CLI prints one line and exits with `exit_status`
     ├── ConfigError              a setting is missing or wrong (exit 2)
     ├── SheetError               a file cannot be read as a spreadsheet (exit 2)
+    ├── runlock.RunLockedError   another run holds the corp's lock (exit 75: try again later)
+    ├── wecom.directory.IncompleteSnapshotError
+    │                            the directory could not be read whole (exit 2); never used
     └── wecom.client.WeComError  the platform answered a non-zero errcode (exit 1), see bulkdir/wecom/client.py
 
 A bad row is never an exception: it is a Problem (bulkdir/problems.py). A failed call during an
@@ -20,6 +23,7 @@ class ExitStatus(IntEnum):
     OK = 0
     PROBLEMS = 1  # problems found, or operations failed
     USAGE = 2  # usage or configuration error, unreadable file
+    TEMPFAIL = 75  # another run holds the corp's lock: try again later (EX_TEMPFAIL, which cron wrappers retry)
     INTERRUPTED = 130
 
 

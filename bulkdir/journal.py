@@ -8,8 +8,14 @@ journal tells which operations finished, which never started, and which may or m
 A run is found again by the content hash of its sheet and the options that shape the plan, so a
 rerun of the same command on the same file continues the same run.
 
-    runs(id, command, source, source_hash, options_key, options, status, started_at, finished_at, counts, report)
+    runs(id, command, source, source_hash, options_key, options, status, started_at, finished_at, counts, report,
+         corp_id, endpoint, host, pid, snapshot)
     operations(run_id, key, kind, target, body, rows, state, outcome, errcode, message, updated_at)
+
+A run is only ever resumed against the same corp and the same endpoint (base URL; the sandbox is its
+own), since the options key holds both. `snapshot` says how the run's snapshot was read. The journal
+also answers how many members (and departments) were deleted on a corp in the last 24 hours, so
+that the delete brake cannot be dodged by splitting a mass delete into several runs.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-SCHEMA = """
+SCHEMA_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     command TEXT NOT NULL,
@@ -37,9 +44,13 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     finished_at TEXT,
     counts TEXT,
-    report TEXT
+    report TEXT,
+    corp_id TEXT,
+    endpoint TEXT,
+    host TEXT,
+    pid INTEGER,
+    snapshot TEXT
 );
-CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, status);
 CREATE TABLE IF NOT EXISTS operations (
     run_id TEXT NOT NULL REFERENCES runs(id),
     key TEXT NOT NULL,
@@ -55,6 +66,13 @@ CREATE TABLE IF NOT EXISTS operations (
     PRIMARY KEY (run_id, key)
 );
 """
+SCHEMA_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, status);
+CREATE INDEX IF NOT EXISTS runs_by_corp ON runs (corp_id, started_at);
+"""
+# Columns added since the first journals; an older journal gets them on open.
+_RUN_COLUMNS_ADDED = {"corp_id": "TEXT", "endpoint": "TEXT", "host": "TEXT", "pid": "INTEGER", "snapshot": "TEXT"}
+DELETE_WINDOW_HOURS = 24
 
 
 def _now() -> str:
@@ -91,15 +109,36 @@ class RunRecord:
     id: str
     command: str
     source: str | None
-    status: str
+    status: str  # running | finished | interrupted (a run whose process died is interrupted: resumable)
     started_at: str
     finished_at: str | None
     counts: dict[str, int]
     report: str | None
+    corp_id: str | None = None
+    snapshot: str | None = None
 
 
 def _run_record(row: tuple[Any, ...]) -> RunRecord:
-    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]) if row[6] else {}, row[7])
+    status, host, pid = row[3], row[8], row[9]
+    if status == "running" and host == socket.gethostname() and not process_alive(pid):
+        status = "interrupted"  # killed (kill -9, a crash, a power cut) before it could say so
+    return RunRecord(row[0], row[1], row[2], status, row[4], row[5], json.loads(row[6]) if row[6] else {}, row[7],
+                     row[10], row[11])
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a process of this machine with this pid is running (a journal's `running` run is alive)."""
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists, under another user
+    return True
 
 
 @dataclass
@@ -135,7 +174,15 @@ class Journal:
         # WAL + NORMAL: a commit survives the process being killed (not a power cut), and is cheap.
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA_TABLES)
+        self._add_missing_columns()
+        self._db.executescript(SCHEMA_INDEXES)
+
+    def _add_missing_columns(self) -> None:
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        for name, kind in _RUN_COLUMNS_ADDED.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -175,17 +222,34 @@ class Journal:
         return _run_record(row) if row else None
 
     def start_run(self, command: str, source: str | None, source_hash: str | None,
-                  options: Mapping[str, Any]) -> str:
-        """Record a new run and return its id (`20261122-031500-3fa2`)."""
+                  options: Mapping[str, Any], snapshot: str | None = None) -> str:
+        """Record a new run and return its id (`20261122-031500-3fa2`). The corp id and the endpoint are
+        taken from `options` (the options key holds them); `snapshot` says how the snapshot was read."""
         run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-        self._write("INSERT INTO runs (id, command, source, source_hash, options_key, options, status, started_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+        self._write("INSERT INTO runs (id, command, source, source_hash, options_key, options, status, started_at, "
+                    "corp_id, endpoint, host, pid, snapshot) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                     (run_id, command, source, source_hash, options_key(options),
-                     json.dumps(dict(options), default=str, ensure_ascii=False), _now()))
+                     json.dumps(dict(options), default=str, ensure_ascii=False), _now(), options.get("corp_id"),
+                     options.get("endpoint"), socket.gethostname(), os.getpid(), snapshot))
         return run_id
 
-    def reopen_run(self, run_id: str) -> None:
-        self._write("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (run_id,))
+    def reopen_run(self, run_id: str, snapshot: str | None = None) -> None:
+        """A resumed run is running again, in this process, from a new snapshot."""
+        self._write("UPDATE runs SET status = 'running', finished_at = NULL, host = ?, pid = ?, "
+                    "snapshot = COALESCE(?, snapshot) WHERE id = ?", (socket.gethostname(), os.getpid(), snapshot,
+                                                                       run_id))
+
+    def recent_removals(self, corp_id: str | None, hours: float = DELETE_WINDOW_HOURS) -> dict[str, int]:
+        """How many operations of each removing kind (member_delete, member_disable, department_delete)
+        ended `deleted` or `disabled` on this corp in the last `hours`, by any run in this journal."""
+        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, COUNT(*) FROM operations WHERE run_id IN (SELECT id FROM runs WHERE corp_id IS ? "
+                "AND (started_at >= ? OR finished_at IS NULL OR finished_at >= ?)) AND state = 'done' "
+                "AND outcome IN ('deleted', 'disabled') AND updated_at >= ? GROUP BY kind",
+                (corp_id, since, since, since)).fetchall()
+        return {kind: count for kind, count in rows}
 
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, int], report: str | None = None) -> None:
         """Close a run: `finished` (every row has its final outcome) or `interrupted` (resume it by running again)."""
@@ -199,19 +263,22 @@ class Journal:
                                     "LIMIT ?", (limit,)).fetchall()
         return [_run_record(r) for r in rows]
 
-    _RUN_COLUMNS = "id, command, source, status, started_at, finished_at, counts, report"
+    _RUN_COLUMNS = "id, command, source, status, started_at, finished_at, counts, report, host, pid, corp_id, snapshot"
 
     # ---- operations
 
     def record_plan(self, run_id: str, operations: Iterable[Any]) -> None:
-        """Store the plan's operations as `planned`; an operation already started or done keeps its state."""
+        """Store the operations about to run as `planned`. A resumed run plans against a fresh snapshot, so an
+        operation it plans again is needed again, whatever an earlier attempt recorded: it starts over as
+        `planned`. Operations of the run that are not given keep what they had (the report reads them)."""
         rows = [(run_id, op.key, op.kind, op.target, json.dumps(op.body, ensure_ascii=False, sort_keys=True),
                  json.dumps([list(r) for r in op.rows]), _now()) for op in operations]
         self._write_many(
             "INSERT INTO operations (run_id, key, kind, target, body, rows, state, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, 'planned', ?) "
             "ON CONFLICT (run_id, key) DO UPDATE SET kind = excluded.kind, body = excluded.body, "
-            "rows = excluded.rows, target = excluded.target WHERE operations.state = 'planned'", rows)
+            "rows = excluded.rows, target = excluded.target, state = 'planned', outcome = NULL, errcode = NULL, "
+            "message = NULL, updated_at = excluded.updated_at", rows)
 
     def operations(self, run_id: str) -> dict[str, OperationRecord]:
         """Every operation of a run by key, as the journal last saw it."""
