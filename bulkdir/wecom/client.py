@@ -163,6 +163,9 @@ class WeComClient:
         self._session.headers["User-Agent"] = "bulkdir"
         cache_dir = cache_dir or user_dirs().cache
         base = token_scope or settings.base_url  # the sandbox's port changes, its tokens do not
+        # Which platform this client talks to: the base URL, or for the sandbox its state file. A run is
+        # resumed only on the same corp at the same endpoint (a rehearsal may share a production corp id).
+        self.endpoint = base
         self._tokens: dict[Secret, TokenCache] = {
             "sync": TokenCache(cache_dir, base, settings.corp_id or "", settings.secret or "",
                                lambda: self._fetch_token("sync")),

@@ -26,6 +26,12 @@ RETRY_WITH_BACKOFF = frozenset({-1, 6000, 45033})
 RENEW_TOKEN = frozenset({40001, 40014, 42001})
 # The API is blocked for a while: wait the block out, then slow that API down.
 BLOCKED = 45009
+# A list answer would be too large: read it in smaller parts.
+TOO_LARGE = 45029
+# No member has that userid (user/get, user/update, user/delete).
+USERID_NOT_FOUND = 60111
+# No department has that id (department/get, department/update, department/delete).
+DEPARTMENT_NOT_FOUND = 60003
 # Errors of the credentials or the setup, not of one call: the CLI exits 2 on these.
 CONFIGURATION = frozenset({40001, 40013, 40091, 41002, 41004, 45031, 60020, 48009})
 

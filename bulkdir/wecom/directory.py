@@ -14,11 +14,16 @@ the fields are hidden, not absent: `private_fields_hidden` is set and `missing` 
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Collection, Literal
 
+from bulkdir.errors import BulkdirError, ExitStatus
+from bulkdir.wecom import codes
 from bulkdir.wecom.client import WeComClient, WeComError
+
+log = logging.getLogger("bulkdir.wecom")
 
 ROOT_ID = 1
 Mode = Literal["detail", "app-secret", "ids-only"]
@@ -57,6 +62,7 @@ class Directory:
     mode: Mode = "detail"
     missing: list[str] = field(default_factory=list)
     private_fields_hidden: bool = False
+    strategy: str = ""  # how the members were read, in words (said with --debug and kept in the journal)
     _ids_by_path: dict[tuple, int] | None = field(default=None, repr=False, compare=False)
     _children: dict[int, list[int]] | None = field(default=None, repr=False, compare=False)
 
@@ -119,12 +125,35 @@ def private_fields_hidden(members: Collection[dict]) -> bool:
     return bool(members) and not any(m.get("mobile") or m.get("email") for m in members)
 
 
+class IncompleteSnapshotError(BulkdirError):
+    """The directory could not be read whole: list reads left out members that user/list_id names.
+
+    A snapshot that lacks members would turn into creates of members who exist, deletes that are
+    missed and exports that are silently short, so it is never used.
+    """
+
+    exit_status = ExitStatus.USAGE
+
+
+# user/list_id is refused to secrets other than the contacts-sync one (48002), or outside the visible range.
+_NOT_ALLOWED = frozenset({48002, 60011})
+# Members that list reads left out are looked up one by one (a member deleted while the snapshot was read
+# is fine); past this many the snapshot is refused without asking about each.
+_RECHECK_AT_MOST = 20
+
+
 def fetch_directory(client: WeComClient, *, progress: Progress | None = None) -> Directory:
-    """Read the corp's departments and members, the cheapest way the credentials allow.
+    """Read the corp's departments and members, the cheapest way the credentials allow, and prove the
+    member list complete; IncompleteSnapshotError (exit 2) when it is not.
+
+    Where the contacts-sync secret may call user/list_id, one user/list of the whole tree (fetch_child)
+    is checked against it; when that read lacks members (the platform ignores fetch_child, 45029, or
+    hides members), the members are read department by department and checked again. Without
+    user/list_id, the members are read department by department. `strategy` says which was used.
 
     >>> directory = fetch_directory(WeComClient(settings))
-    >>> directory.mode, directory.missing
-    ('detail', [])
+    >>> directory.mode, directory.missing, directory.strategy
+    ('detail', [], 'one user/list of the whole tree (fetch_child), checked against user/list_id')
     """
     try:
         raw_departments = client.department_list()
@@ -133,9 +162,13 @@ def fetch_directory(client: WeComClient, *, progress: Progress | None = None) ->
             raise
         return _ids_only(client, progress)
     departments = _tree(raw_departments)
-    members = _members(client, departments, progress)
+    expected = _listed_userids(client)
+    members, strategy = _members(client, departments, expected, progress)
     mode: Mode = "app-secret" if client.details_via_app else "detail"
-    directory = Directory(departments, members, mode)
+    if expected is not None:
+        _check_complete(client, members, expected, mode)
+    directory = Directory(departments, members, mode, strategy=strategy)
+    log.info("snapshot: %d members, %d departments; %s", len(members), len(departments), strategy)
     if mode == "app-secret" and private_fields_hidden(members.values()):
         directory.private_fields_hidden = True
         directory.missing.append(
@@ -145,33 +178,95 @@ def fetch_directory(client: WeComClient, *, progress: Progress | None = None) ->
     return directory
 
 
-def _members(client: WeComClient, departments: dict[int, DirDepartment],
-             progress: Progress | None) -> dict[str, dict]:
-    """Every member with every field: one user/list of the whole tree, or one per department."""
+def _listed_userids(client: WeComClient) -> dict[str, str] | None:
+    """Every member's userid by its lower-cased form, from user/list_id; None where the secret may not call it."""
+    try:
+        return {row["userid"].lower(): row["userid"] for row in client.user_list_id()}
+    except WeComError as error:
+        if error.errcode in _NOT_ALLOWED:
+            return None
+        raise
+
+
+def _members(client: WeComClient, departments: dict[int, DirDepartment], expected: dict[str, str] | None,
+             progress: Progress | None) -> tuple[dict[str, dict], str]:
+    """Every member with every field, and in words how they were read."""
     top = ROOT_ID if ROOT_ID in departments else min(departments, default=ROOT_ID)
     visible_tops = [d.id for d in departments.values() if d.parentid not in departments] or [top]
     members: dict[str, dict] = {}
+    if expected is None:
+        _read_each(client, sorted(departments), members, progress)
+        return members, ("department by department (this secret may not call user/list_id, so one "
+                         "user/list of the whole tree could not be checked)")
     try:
         for index, department_id in enumerate(visible_tops, 1):
             for member in client.user_list(department_id, fetch_child=True):
                 members.setdefault(member["userid"].lower(), member)
             if progress:
                 progress(index, len(visible_tops))
-        return members
     except WeComError as error:
-        if error.errcode != 45029:  # the answer would be too large: read department by department
+        if error.errcode != codes.TOO_LARGE:
             raise
-    members.clear()
-    ids = sorted(departments)
+        members.clear()
+        _read_each(client, sorted(departments), members, progress)
+        return members, ("department by department (one user/list of the whole tree was too large, 45029), "
+                         "checked against user/list_id")
+    if expected.keys() <= members.keys():
+        return members, "one user/list of the whole tree (fetch_child), checked against user/list_id"
+    lacking = len(expected.keys() - members.keys())
+    log.info("user/list with fetch_child lacks %d of the %d members user/list_id lists: reading department "
+             "by department", lacking, len(expected))
+    # The tops' own members are in the answer whether or not fetch_child was honoured: not read again.
+    _read_each(client, sorted(set(departments) - set(visible_tops)), members, progress)
+    return members, (f"department by department (one user/list with fetch_child lacked {lacking} of "
+                     f"{len(expected)} members), checked against user/list_id")
+
+
+def _read_each(client: WeComClient, ids: list[int], members: dict[str, dict], progress: Progress | None) -> None:
+    """The own members of each department, read concurrently within the client's rate limit; a member in
+    several departments is kept once."""
     done = 0
-    with ThreadPoolExecutor(max_workers=client.settings.workers) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, client.settings.workers)) as pool:
         for listed in pool.map(lambda department_id: client.user_list(department_id), ids):
             for member in listed:
                 members.setdefault(member["userid"].lower(), member)
             done += 1
             if progress:
                 progress(done, len(ids))
-    return members
+
+
+def _check_complete(client: WeComClient, members: dict[str, dict], expected: dict[str, str], mode: Mode) -> None:
+    """Refuse a snapshot that lacks members user/list_id names, but for members deleted while it was read."""
+    lacking = sorted(expected.keys() - members.keys())
+    if not lacking:
+        return
+    if len(lacking) <= _RECHECK_AT_MOST:
+        still = []
+        for key in lacking:
+            try:
+                client.user_get(expected[key])
+                still.append(key)
+            except WeComError as error:
+                if error.errcode != codes.USERID_NOT_FOUND:  # 60111: deleted since user/list_id answered
+                    still.append(key)
+        lacking = still
+        if not lacking:
+            return
+    shown = ", ".join(expected[key] for key in lacking[:5]) + (" …" if len(lacking) > 5 else "")
+    if mode == "app-secret":
+        why_en = ("the app secret reads details here (48009 for the contacts-sync secret), and the app's visible "
+                  "range (可见范围) does not cover them: widen it to the whole directory")
+        why_zh = "通讯录同步 Secret 无法读取详情（48009），改用应用 Secret 读取，但应用的可见范围未覆盖这些成员：请将可见范围设为全部通讯录"
+    else:
+        why_en = ("the platform's list reads (user/list) left them out although user/list_id lists them; "
+                  "try again later, and report it if it stays")
+        why_zh = "平台的成员列表接口（user/list）漏掉了 user/list_id 列出的成员；请稍后重试，如持续出现请反馈"
+    raise IncompleteSnapshotError(
+        f"the directory could not be read whole: {len(lacking)} of the {len(expected)} members are missing "
+        f"from the snapshot ({shown}); {why_en}. Nothing was changed: a partial snapshot would create members "
+        "who exist, miss deletes and write short exports.",
+        f"无法完整读取通讯录：{len(expected)} 名成员中有 {len(lacking)} 名未读到（{shown}）；{why_zh}。"
+        "未做任何修改：不完整的快照会导致重复创建、漏删和导出不全。")
 
 
 def _ids_only(client: WeComClient, progress: Progress | None) -> Directory:
@@ -185,18 +280,35 @@ def _ids_only(client: WeComClient, progress: Progress | None) -> Directory:
         if row.get("department") is not None and row["department"] not in member["department"]:
             member["department"].append(row["department"])
     try:
-        for listed in client.user_simplelist(ROOT_ID, fetch_child=True):
-            member = members.get(listed["userid"].lower())
-            if member is not None:
-                member["name"] = listed.get("name")
+        named = _names(client, departments, members)
         missing.append("member details other than userid, name and departments (mobile, email, "
                        "position, leaders, ...)")
     except WeComError:
+        named = 0
         missing.append("member details other than userid and departments (names, mobile, email, "
                        "position, leaders, ...)")
     if progress:
         progress(1, 1)
-    return Directory(departments, members, "ids-only", missing)
+    strategy = "user/list_id (ids only)" + (f", names from user/simplelist for {named}" if named else "")
+    return Directory(departments, members, "ids-only", missing, strategy=strategy)
+
+
+def _names(client: WeComClient, departments: dict[int, DirDepartment], members: dict[str, dict]) -> int:
+    """Names from user/simplelist: of the whole tree at once, or department by department where that
+    answer lacks some (the platform may ignore fetch_child). Returns how many members got a name."""
+    def take(listed: list[dict]) -> None:
+        for row in listed:
+            member = members.get(row["userid"].lower())
+            if member is not None:
+                member["name"] = row.get("name")
+
+    take(client.user_simplelist(ROOT_ID, fetch_child=True))
+    if any("name" not in member for member in members.values()):
+        with ThreadPoolExecutor(max_workers=max(1, client.settings.workers)) as pool:
+            for listed in pool.map(lambda department_id: client.user_simplelist(department_id),
+                                   sorted(set(departments) - {ROOT_ID})):
+                take(listed)
+    return sum("name" in member for member in members.values())
 
 
 def _tree(raw: list[dict]) -> dict[int, DirDepartment]:
