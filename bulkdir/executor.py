@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 from bulkdir.plan import (PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_FIELDS, Operation,
                           same_value)
+from bulkdir.wecom.codes import DEPARTMENT_NOT_FOUND, USERID_NOT_FOUND
 
 BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
 KEPT_DEPARTMENT = (60005, 60006)  # department/delete of one that still holds members or sub-departments
@@ -285,16 +286,22 @@ def _member_read_back(op: Operation, client: Any, failed: OpResult, conflict_hin
             except Exception as update_error:  # noqa: BLE001
                 return OpResult(op.key, FAILED, getattr(update_error, "errcode", None), error_message(update_error))
         return failed
-    differing = [name for name, want in op.body.items()
-                 if name not in ("userid", "to_invite")
-                 and not (name in PRIVATE_FIELDS and current.get(name) in (None, "", "0"))
-                 and not same_value(name, want, current.get(name))]
+    differing = _differing(op, current)
     if not differing:
         return OpResult(op.key, op.outcome)
     if conflict_hint:
         failed.message = (f"a member with userid {userid} already exists with other values "
                           f"({', '.join(differing)}); {failed.message}")
     return failed
+
+
+def _differing(op: Operation, current: dict[str, Any]) -> list[str]:
+    """The fields of a member operation that the member does not hold (private fields read back empty
+    are not counted: the secret may not see them)."""
+    return [name for name, want in op.body.items()
+            if name not in ("userid", "to_invite")
+            and not (name in PRIVATE_FIELDS and current.get(name) in (None, "", "0"))
+            and not same_value(name, want, current.get(name))]
 
 
 def _department_read_back(op: Operation, client: Any, failed: OpResult) -> OpResult:
@@ -305,6 +312,47 @@ def _department_read_back(op: Operation, client: Any, failed: OpResult) -> OpRes
     if all(same_value(name, want, current.get(name)) for name, want in op.body.items()):
         return OpResult(op.key, op.outcome)
     return failed
+
+
+def read_back(op: Operation, client: Any) -> OpResult | None:
+    """Whether an operation that was sent but never answered (the run was stopped hard) landed: its
+    result when the directory shows it done, None when it shows it not done or cannot tell."""
+    try:
+        if op.kind.startswith("member_"):
+            try:
+                current = client.user_get(op.body["userid"])
+            except Exception as error:  # noqa: BLE001
+                gone = getattr(error, "errcode", None) == USERID_NOT_FOUND
+                return OpResult(op.key, "deleted") if gone and op.kind == "member_delete" else None
+            if op.kind == "member_delete" or _differing(op, current):
+                return None
+            return OpResult(op.key, op.outcome)
+        try:
+            current = client.department_get(op.body["id"])
+        except Exception as error:  # noqa: BLE001
+            gone = getattr(error, "errcode", None) == DEPARTMENT_NOT_FOUND
+            return OpResult(op.key, "deleted") if gone and op.kind == "department_delete" else None
+        if op.kind == "department_delete":
+            return None
+        if all(same_value(name, want, current.get(name)) for name, want in op.body.items()):
+            return OpResult(op.key, op.outcome)
+    except Exception:  # noqa: BLE001 - a read that fails tells nothing
+        return None
+    return None
+
+
+def shows_done(op: Operation, directory: Any) -> bool:
+    """Whether a snapshot shows an operation's effect (a resumed `apply` does not send those again)."""
+    if op.kind.startswith("member_"):
+        current = directory.member(op.body["userid"])
+        if op.kind == "member_delete":
+            return current is None
+        return current is not None and not _differing(op, current)
+    department = directory.departments.get(op.body.get("id"))
+    if op.kind == "department_delete":
+        return department is None
+    return department is not None and all(same_value(name, want, getattr(department, name, None))
+                                          for name, want in op.body.items())
 
 
 def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> None:
@@ -325,11 +373,17 @@ def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> N
                 for op in remaining:
                     recorder.record(OpResult(op.key, FAILED, errcode, error_message(error)))
                 return
+            # Our own earlier attempt may have landed when its answer was lost: then the ids are gone because
+            # of this run. Otherwise they were gone before it, and the row is skipped, not counted as deleted.
+            ours = errcode is None or errcode == -1 or bool(getattr(error, "answer_lost", False))
             still: list[Operation] = []
             for op in remaining:
                 gone, problem = _member_gone(op.body["userid"], client)
-                if gone:
-                    recorder.record(OpResult(op.key, "deleted"))  # already gone: the end the row asked for
+                if gone and ours:
+                    recorder.record(OpResult(op.key, "deleted"))
+                elif gone:
+                    recorder.record(OpResult(op.key, SKIPPED, None, f"{op.body['userid']} is not in the directory "
+                                             "(already deleted) / 该成员不在通讯录中（已被删除）"))
                 elif problem is not None:
                     recorder.record(OpResult(op.key, FAILED, getattr(problem, "errcode", None), error_message(problem)))
                 else:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 from bulkdir.errors import ConfigError, SheetError
 from bulkdir.schema import (DEPARTMENT_COLUMNS, MEMBER_COLUMNS, MEMBER_HEADERS, CellProblem, Column,
                             parse_path)
-from bulkdir.sheets import OutSheet, RawSheet, Workbook, normalise_header, write_csv, write_xlsx
+from bulkdir.sheets import OutSheet, RawSheet, Workbook, atomic_file, normalise_header, write_csv, write_xlsx
 from bulkdir.wecom.directory import ROOT_ID, Directory, fetch_directory
 
 __all__ = ["ExportSummary", "Note", "export_directory", "default_export_path", "export_target", "resolve_format",
@@ -130,23 +130,34 @@ def resolve_format(path: Path, format: str | None) -> tuple[Path, Format]:
     return path, format  # type: ignore[return-value]
 
 
-def export_target(path: Path, format: str | None) -> tuple[Path, Format]:
-    """`resolve_format`, and a check that the folder exists: a bad target is refused before any call.
+def export_target(path: Path, format: str | None, force: bool = False) -> tuple[Path, Format]:
+    """`resolve_format`, and checks that the folder exists and that no file is replaced without `force`:
+    a bad target is refused before any call.
 
-    >>> export_target(Path("out.json"), None)
-    (PosixPath('out.json'), 'json')
+    >>> export_target(Path("out-that-does-not-exist-yet.json"), None)
+    (PosixPath('out-that-does-not-exist-yet.json'), 'json')
     """
+    from bulkdir.report import check_output_path
+
     chosen_path, chosen_format = resolve_format(path, format)
     if not chosen_path.parent.is_dir():
         raise ConfigError(f"cannot write {chosen_path}: the folder {chosen_path.parent} does not exist "
                           f"(文件夹不存在)")
+    check_output_path(chosen_path, force=force, option="export")
+    if chosen_format == "csv":
+        check_output_path(departments_csv_path(chosen_path), force=force, option="export (its departments file)")
     return chosen_path, chosen_format
+
+
+def departments_csv_path(path: Path) -> Path:
+    """Where a CSV export puts the departments: `<name>-departments.csv` beside the members."""
+    return path.with_name(f"{path.stem}-departments.csv")
 
 
 def export_directory(source: Any, path: str | Path | None = None, format: str | None = None,
                      department: str | None = None, fields: Sequence[str] | str | None = None,
                      headers: str = "en", progress: Progress | None = None,
-                     corp_id: str | None = None) -> ExportSummary:
+                     corp_id: str | None = None, force: bool = False) -> ExportSummary:
     """Write the directory (or one department's subtree) to an xlsx, CSV or JSON file that
     `bulkdir import` takes back unchanged.
 
@@ -154,8 +165,9 @@ def export_directory(source: Any, path: str | Path | None = None, format: str | 
     Directory already fetched. `department` is a path as the importer reads it (`研发中心/广州`, with
     or without the corp's name in front) or a department id; `fields` the member columns (English
     field names, Chinese labels or any header alias; `userid` and `name` are always written);
-    `headers` "en" (the API's field names) or "zh" (the Chinese labels). Raises ConfigError for a bad
-    option (exit 2); WeComError when the platform refuses the reads.
+    `headers` "en" (the API's field names) or "zh" (the Chinese labels). An existing file is replaced only
+    with `force`. Raises ConfigError for a bad option (exit 2); WeComError when the platform refuses the
+    reads. The files are written atomically and are readable by their owner only.
 
     >>> summary = export_directory(client, "directory.xlsx", department="研发中心", headers="zh")  # doctest: +SKIP
     >>> summary.members, summary.departments, summary.notes                                     # doctest: +SKIP
@@ -167,7 +179,7 @@ def export_directory(source: Any, path: str | Path | None = None, format: str | 
     if not isinstance(source, Directory):
         corp_id = corp_id or getattr(getattr(source, "settings", None), "corp_id", None)
     chosen_path, chosen_format = export_target(Path(path) if path else default_export_path(corp_id, format or "xlsx"),
-                                               format)
+                                               format, force)
     if isinstance(source, Directory):
         directory = source
     else:
@@ -198,11 +210,12 @@ def export_directory(source: Any, path: str | Path | None = None, format: str | 
 def _write(chosen_path: Path, chosen_format: str, summary: ExportSummary, layout: "_Layout", headers: str,
            corp_id: str | None, member_rows: Callable[[Callable[[dict], Any]], Iterator[Any]]) -> None:
     if chosen_format == "json":
-        with _replacing(chosen_path) as temporary:
+        with atomic_file(chosen_path) as temporary:
             _write_json(temporary, layout, corp_id, member_rows(layout.member_values))
     elif chosen_format == "csv":
-        summary.departments_path = chosen_path.with_name(f"{chosen_path.stem}-departments.csv")
-        with _replacing(chosen_path) as temporary, _replacing(summary.departments_path) as departments_temporary:
+        summary.departments_path = departments_csv_path(chosen_path)
+        # both files are put in place together, once both are written
+        with atomic_file(chosen_path) as temporary, atomic_file(summary.departments_path) as departments_temporary:
             write_csv(temporary, layout.headers, member_rows(layout.member_cells))
             write_csv(departments_temporary, layout.department_headers, layout.department_rows())
     else:
@@ -215,8 +228,7 @@ def _write(chosen_path: Path, chosen_format: str, summary: ExportSummary, layout
             sheets.append(OutSheet(names[3], _NOTE_HEADERS[headers],
                                    [[(n.en, n.zh)[first], (n.en, n.zh)[second]] for n in layout.notes],
                                    widths=[100, 100]))
-        with _replacing(chosen_path) as temporary:
-            write_xlsx(temporary, sheets)
+        write_xlsx(chosen_path, sheets)  # atomic and private by itself
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,24 +535,6 @@ def _find_department(directory: Directory, text: str) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # writing
-
-
-class _replacing:
-    """Write to a temporary file beside `path`, moved into place only when the writing finished,
-    so an interrupted export never leaves a half-written file that looks whole."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-
-    def __enter__(self) -> Path:
-        return self.temporary
-
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        if kind is None:
-            os.replace(self.temporary, self.path)
-        else:
-            self.temporary.unlink(missing_ok=True)
 
 
 def _write_json(path: Path, layout: _Layout, corp_id: str | None, members: Iterable[dict]) -> None:

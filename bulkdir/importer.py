@@ -16,15 +16,19 @@ keeps operations the snapshot cannot judge (updates when only userids can be rea
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from bulkdir.errors import BulkdirError, ExitStatus, SheetError
-from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, execute
+from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, execute, read_back, shows_done
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
-from bulkdir.plan import (OUTCOME, DeleteOptions, Operation, Plan, RefusedError, member_key, plan_delete,
-                          plan_import, same_value)
+from bulkdir.plan import (OUTCOME, DeleteOptions, InvalidRowNames, Operation, Plan, RecentRemovals, RefusedError,
+                          enforce_delete_brake, member_key, plan_delete, plan_import, same_value)
+from bulkdir.planfile import PLAN_FORMAT, PlanRefusedError, check_plan_document, read_plan_document, sign
 from bulkdir.report import RowResult, SheetResults, report_paths, write_errors, write_results
 
 MEMBERS, DEPARTMENTS, DELETES = "members", "departments", "deletes"
@@ -55,11 +59,11 @@ class ImportOptions:
     lang: str = "en"
 
     def plan_key(self, command: str, client: Any) -> dict[str, Any]:
-        """The options a resumed run must share with the interrupted one."""
+        """The options a resumed run must share with the interrupted one: the same corp at the same endpoint
+        (a rehearsal may share a production corp id; the sandbox is named by its state file, not its port)."""
         settings = getattr(client, "settings", None)
-        # not the base URL: the sandbox listens on a new port each time, and a corp id names one corp
         return {"command": command, "delete": vars(self.delete), "strict": self.strict, "sheet": self.sheet,
-                "corp_id": getattr(settings, "corp_id", None)}
+                "corp_id": getattr(settings, "corp_id", None), "endpoint": getattr(client, "endpoint", None)}
 
 
 @dataclass
@@ -74,6 +78,7 @@ class SheetRecords:
     table_errors: list[Any] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # field -> header as written (members sheet)
     examples: dict[tuple[str, int], str] = field(default_factory=dict)  # template example rows, never imported
+    named_by_invalid: InvalidRowNames = field(default_factory=InvalidRowNames)  # kept from deletes and prunes
 
 
 @dataclass
@@ -112,6 +117,7 @@ class ImportResult:
     results_path: Path | None
     errors_path: Path | None
     interrupted: bool = False
+    ctrl_c_during_report: bool = False  # held back until the report was written
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -180,7 +186,57 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
         for header, name in zip(table.headers, table.fields):
             if name and name not in columns:
                 columns[name] = header
-    return SheetRecords(members, departments, invalid, parts, result.problems, table_errors, columns, examples)
+    named = _named_by_invalid(result.tables, invalid, directory, examples)
+    return SheetRecords(members, departments, invalid, parts, result.problems, table_errors, columns, examples,
+                        named)
+
+
+def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Any,
+                      examples: dict[tuple[str, int], str]) -> InvalidRowNames:
+    """Whom and what the invalid rows name, read from their cells as written (they did not parse)."""
+    from bulkdir.schema import DEFAULT_ROOT_NAME, CellProblem, parse_path
+
+    named = InvalidRowNames()
+    root_name = getattr(directory, "root_name", None) or DEFAULT_ROOT_NAME
+
+    def department_refs(text: str) -> None:
+        for part in (p.strip() for p in text.replace("；", ";").split(";")):
+            if part.isdigit():
+                named.department_ids.add(int(part))
+            elif part:
+                try:
+                    named.department_paths.add(parse_path(part, root_name))
+                except CellProblem:
+                    pass  # a path that does not parse names no department that exists
+
+    for kind, table in tables.items():
+        for cells, number in zip(table.rows, table.row_numbers):
+            if (kind, number) not in invalid or (kind, number) in examples:
+                continue
+            values: dict[str, list[str]] = {}
+            for index, name in enumerate(table.fields):
+                if name and index < len(cells) and cells[index].strip():
+                    values.setdefault(name, []).append(cells[index].strip())
+            if kind == MEMBERS:
+                named.userids.update(v.lower() for v in values.get("userid", []))
+                for text in values.get("mobile", []):
+                    named.add_mobile(text)
+                named.emails.update(v.lower() for v in values.get("email", []) + values.get("biz_mail", []))
+                if not any(values.get(name) for name in ("userid", "mobile", "email", "biz_mail")):
+                    named.unidentified.append(number)
+                for text in values.get("department", []) + values.get("main_department", []):
+                    department_refs(text)
+            else:
+                for text in values.get("id", []) + values.get("parentid", []):
+                    department_refs(text)
+                for text in values.get("path", []) + values.get("parent", []):
+                    department_refs(text)
+                name = (values.get("name") or [""])[0]
+                parent_id = (values.get("parentid") or [""])[0]
+                parent = (() if parent_id == "1" else directory.path_of(int(parent_id))) if parent_id.isdigit() else None
+                if name and parent is not None and None not in parent:
+                    named.department_paths.add(tuple(parent) + (name,))
+    return named
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,11 +275,18 @@ def prepare_import(path: str | Path, client: Any, options: ImportOptions,
     if options.delete.delete_missing and MEMBERS not in records.parts:
         raise RefusedError(f"--delete-missing needs a members sheet, and {path.name} has none: nothing is deleted "
                            "on the strength of a departments sheet alone.")
-    plan = plan_import(records.members, records.departments, directory, records.invalid, options.delete)
-    prepared = Prepared("import", path, source_hash, plan, records, directory, _journal(options),
-                        options.plan_key("import", client))
+    journal = _journal(options)
+    key = options.plan_key("import", client)
+    plan = plan_import(records.members, records.departments, directory, records.invalid, options.delete,
+                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key))
+    prepared = Prepared("import", path, source_hash, plan, records, directory, journal, key)
     _consult_journal(prepared)
     return prepared
+
+
+def _recent(journal: Journal, key: dict[str, Any]) -> RecentRemovals:
+    """What this corp lost in the brake's window, by any run in this journal."""
+    return RecentRemovals.from_journal(journal.recent_removals(key.get("corp_id")))
 
 
 def _hash(path: Path) -> str:
@@ -239,8 +302,17 @@ def _body_text(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, sort_keys=True)
 
 
+# What a snapshot of userids only cannot judge: it shows who exists, not what their fields hold.
+_UNJUDGED_WITH_IDS_ONLY = ("member_update", "member_leaders", "member_disable")
+
+
 def _consult_journal(prepared: Prepared) -> None:
-    """Find the unfinished run of this file and options; carry over what it finished."""
+    """Find the unfinished run of this file, options, corp and endpoint, to resume it.
+
+    The plan was made against a fresh snapshot, so whatever it holds is still needed and is sent, whatever
+    the journal says an earlier attempt did (the directory may have been reset or changed back since). The
+    journal only tells how rows are reported (a member created then shows `created`, not `unchanged`), and
+    keeps updates that a snapshot of userids only cannot judge from being sent twice."""
     if prepared.source_hash is None:
         return
     run_id = prepared.journal.find_unfinished(prepared.command, prepared.source_hash, prepared.key)
@@ -248,11 +320,13 @@ def _consult_journal(prepared: Prepared) -> None:
         return
     prepared.resume_run = run_id
     prepared.prior = prepared.journal.operations(run_id)
+    if prepared.plan.mode != "ids-only":
+        return
     for op in prepared.plan.operations:
         record = prepared.prior.get(op.key)
-        if (record is not None and record.state == "done" and record.outcome not in (FAILED, SKIPPED, None)
-                and record.kind == op.kind and _body_text(record.body) == _body_text(op.body)):
-            # finished last time and the snapshot cannot tell (ids-only updates): not sent again
+        if (op.kind in _UNJUDGED_WITH_IDS_ONLY and record is not None and record.state == "done"
+                and record.outcome not in (FAILED, SKIPPED, None) and record.kind == op.kind
+                and _body_text(record.body) == _body_text(op.body)):
             prepared.done[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message or "")
 
 
@@ -260,8 +334,13 @@ def _consult_journal(prepared: Prepared) -> None:
 # running
 
 
-def run_import(prepared: Prepared, client: Any, options: ImportOptions) -> ImportResult:
+def run_import(prepared: Prepared, client: Any, options: ImportOptions, lock: Any = None) -> ImportResult:
     """Journal the plan, execute it, and write the result files; Ctrl-C ends with `interrupted`.
+
+    The report is built from the journal (what this run recorded as done) and, for an operation that
+    was sent but never answered, a read of what the directory now holds. A Ctrl-C while the report is
+    written is held back until it is finished; a second one stops without it (ReportInterruptedError,
+    saying how to write it). `lock` (a runlock.CorpLock the caller holds) is told the run's id.
 
     Example:
         >>> result = run_import(prepare_import("staff.xlsx", client, options), client, options)
@@ -270,41 +349,114 @@ def run_import(prepared: Prepared, client: Any, options: ImportOptions) -> Impor
     """
     journal = prepared.journal
     source = str(prepared.source) if prepared.source else None
+    snapshot = getattr(prepared.directory, "strategy", None) or None
     if prepared.resume_run:
         run_id = prepared.resume_run
-        journal.reopen_run(run_id)
+        journal.reopen_run(run_id, snapshot)
     else:
-        run_id = journal.start_run(prepared.command, source, prepared.source_hash, prepared.key)
+        run_id = journal.start_run(prepared.command, source, prepared.source_hash, prepared.key, snapshot)
+    if lock is not None:
+        lock.note_run(run_id)
     operations = prepared.plan.ordered()
-    journal.record_plan(run_id, operations)
     interrupted = False
+    results: dict[str, OpResult] = {}
     try:
+        journal.record_plan(run_id, [op for op in operations if op.key not in prepared.done])
         execution = execute(operations, client, workers=options.workers, journal=journal, run_id=run_id,
                             progress=options.progress, done=prepared.done)
         interrupted = execution.interrupted
         results = execution.results
-    except KeyboardInterrupt:  # between the plan and the pool: nothing is in flight
-        interrupted, results = True, {}
-    outcome = _account(prepared, results, interrupted)
-    outcome.run_id = run_id
+    except KeyboardInterrupt:  # before the executor took Ctrl-C over, or a second one in it
+        interrupted = True
+    with _ctrl_c_held_back() as pressed:
+        try:
+            if len(results) < len(operations):
+                results = _results_from_journal(operations, results, journal, run_id, client)
+            outcome = _account(prepared, results, interrupted)
+            outcome.run_id = run_id
+            _write_reports(prepared, outcome, options)
+        except KeyboardInterrupt:
+            journal.finish_run(run_id, "interrupted", {})
+            raise ReportInterruptedError(
+                f"interrupted while the report of run {run_id} was written: the journal holds every result; "
+                "run the same command again to finish the run and write the report (nothing done is repeated).",
+                f"写报告时被中断：运行 {run_id} 的结果都在日志中；重新运行同一命令即可完成并写出报告（已完成的不会重复）。"
+            ) from None
+        except BaseException:
+            journal.finish_run(run_id, "interrupted", {})
+            raise
+        journal.finish_run(run_id, "interrupted" if interrupted else "finished", outcome.counts,
+                           str(outcome.results_path) if outcome.results_path else None)
+    outcome.ctrl_c_during_report = pressed()
+    return outcome
+
+
+class ReportInterruptedError(BulkdirError):
+    """A second Ctrl-C while the report was written: the run stopped without it (exit 130)."""
+
+    exit_status = ExitStatus.INTERRUPTED
+
+
+@contextmanager
+def _ctrl_c_held_back() -> Iterator[Callable[[], bool]]:
+    """While the report is written, a first Ctrl-C waits for it (no half-written file, no traceback from
+    inside openpyxl); a second one raises KeyboardInterrupt. Yields whether Ctrl-C was pressed."""
+    presses: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        presses.append(signum)
+        if len(presses) > 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(presses)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _results_from_journal(operations: list[Operation], results: dict[str, OpResult], journal: Journal,
+                          run_id: str, client: Any) -> dict[str, OpResult]:
+    """The results of an interrupted run: what the executor returned, what the journal recorded as done,
+    and, for operations sent but never answered, what the directory now holds."""
+    merged = dict(results)
+    records = journal.operations(run_id)
+    for op in operations:
+        if op.key in merged:
+            continue
+        record = records.get(op.key)
+        if record is None or record.state == "planned":
+            continue
+        if record.state == "done" and record.outcome:
+            merged[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message or "")
+            continue
+        landed = read_back(op, client)  # started, never answered
+        if landed is not None:
+            journal.mark_done(run_id, op.key, landed.outcome, landed.errcode, landed.message)
+            merged[op.key] = landed
+    return merged
+
+
+def _write_reports(prepared: Prepared, outcome: ImportResult, options: ImportOptions) -> None:
     if prepared.records is not None:
         for ref, message in prepared.records.examples.items():
             outcome.rows.setdefault(ref, RowResult(SKIPPED, None, message, to_fix=False))  # shown, not counted
-    if prepared.records is not None and prepared.source is not None:
-        results_path, errors_path = report_paths(prepared.source, run_id, options.report)
-        parts = list(prepared.records.parts.values())
-        for kind, part in prepared.records.parts.items():
-            part.results = {row: result for (sheet, row), result in outcome.rows.items() if sheet == kind}
-        if parts:
-            parts[0].extra = outcome.extra
-        try:
-            outcome.results_path = write_results(results_path, parts)
-            outcome.errors_path = write_errors(errors_path, parts)
-        except OSError as error:
-            raise BulkdirError(f"cannot write the report {results_path}: {error.strerror or error}") from None
-    journal.finish_run(run_id, "interrupted" if interrupted else "finished", outcome.counts,
-                       str(outcome.results_path) if outcome.results_path else None)
-    return outcome
+    if prepared.records is None or prepared.source is None:
+        return
+    results_path, errors_path = report_paths(prepared.source, outcome.run_id, options.report)
+    parts = list(prepared.records.parts.values())
+    for kind, part in prepared.records.parts.items():
+        part.results = {row: result for (sheet, row), result in outcome.rows.items() if sheet == kind}
+    if parts:
+        parts[0].extra = outcome.extra
+    try:
+        outcome.results_path = write_results(results_path, parts)
+        outcome.errors_path = write_errors(errors_path, parts)
+    except OSError as error:
+        raise BulkdirError(f"cannot write the report {results_path}: {error.strerror or error}") from None
 
 
 def _earlier(prepared: Prepared, key: str) -> str | None:
@@ -431,26 +583,30 @@ def _row_result(prepared: Prepared, pairs: list[tuple[Operation, OpResult | None
 # ---------------------------------------------------------------------------------------------
 # saved plans: `--plan-out` and `bulkdir apply`
 
-PLAN_FORMAT = "bulkdir-plan/1"
-
-
-def save_plan(prepared: Prepared, path: str | Path) -> Path:
-    """Write the plan as JSON: the operations in order, each with what its target looked like when planned.
+def save_plan(prepared: Prepared, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the plan as JSON with its keyed check (bulkdir.planfile): the operations in order, each with
+    what its target looked like when planned. Never over the input sheet; over another file only with
+    `overwrite`. The file is readable by its owner only.
 
     Example:
         >>> save_plan(prepare_import("staff.xlsx", client, ImportOptions()), "plan.json")
         PosixPath('plan.json')
     """
-    path = Path(path)
-    document = {
+    from bulkdir.report import check_output_path
+    from bulkdir.sheets import atomic_file
+
+    path = check_output_path(path, force=overwrite, protect=[prepared.source] if prepared.source else [],
+                             option="--plan-out")
+    document = sign({
         "format": PLAN_FORMAT,
         "source": str(prepared.source.resolve()) if prepared.source else None,
         "source_hash": prepared.source_hash,
         "corp_id": prepared.key.get("corp_id"),
         "options": prepared.key,
         "plan": prepared.plan.to_json(),
-    }
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    })
+    with atomic_file(path) as temporary:
+        temporary.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 
 
@@ -459,35 +615,38 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
     """Load a saved plan and check it against a fresh snapshot; ConflictError when the directory changed
     since in a way the plan would overwrite. A rerun after an interruption resumes (journal by plan file).
 
+    Refused before any call (PlanRefusedError, exit 2): a plan changed after it was saved, one for another
+    corp or endpoint, or one holding anything bulkdir would not have planned. Its deletes go through the
+    same brake as an import's (`options.delete.allow_mass_delete` to let them past).
+
     Example:
         >>> prepared = prepare_apply("plan.json", client, ImportOptions())
         >>> run_import(prepared, client, ImportOptions()).exit_status
         <ExitStatus.OK: 0>
     """
-    from bulkdir.errors import ConfigError
     from bulkdir.wecom.directory import fetch_directory
 
     path = Path(path)
     plan_hash = _hash(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("format") != PLAN_FORMAT:
-            raise ValueError("not a bulkdir plan")
-        plan = Plan.from_json(document["plan"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise SheetError(f"{path.name} is not a plan written by `bulkdir import --plan-out` ({error})") from None
-    settings = getattr(client, "settings", None)
-    if document.get("corp_id") and settings is not None and document["corp_id"] != settings.corp_id:
-        raise ConfigError(f"{path.name} was planned for corp {document['corp_id']}, not {settings.corp_id}")
+    document = read_plan_document(path)
+    problems = check_plan_document(document, getattr(client.settings, "corp_id", None),
+                                   getattr(client, "endpoint", None))
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise PlanRefusedError(f"{path.name} cannot be applied: {shown}. Nothing was sent.",
+                               f"{path.name} 无法执行：{shown}。未发送任何请求。")
+    plan = Plan.from_json(document["plan"])
     directory = (fetch or fetch_directory)(client)
-    key = {"command": "apply", "plan": plan_hash, "corp_id": getattr(settings, "corp_id", None)}
+    key = {"command": "apply", "plan": plan_hash, "corp_id": client.settings.corp_id,
+           "endpoint": getattr(client, "endpoint", None)}
     records = None
-    source = Path(document["source"]) if document.get("source") else None
-    if source is not None and source.exists() and _hash(source) == document.get("source_hash"):
+    source = Path(document["source"]) if isinstance(document.get("source"), str) else None
+    if source is not None and source.is_file() and _hash(source) == document.get("source_hash"):
         planned_with = document.get("options") or {}
         records = read_records(source, directory, planned_with.get("sheet"), options.encoding, options.lang)
+    journal = _journal(options)
     prepared = Prepared("apply", source if records is not None else None, plan_hash, plan, records, directory,
-                        _journal(options), key)
+                        journal, key)
     _consult_journal(prepared)
     if not prepared.resuming:
         applied = prepared.journal.find_finished("apply", plan_hash, key)
@@ -498,12 +657,40 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
                 + (f", {failed} row(s) failed" if failed else "") + "): nothing was sent again. To bring the "
                 "directory in line with the sheet once more, plan again with `bulkdir import`. "
                 f"/ 该计划已执行过（运行 {applied.id}），不会重复执行；如需再次同步，请重新运行 bulkdir import。")
+    for op in plan.operations:
+        record = prepared.prior.get(op.key)
+        if record is not None and record.state != "planned" and shows_done(op, directory):
+            # an interrupted attempt of this apply did it, and the directory shows it: not sent again
+            word = record.outcome if record.outcome not in (FAILED, SKIPPED, None) else op.outcome
+            prepared.done[op.key] = OpResult(op.key, word)
+        elif op.kind in ("member_delete", "member_disable") and directory.member(op.target) is None:
+            prepared.done[op.key] = OpResult(op.key, SKIPPED, None, f"{op.target} is not in the directory "
+                                             "/ 该成员不在通讯录中")
+    _apply_brake(plan, directory, options, _recent(journal, key), set(prepared.done))
     conflicts = plan_conflicts(plan, directory, skip=set(prepared.prior_started()))
     if conflicts:
         shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
         raise ConflictError(f"the directory changed since {path.name} was planned: {shown}. "
                             "Plan again with `bulkdir import`. / 通讯录在计划之后已有变化，请重新生成计划。")
     return prepared
+
+
+def _apply_brake(plan: Plan, directory: Any, options: ImportOptions, recent: RecentRemovals, done: set[str]) -> None:
+    """A saved plan's removals meet the same brake as an import's, counted against the directory as it is."""
+    if options.delete.allow_mass_delete:
+        return
+    todo = [op for op in plan.operations if op.key not in done]
+    members = len(directory.members)
+    scope = min(plan.delete_scope, members) if plan.delete_scope is not None else members
+    for kind, disable, earlier in (("member_delete", False, recent.members_deleted),
+                                   ("member_disable", True, recent.members_disabled)):
+        count = sum(op.kind == kind for op in todo)
+        if count:
+            enforce_delete_brake(count, max(scope, count), "in scope", disable, earlier)
+    prunes = sum(op.kind == "department_delete" for op in todo)
+    if prunes:
+        enforce_delete_brake(prunes, len(directory.departments) - 1, "below the root", False,
+                             recent.departments_deleted, what="departments")
 
 
 def plan_conflicts(plan: Plan, directory: Any, skip: set[str] | None = None) -> list[str]:
@@ -615,10 +802,12 @@ def prepare_delete(path: str | Path, client: Any, options: ImportOptions,
     source_hash = _hash(path)
     table, pairs = read_userids(path, options.sheet, options.encoding)
     directory = (fetch or fetch_directory)(client)
-    plan = plan_delete(pairs, directory, options.delete.allow_mass_delete, options.delete.disable_instead)
+    journal = _journal(options)
+    key = options.plan_key("delete", client)
+    plan = plan_delete(pairs, directory, options.delete.allow_mass_delete, options.delete.disable_instead,
+                       _recent(journal, key))
     records = SheetRecords([], [], dict(plan.invalid), {DELETES: SheetResults(table)}, [],
                            columns={"userid": table.headers[table.fields.index("userid")]})
-    prepared = Prepared("delete", path, source_hash, plan, records, directory, _journal(options),
-                        options.plan_key("delete", client))
+    prepared = Prepared("delete", path, source_hash, plan, records, directory, journal, key)
     _consult_journal(prepared)
     return prepared

@@ -104,6 +104,7 @@ class Plan:
     skipped_targets: dict[tuple[str, int], str] = field(default_factory=dict)  # row -> userid
     notes: list[str] = field(default_factory=list)
     mode: str = "detail"
+    delete_scope: int | None = None  # members in scope of --delete-missing when planned (for apply's brake)
 
     def ordered(self) -> list[Operation]:
         """Operations in the order they must start: by phase; departments parents first; prunes children first."""
@@ -165,6 +166,7 @@ class Plan:
                           for u in self.unchanged],
             "invalid": [[sheet, row, reason] for (sheet, row), reason in sorted(self.invalid.items())],
             "skipped": [[sheet, row, reason] for (sheet, row), reason in sorted(self.skipped.items())],
+            "delete_scope": self.delete_scope,
         }
 
     @classmethod
@@ -177,6 +179,7 @@ class Plan:
             skipped={(s, r): reason for s, r, reason in data.get("skipped", [])},
             notes=list(data.get("notes", [])),
             mode=data.get("mode", "detail"),
+            delete_scope=data.get("delete_scope"),
         )
 
 
@@ -189,6 +192,32 @@ class DeleteOptions:
     allow_mass_delete: bool = False
     disable_instead: bool = False
     prune_departments: bool = False
+
+
+@dataclass
+class InvalidRowNames:
+    """Who and what the rows that cannot be imported still name. Such a row is in the sheet, so the
+    member it names is never "missing" (`--delete-missing` keeps it) and the department it names is
+    never pruned; `unidentified` are member rows that name no userid, mobile or email, so that the
+    member they stand for cannot be told apart from those the sheet leaves out."""
+
+    userids: set[str] = field(default_factory=set)  # lower-cased
+    mobiles: set[str] = field(default_factory=set)  # compared as `same_value` compares mobiles
+    emails: set[str] = field(default_factory=set)  # lower-cased
+    department_ids: set[int] = field(default_factory=set)
+    department_paths: set[tuple[str, ...]] = field(default_factory=set)
+    unidentified: list[int] = field(default_factory=list)  # spreadsheet rows
+
+    def name(self, member: dict[str, Any]) -> bool:
+        """Whether an invalid row names this member (by userid, mobile or email)."""
+        if str(member.get("userid") or "").lower() in self.userids:
+            return True
+        mobile, email = member.get("mobile"), member.get("email")
+        return bool((mobile and _mobile_key(mobile) in self.mobiles) or (email and str(email).lower() in self.emails))
+
+    def add_mobile(self, text: str) -> None:
+        if text.strip():
+            self.mobiles.add(_mobile_key(text))
 
 
 def path_text(path: Sequence[str]) -> str:
@@ -316,11 +345,14 @@ def _snapshot_paths(directory: Any) -> dict[tuple[str, ...], int]:
 
 def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: Any,
                 invalid_rows: dict[tuple[str, int], str] | None = None,
-                deletes: DeleteOptions | None = None) -> Plan:
+                deletes: DeleteOptions | None = None, *, named_by_invalid: InvalidRowNames | None = None,
+                recent: RecentRemovals | None = None) -> Plan:
     """Diff sheet records against a Directory snapshot into a Plan.
 
     `members` and `departments` are bulkdir.schema records (rows with problems already left out);
-    `invalid_rows` maps ("members" | "departments", row) to the reason the row is not imported.
+    `invalid_rows` maps ("members" | "departments", row) to the reason the row is not imported, and
+    `named_by_invalid` says whom those rows name (never deleted, never pruned); `recent` is what was
+    removed on the corp in the brake's window.
 
     Example:
         >>> plan = plan_import(records.members, records.departments, fetch_directory(client))  # doctest: +SKIP
@@ -328,6 +360,8 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
         {'department_create': 2, 'member_create': 40, 'member_unchanged': 3}
     """
     deletes = deletes or DeleteOptions()
+    named_by_invalid = named_by_invalid or InvalidRowNames()
+    recent = recent or RecentRemovals()
     plan = Plan(mode=getattr(directory, "mode", "detail"), invalid=dict(invalid_rows or {}))
     members = list(members)
     departments = list(departments)
@@ -420,9 +454,14 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
                 body={"userid": userid, "direct_leader": list(leaders)}, rows=[ref], needs=_unique(needs)))
 
     if deletes.delete_missing:
-        _plan_missing(plan, members, departments, directory, tree, sheet_userids, deletes, final_departments)
+        _plan_missing(plan, members, departments, directory, tree, sheet_userids, deletes, final_departments,
+                      named_by_invalid, recent)
     if deletes.prune_departments:
-        _plan_prune(plan, members, departments, directory, final_departments)
+        _plan_prune(plan, members, departments, directory, final_departments, named_by_invalid)
+        prunes = sum(op.kind == "department_delete" for op in plan.operations)
+        if not deletes.allow_mass_delete:
+            enforce_delete_brake(prunes, len(directory.departments) - 1, "below the root", False,
+                                 recent.departments_deleted, what="departments")
     return plan
 
 
@@ -558,46 +597,90 @@ def covered_departments(members: list[Any], departments: list[Any], tree_by_path
 
 
 def check_delete_brake(deletes: int, in_scope: int) -> bool:
-    """Whether `deletes` out of `in_scope` members is a mass delete (the platform's own rule for replaceuser).
+    """Whether deleting `deletes` of the `in_scope` members is a mass delete, refused unless asked for.
+
+    The platform's own rule for batch/replaceuser (more than 50 and more than 20%, or more than 80% when
+    fewer than 50 are in scope) has a gap at 50: 50 of 51 passes it. Closed here: never all of them, never
+    80% or more, and past 50 never more than 20%.
 
     >>> check_delete_brake(50, 200), check_delete_brake(51, 200), check_delete_brake(51, 300)
     (False, True, False)
-    >>> check_delete_brake(8, 10), check_delete_brake(9, 10)
-    (False, True)
+    >>> check_delete_brake(7, 10), check_delete_brake(8, 10), check_delete_brake(50, 51), check_delete_brake(1, 1)
+    (False, True, True, True)
     """
-    if in_scope < 50:
-        return deletes > 0.8 * in_scope
+    if deletes <= 0:
+        return False
+    if deletes >= in_scope or deletes >= 0.8 * in_scope:
+        return True
     return deletes > 50 and deletes > 0.2 * in_scope
 
 
+@dataclass
+class RecentRemovals:
+    """What was already deleted (or disabled) on the corp in the brake's window (the last 24 hours, from
+    the journal), so that a mass delete split into several runs meets the brake all the same."""
+
+    members_deleted: int = 0
+    members_disabled: int = 0
+    departments_deleted: int = 0
+
+    @classmethod
+    def from_journal(cls, counts: dict[str, int]) -> "RecentRemovals":
+        return cls(counts.get("member_delete", 0), counts.get("member_disable", 0),
+                   counts.get("department_delete", 0))
+
+
+def enforce_delete_brake(count: int, in_scope: int, where: str, disable: bool, recent: int = 0,
+                         what: str = "members") -> None:
+    """Refuse a mass delete (or disable) before anything is sent. Removals made in the window count as if
+    they were made now, out of a scope that still held them."""
+    if not check_delete_brake(count + recent, in_scope + recent):
+        return
+    verb, verb_zh = ("disable", "禁用") if disable else ("delete", "删除")
+    noun_zh = "个部门" if what == "departments" else "名成员"
+    earlier = (f", after {recent} {what} {verb}d on this corp in the last 24 hours" if recent else "")
+    earlier_zh = f"（过去 24 小时内已{verb_zh} {recent} {noun_zh[1:]}）" if recent else ""
+    raise RefusedError(
+        f"refusing to {verb} {count} of the {in_scope} {what} {where}{earlier}: more than the safety limit "
+        "(never all of them, never 80% or more, and past 50 never more than 20%). Check the sheet, or add "
+        f"--allow-mass-delete if this is intended. / 将{verb_zh} {count}{noun_zh}（共 {in_scope}{noun_zh[0]}）"
+        f"{earlier_zh}，超过安全上限；请检查表格，如确需请加 --allow-mass-delete。")
+
+
 def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], directory: Any, tree: _DepartmentTree,
-                  sheet_userids: set[str], options: DeleteOptions, final_departments: dict[str, list[int]]) -> None:
+                  sheet_userids: set[str], options: DeleteOptions, final_departments: dict[str, list[int]],
+                  named_by_invalid: InvalidRowNames, recent: RecentRemovals) -> None:
     if options.scope == "all":
         in_scope = dict(directory.members)
     else:
         covered = covered_departments(members, departments, tree.by_path)
         in_scope = {uid: m for uid, m in directory.members.items()
                     if covered & {int(d) for d in (m.get("department") or [ROOT_ID])}}
+    plan.delete_scope = len(in_scope)
     missing = sorted(uid for uid in in_scope if uid not in sheet_userids)
+    verb = "disabled" if options.disable_instead else "deleted"
+    kept = [uid for uid in missing if named_by_invalid.name(directory.members[uid])]
+    if kept:
+        missing = [uid for uid in missing if uid not in set(kept)]
+        shown = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "")
+        plan.notes.append(f"Kept {len(kept)} member(s) that rows with problems name ({shown}): a row that cannot "
+                          f"be imported is never taken as missing. / 有问题的行所对应的 {len(kept)} 名成员不会被{'禁用' if options.disable_instead else '删除'}。")
+    if named_by_invalid.unidentified and missing:
+        rows = ", ".join(map(str, named_by_invalid.unidentified[:10]))
+        plan.notes.append(
+            f"No member is {verb}: rows {rows} have problems and name no userid, mobile or email, so the members "
+            "they stand for cannot be told from those the sheet leaves out. Fix them and run again. / 第 "
+            f"{rows} 行有问题且没有帐号、手机或邮箱，无法判断对应哪位成员，本次不{'禁用' if options.disable_instead else '删除'}任何成员；请修正后重新运行。")
+        return
     if options.disable_instead:
         missing = [uid for uid in missing if _current(directory.members[uid], "enable") != 0]
     if not options.allow_mass_delete:
-        _brake(len(missing), len(in_scope), "in scope", options.disable_instead)
+        done_before = recent.members_disabled if options.disable_instead else recent.members_deleted
+        enforce_delete_brake(len(missing), len(in_scope), "in scope", options.disable_instead, done_before)
     for uid in missing:
         plan.operations.append(_removal(str(directory.members[uid].get("userid") or uid), options.disable_instead))
         if not options.disable_instead:
             final_departments[uid] = []
-
-
-def _brake(count: int, in_scope: int, where: str, disable: bool) -> None:
-    """Refuse a mass delete (or disable) before anything is sent."""
-    if check_delete_brake(count, in_scope):
-        verb, verb_zh = ("disable", "禁用") if disable else ("delete", "删除")
-        raise RefusedError(
-            f"refusing to {verb} {count} of the {in_scope} members {where}: more than the safety limit (50 members "
-            "and 20%, or 80% when fewer than 50 are in scope). Check the sheet, or add --allow-mass-delete if this "
-            f"is intended. / 将{verb_zh} {count} 名成员（共 {in_scope} 名），超过安全上限；请检查表格，"
-            "如确需请加 --allow-mass-delete。")
 
 
 def _removal(userid: str, disable: bool, rows: list[tuple[str, int]] | None = None) -> Operation:
@@ -611,7 +694,7 @@ def _removal(userid: str, disable: bool, rows: list[tuple[str, int]] | None = No
 
 
 def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_delete: bool = False,
-                disable_instead: bool = False) -> Plan:
+                disable_instead: bool = False, recent: RecentRemovals | None = None) -> Plan:
     """Plan `bulkdir delete FILE`: each (row, userid) is deleted (or disabled) when it is in the directory.
 
     Example:
@@ -642,14 +725,16 @@ def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_dele
             continue
         plan.operations.append(_removal(stored, disable_instead, [ref]))
     if not allow_mass_delete:
-        _brake(len(plan.operations), len(directory.members), "of the corp", disable_instead)
+        recent = recent or RecentRemovals()
+        enforce_delete_brake(len(plan.operations), len(directory.members), "of the corp", disable_instead,
+                             recent.members_disabled if disable_instead else recent.members_deleted)
     return plan
 
 
 def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], directory: Any,
-                final_departments: dict[str, list[int]]) -> None:
+                final_departments: dict[str, list[int]], named_by_invalid: InvalidRowNames) -> None:
     """Departments the sheet does not list that end up empty: deleted children first."""
-    listed: set[int] = {ROOT_ID}
+    listed: set[int] = {ROOT_ID} | (named_by_invalid.department_ids & set(directory.departments))
 
     def list_path(path: Sequence[str]) -> None:
         for depth in range(1, len(path) + 1):
@@ -667,6 +752,8 @@ def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], director
                 listed.add(ref)
             else:
                 list_path(ref)
+    for path in named_by_invalid.department_paths:
+        list_path(path)
     occupied: set[int] = set()
     for uid, member in directory.members.items():
         for dep_id in final_departments.get(uid, member.get("department") or []):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from bulkdir.errors import ConfigError
 from bulkdir.sheets import OutSheet, write_csv, write_xlsx
 
 RESULTS = ("created", "updated", "unchanged", "deleted", "disabled", "failed", "invalid", "skipped")
@@ -81,6 +82,27 @@ def _write(path: Path, sheets: list[OutSheet]) -> Path:
             write_csv(target, sheet.headers, sheet.rows)
     else:
         write_xlsx(path, sheets)
+    return path
+
+
+def check_output_path(path: str | Path, *, force: bool = False, protect: Sequence[str | Path] = (),
+                      option: str = "the file") -> Path:
+    """Refuse, before anything is sent, to write over a file that is there: never over a protected file
+    (the input sheet), and over another existing file only with `force` (`--force`).
+
+    >>> check_output_path("results-that-do-not-exist-yet.xlsx", option="--report")
+    PosixPath('results-that-do-not-exist-yet.xlsx')
+    """
+    path = Path(path)
+    for kept in protect:
+        if Path(kept).exists() and path.exists() and path.resolve() == Path(kept).resolve():
+            raise ConfigError(f"{option} {path} is the input sheet; bulkdir never writes over it. Name another file.",
+                              f"{option} {path} 是输入的表格，bulkdir 不会覆盖它；请换一个文件名。")
+    if path.is_dir():
+        raise ConfigError(f"{option} {path} is a folder; name a file.", f"{option} {path} 是文件夹，请指定文件名。")
+    if path.exists() and not force:
+        raise ConfigError(f"{option} {path} already exists; add --force to replace it, or name another file.",
+                          f"{option} {path} 已存在；如要覆盖请加 --force，或换一个文件名。")
     return path
 
 

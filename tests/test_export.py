@@ -241,7 +241,7 @@ def test_department_filter_exports_one_subtree(emulator, tmp_path: Path) -> None
     assert writes(emulator) == before
     # the same subtree by a path with the corp's name, and by id
     for given in ("示例企业/研发中心/北京", "4"):
-        assert run(emulator, "export", str(path), "--department", given).exit_code == 0
+        assert run(emulator, "export", str(path), "--department", given, "--force").exit_code == 0
         assert sorted(r["userid"] for r in sheet_rows(path, "members")) == ["lisi", "wangwu"]
     missing = run(emulator, "export", str(path), "--department", "研发中心/上海")
     assert missing.exit_code == 2 and "研发中心/上海" in missing.stderr
@@ -276,7 +276,7 @@ def test_fields_choose_the_member_columns(emulator, tmp_path: Path) -> None:
     before = writes(emulator)
     assert import_file(emulator, path)["unchanged"] == 5
     assert writes(emulator) == before
-    bad = run(emulator, "export", str(path), "--fields", "mobile,salary")
+    bad = run(emulator, "export", str(path), "--fields", "mobile,salary", "--force")
     assert bad.exit_code == 2 and "salary" in bad.stderr
 
 

@@ -61,13 +61,15 @@ def test_a_create_whose_earlier_attempt_landed_is_created_not_failed(emulator, t
     client.close()
 
 
-def test_deleting_a_member_already_gone_counts_as_deleted(emulator, tmp_path: Path) -> None:
+def test_deleting_a_member_not_in_the_directory_is_skipped_not_deleted(emulator, tmp_path: Path) -> None:
     client = client_for(emulator)
     client.user_create({"userid": "gone", "name": "走了", "mobile": "13900000097"})
     ops = [Operation("delete:gone", "member_delete", 3, "gone", {"userid": "gone"}),
            Operation("delete:never", "member_delete", 3, "never", {"userid": "never"})]
     results = execute(ops, client).results
-    assert {k: r.outcome for k, r in results.items()} == {"delete:gone": "deleted", "delete:never": "deleted"}
+    assert {k: r.outcome for k, r in results.items()} == {"delete:gone": "deleted", "delete:never": "skipped"}
+    assert "not in the directory" in results["delete:never"].message
+    assert "gone" not in members_of(emulator.state())
     client.close()
 
 

@@ -141,7 +141,8 @@ def test_ctrl_c_finishes_calls_in_flight_writes_the_report_and_exits_130(start_e
     run = Journal(journal).runs()[0]
     assert run.status == "interrupted"
     assert Journal(journal).progress(run.id).get("started", 0) == 0
-    code, again = run_json(handle, "import", str(sheet), "--yes", "--journal", str(journal), "--report", str(report))
+    code, again = run_json(handle, "import", str(sheet), "--yes", "--journal", str(journal), "--report", str(report),
+                           "--force")
     assert code == 0 and again["created"] == 150
     assert handle.stats()["calls"]["user/create"] == 150
     assert len(members_of(handle.state())) == 150

@@ -117,10 +117,12 @@ def test_a_department_moved_by_id_gets_its_new_parent_after_that_parent_is_creat
     assert move.needs == ["department:新中心"] and move.depth > create.depth
 
 
-# the words: refuse when deletes exceed both 50 and 20% of those in scope, or 80% when fewer than 50
+# the platform's rule (more than 50 and 20%, or 80% of fewer than 50) without its gap at 50: never all
+# of those in scope, never 80% or more
 @pytest.mark.parametrize("deletes, in_scope, refused", [
     (50, 100, False), (51, 100, True), (51, 300, False), (61, 300, True), (60, 300, False),
-    (8, 10, False), (9, 10, True), (39, 49, False), (40, 49, True), (0, 0, False)])
+    (7, 10, False), (8, 10, True), (9, 10, True), (39, 49, False), (40, 49, True), (0, 0, False),
+    (50, 51, True), (50, 50, True), (1, 1, True), (1, 2, False), (45, 55, True), (43, 55, False)])
 def test_the_delete_brake(deletes: int, in_scope: int, refused: bool) -> None:
     assert check_delete_brake(deletes, in_scope) is refused
 
