@@ -184,3 +184,25 @@ def test_a_killed_sandbox_import_resumes_on_the_next_sandbox(tmp_path: Path, bul
     assert summary["created"] == 60 and summary["departments_created"] == 1
     runs = Journal(journal).runs()
     assert len(runs) == 1 and runs[0].status == "finished"
+
+
+def test_the_report_of_a_hard_stop_comes_from_the_journal_and_a_read_back(emulator, tmp_path: Path) -> None:
+    """Operations the journal shows done keep their outcome; one sent but never answered is judged by what
+    the directory holds (kill -9 or a second Ctrl-C between the call and its answer)."""
+    from bulkdir.importer import _results_from_journal
+    from bulkdir.plan import PHASE_MEMBERS, Operation
+
+    client = client_for(emulator)
+    client.user_create({"userid": "landed", "name": "到了", "mobile": "13900000001"})
+    ops = [Operation(f"member:{u}", "member_create", PHASE_MEMBERS, u, {"userid": u, "name": n, "mobile": m})
+           for u, n, m in (("done", "做完", "13900000002"), ("landed", "到了", "13900000001"),
+                           ("lost", "没到", "13900000003"), ("never", "没发", "13900000004"))]
+    journal = Journal(tmp_path / "j.sqlite3")
+    run = journal.start_run("import", "s.csv", "h", {"corp_id": emulator.corp_id})
+    journal.record_plan(run, ops)
+    journal.mark_started(run, ["member:done", "member:landed", "member:lost"])
+    journal.mark_done(run, "member:done", "created")
+    results = _results_from_journal(ops, {}, journal, run, client)
+    client.close()
+    assert {key: r.outcome for key, r in results.items()} == {"member:done": "created", "member:landed": "created"}
+    assert journal.operations(run)["member:landed"].state == "done"  # what the read-back found is journalled
