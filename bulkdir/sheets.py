@@ -25,10 +25,13 @@ import html
 import io
 import os
 import re
+import stat
+import struct
 import tempfile
 import threading
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -38,7 +41,8 @@ from bulkdir.errors import SheetError
 __all__ = [
     "RawSheet", "Workbook", "open_workbook", "read_sheet", "cell_text", "normalise_header",
     "find_header_row", "OutSheet", "write_xlsx", "write_csv", "csv_guard", "RISKY_PREFIXES",
-    "HEADER_SCAN_ROWS", "atomic_file",
+    "HEADER_SCAN_ROWS", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
+    "MAX_UNPACKED_BYTES", "MAX_CELLS", "MAX_ROWS",
 ]
 
 HEADER_SCAN_ROWS = 20  # the admin console template has its headers on row 9
@@ -49,6 +53,16 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+
+# Caps on one spreadsheet, so that a wrong or hostile file (a zip bomb, a sheet with one cell at A1
+# and one at XFD1048576, 50 MB of commas, a file that never ends) is refused in a moment, not read
+# until memory runs out. A real directory is far below them: a 100,000-member CSV is about 15 MB;
+# its xlsx about 9 MB, unpacking to 73 MB of sheet XML, 1.3 million cells. Reading a file just
+# under the caps peaks around 1 GB (measured: see MEMORY below).
+MAX_SHEET_BYTES = 50 << 20  # the file as saved
+MAX_UNPACKED_BYTES = 256 << 20  # all the parts of an xlsx, unpacked
+MAX_CELLS = 5_000_000  # of one sheet; in an xlsx every cell of the rectangle up to its last row and column
+MAX_ROWS = 1_000_000
 
 
 @dataclass
@@ -163,32 +177,25 @@ def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
     ['staff']
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(8)
-    except FileNotFoundError:
-        raise SheetError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise SheetError(f"{path} is a folder, not a spreadsheet") from None
-    except OSError as error:
-        raise SheetError(f"cannot open {path}: {error.strerror or error}") from None
-    if not head:
+    data = read_capped(path)
+    if not data:
         raise SheetError(f"{path.name} is empty", f"{path.name} 是空文件")
     suffix = path.suffix.lower()
     if suffix == ".json":
         from bulkdir.export import open_json_workbook  # export imports this module: import late
 
         return open_json_workbook(path)
-    if head.startswith(_ZIP_MAGIC):
-        return _open_excel(path)
-    if head.startswith(_OLE_MAGIC):
-        if _is_encrypted(path):
+    if data.startswith(_ZIP_MAGIC):
+        return _open_excel(path, data)
+    if data.startswith(_OLE_MAGIC):
+        # An encrypted xlsx is an OLE compound file holding an "EncryptedPackage" stream.
+        if _ENCRYPTED_MARK in data[:1 << 20]:
             raise SheetError(*_password_protected(path))
-        return _open_excel(path)
+        return _open_excel(path, data)
     if suffix in _EXCEL_SUFFIXES:
         raise SheetError(f"{path.name} is not a spreadsheet: it is not an Excel file",
                          f"{path.name} 不是电子表格：它不是 Excel 文件")
-    return _open_text(path, encoding, "\t" if suffix == ".tsv" else None)
+    return _open_text(path, data, encoding, "\t" if suffix == ".tsv" else None)
 
 
 def read_sheet(path: str | Path, sheet: str | None = None, encoding: str | None = None) -> RawSheet:
@@ -200,67 +207,149 @@ def read_sheet(path: str | Path, sheet: str | None = None, encoding: str | None 
     return open_workbook(path, encoding).read(sheet)
 
 
+def check_sheet_file(path: str | Path) -> int:
+    """The size of the spreadsheet file at `path`, once it is known bulkdir may read it: SheetError
+    when it is missing, is not a regular file (reading a pipe waits for ever, a device never ends)
+    or is larger than MAX_SHEET_BYTES. Looks at the file without opening it.
+
+    >>> check_sheet_file("staff.xlsx")                      # doctest: +SKIP
+    8887706
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise SheetError(f"{path} does not exist", f"{path} 不存在") from None
+    except OSError as error:
+        raise _cannot_open(path, error) from None
+    return _checked_size(path, info)
+
+
+def read_capped(path: str | Path) -> bytes:
+    """The bytes of the spreadsheet file at `path`, after `check_sheet_file`: never more than
+    MAX_SHEET_BYTES, even from a file that another program is still writing.
+
+    >>> len(read_capped("staff.xlsx"))                      # doctest: +SKIP
+    8887706
+    """
+    path = Path(path)
+    check_sheet_file(path)
+    try:
+        # Non-blocking, so that a file swapped for a pipe since the check does not wait here for a
+        # writer (fstat then refuses it); a regular file reads as usual.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(descriptor, "rb") as handle:
+            _checked_size(path, os.fstat(handle.fileno()))
+            data = handle.read(MAX_SHEET_BYTES + 1)  # one byte more tells "too large" from "just at the cap"
+    except OSError as error:
+        raise _cannot_open(path, error) from None
+    if len(data) > MAX_SHEET_BYTES:
+        raise _file_too_large(path)
+    return data
+
+
+def _checked_size(path: Path, info: os.stat_result) -> int:
+    if stat.S_ISDIR(info.st_mode):
+        raise SheetError(f"{path} is a folder, not a spreadsheet", f"{path} 是文件夹，不是电子表格")
+    if not stat.S_ISREG(info.st_mode):
+        raise SheetError(f"{path} is not a regular file (a pipe, device or folder); save the sheet as a file "
+                         "and try again", f"{path} 不是普通文件（而是管道、设备或文件夹）；请把表格另存为文件后再试")
+    if info.st_size > MAX_SHEET_BYTES:
+        raise _file_too_large(path)
+    return info.st_size
+
+
+def _cannot_open(path: Path, error: OSError) -> SheetError:
+    reason = error.strerror or str(error)
+    return SheetError(f"cannot open {path}: {reason}", f"无法打开 {path}：{reason}")
+
+
+def _too_large(path: Path, what: str, what_zh: str) -> SheetError:
+    return SheetError(f"{path.name} is too large: {what}; split it into smaller files and try again",
+                      f"{path.name} 太大：{what_zh}；请拆分成几个较小的文件后再试")
+
+
+def _file_too_large(path: Path) -> SheetError:
+    megabytes = MAX_SHEET_BYTES >> 20
+    return _too_large(path, f"more than {megabytes} MB, the most bulkdir reads", f"超过 bulkdir 可读取的 {megabytes} MB")
+
+
+def _too_many(path: Path, count: int, cap: int, unit: str, unit_zh: str, where: str, where_zh: str) -> SheetError:
+    return _too_large(path, f"{where}{count:,} {unit}, more than the {cap:,} bulkdir reads",
+                      f"{where_zh}{count:,} {unit_zh}，超过 bulkdir 可读取的 {cap:,} {unit_zh}")
+
+
 def _password_protected(path: Path) -> tuple[str, str]:
     return (f"{path.name} is password-protected; save a copy without a password and try again",
             f"{path.name} 设有密码；请另存一份不带密码的副本后再试")
 
 
-def _is_encrypted(path: Path) -> bool:
-    # An encrypted xlsx is an OLE compound file holding an "EncryptedPackage" stream.
-    with open(path, "rb") as handle:
-        return _ENCRYPTED_MARK in handle.read(1 << 20)
+def _not_excel(path: Path, detail: str) -> SheetError:
+    return SheetError(f"{path.name} is not a spreadsheet Excel can open ({detail})",
+                      f"{path.name} 不是 Excel 能打开的电子表格（{detail}）")
 
 
 def _calamine_call(path: Path, action: Callable[[], Any]) -> Any:
     try:
         return action()
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, SheetError):
         raise
     except BaseException as error:  # calamine raises its own errors, and a Rust panic is a BaseException
         if type(error).__name__ == "PasswordError":
             raise SheetError(*_password_protected(path)) from None
         detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise SheetError(f"{path.name} is not a spreadsheet Excel can open ({detail})",
-                         f"{path.name} 不是 Excel 能打开的电子表格（{detail}）") from None
+        raise _not_excel(path, detail) from None
 
 
-def _open_excel(path: Path) -> Workbook:
+_Extras = tuple[set[int], dict[tuple[int, int], int]]  # hidden rows, scientific cells: see _sheet_extras
+
+
+def _open_excel(path: Path, data: bytes) -> Workbook:
     from python_calamine import CalamineWorkbook
 
-    book = _calamine_call(path, lambda: CalamineWorkbook.from_path(str(path)))
+    sheets = _check_zip(path, data) if data.startswith(_ZIP_MAGIC) else {}
+    # calamine reads the very bytes just checked: a file changed since cannot slip past the checks
+    book = _calamine_call(path, lambda: CalamineWorkbook.from_filelike(io.BytesIO(data)))
     names = _calamine_call(path, lambda: list(book.sheet_names))
     if not names:
         raise SheetError(f"{path.name} has no sheets")
 
     def read(name: str) -> RawSheet:
-        return _calamine_call(path, lambda: _read_excel_sheet(path, book, name))
+        # the side scan reads the sheet's XML from `data`, which is kept for it
+        scan = (lambda: _sheet_extras(data, *sheets[name])) if name in sheets else None
+        return _calamine_call(path, lambda: _read_excel_sheet(path, book, name, scan))
 
     return Workbook(path, read, names)
 
 
-def _read_excel_sheet(path: Path, book: Any, name: str) -> RawSheet:
+def _read_excel_sheet(path: Path, book: Any, name: str, side_scan: Callable[[], _Extras] | None) -> RawSheet:
     # The XML side-scan (hidden rows, scientific cells) runs beside calamine's parse, which
     # releases the GIL; on 100,000 rows that hides its cost.
-    extras: list[tuple[set[int], dict[tuple[int, int], int]]] = []
+    extras: list[_Extras] = []
     scan = None
-    if path.suffix.lower() != ".xls":
-        scan = threading.Thread(target=lambda: extras.append(_sheet_extras(path, name)), daemon=True)
+    if side_scan is not None:
+        scan = threading.Thread(target=lambda: extras.append(side_scan()), daemon=True)
         scan.start()
     try:
         sheet = book.get_sheet_by_name(name)
-        start = sheet.start
-        str_ = str
-        rows = [[c if c.__class__ is str_ else cell_text(c) for c in row] for row in sheet.iter_rows()]
-        # iter_rows starts at row 1 but at the first used column: pad on the left so that column
-        # indexes (and the letters in messages and reports) are the spreadsheet's own.
-        if start and start[1]:
-            pad = [""] * start[1]
-            rows = [pad + row for row in rows]
-        merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ()
-                  if (r0, c0) != (r1, c1)]
     finally:
         if scan is not None:
             scan.join()
+    # The rows below hold every cell from A1 to calamine's last row and column. The xlsx checks
+    # kept calamine itself within the caps; this keeps the rows within them for the formats those
+    # do not read (xls, xlsb, ods).
+    if sheet.end:
+        _check_extent(path, name, sheet.end[0] + 1, sheet.end[1] + 1)
+    start = sheet.start
+    str_ = str
+    rows = [[c if c.__class__ is str_ else cell_text(c) for c in row] for row in sheet.iter_rows()]
+    # iter_rows starts at row 1 but at the first used column: pad on the left so that column
+    # indexes (and the letters in messages and reports) are the spreadsheet's own.
+    if start and start[1]:
+        pad = [""] * start[1]
+        rows = [pad + row for row in rows]
+    merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ()
+              if (r0, c0) != (r1, c1)]
     hidden, scientific = extras[0] if extras else (set(), {})
     for (number, column), decimals in scientific.items():
         row = number - 1
@@ -272,7 +361,300 @@ def _read_excel_sheet(path: Path, book: Any, name: str) -> RawSheet:
     return RawSheet(name, rows, merged, hidden)
 
 
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+def _check_extent(path: Path, sheet: str | None, rows: int, columns: int, cells: int = 0) -> None:
+    """SheetError when a sheet (None: the CSV) has more than MAX_ROWS rows, or more than MAX_CELLS
+    cells: its count of `cells`, or the rectangle up to its last row and column, which calamine
+    and the rows hold in full, empty cells too."""
+    where, where_zh = (f"sheet {sheet!r} has ", f"工作表“{sheet}”有 ") if sheet else ("it has ", "其中有 ")
+    if rows > MAX_ROWS:
+        raise _too_many(path, rows, MAX_ROWS, "rows", "行", where, where_zh)
+    if rows * columns > MAX_CELLS:
+        corner = f"{_column_letters(columns)}{rows}"  # often one stray cell far below or right of the table
+        raise _too_many(path, rows * columns, MAX_CELLS, "cells", "个单元格",
+                        f"sheet {sheet!r} reaches cell {corner}, ", f"工作表“{sheet}”延伸到单元格 {corner}，共 ")
+    if cells > MAX_CELLS:
+        raise _too_many(path, cells, MAX_CELLS, "cells", "个单元格", where, where_zh)
+
+
+# ---------------------------------------------------------------------------------------------
+# an xlsx, checked before calamine parses it
+#
+# calamine unpacks the parts it reads without a limit, and lays a sheet out as a dense rectangle
+# from its first to its last cell: a sheet XML of a few bytes with one cell at A1 and one at
+# XFD1048576 makes it allocate 17 billion cells. So every part is first unpacked here, counting,
+# and each sheet's XML scanned for the farthest cell it places.
+
+_PIECE = 1 << 20  # unpacked a megabyte at a time: a bomb never sits in memory whole
+
+
+def _check_zip(path: Path, data: bytes) -> dict[str, tuple[zipfile.ZipInfo, dict[int, int]]]:
+    """Unpack every part of the zip, refusing it past MAX_UNPACKED_BYTES in all (the sizes a zip
+    declares can lie), and measure each sheet of an xlsx, refusing one that reaches past the caps.
+    Returns, by sheet name, its part and the workbook's scientific styles, for `_sheet_extras`."""
+    megabytes = MAX_UNPACKED_BYTES >> 20
+    too_large = _too_large(path, f"it unpacks to more than {megabytes} MB, the most bulkdir reads",
+                           f"解压后超过 bulkdir 可读取的 {megabytes} MB")
+    left = MAX_UNPACKED_BYTES
+
+    def unpacked(info: zipfile.ZipInfo) -> Iterator[bytes]:
+        nonlocal left
+        for piece in _unpacked(data, info):
+            left -= len(piece)
+            if left < 0:
+                raise too_large
+            yield piece
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise too_large  # as the zip declares, before unpacking anything
+        if len(archive.infolist()) > _MAX_PARTS:
+            raise ValueError(f"more than {_MAX_PARTS:,} parts")
+        parts, styles = _xlsx_parts(archive)
+        sheets = {}
+        for info in archive.infolist():
+            if info.filename in parts:
+                name = parts[info.filename]
+                _check_extent(path, name, *_sheet_extent(unpacked(info), lambda: _unpacked(data, info)))
+                sheets[name] = (info, styles)
+            else:  # counted all the same: calamine reads parts besides the sheets
+                for _ in unpacked(info):
+                    pass
+        return sheets
+    except SheetError:
+        raise
+    except Exception as error:  # whatever a broken or hostile zip makes zipfile, zlib or the scans raise
+        raise _not_excel(path, str(error).splitlines()[0][:200] if str(error) else type(error).__name__) from None
+
+
+_MAX_PARTS = 10_000  # a workbook has tens; a zip of a million empty parts would take minutes to list
+
+
+def _xlsx_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[int, int]]:
+    """{part name: sheet name} for the sheets of an xlsx, found as calamine finds them (xlsx/mod.rs:
+    the workbook named in _rels/.rels, part names in any case), so that no sheet calamine reads
+    goes unchecked; and the scientific styles. Empty for a zip that is no xlsx (xlsb, ods)."""
+    names = {info.filename.replace("\\", "/").lower(): info.filename for info in archive.infolist()}
+
+    def part(name: str) -> bytes | None:
+        found = names.get(name.lower())
+        if found is None:
+            return None
+        if archive.getinfo(found).file_size > _SMALL_PART:  # zipfile reads no more than the zip declares
+            raise ValueError(f"{found} is over {_SMALL_PART >> 20} MB")
+        return archive.read(found)
+
+    package = part("_rels/.rels")
+    document = next((rel.get("Target", "") for rel in _tags(package, "Relationship")
+                     if rel.get("Type", "").endswith("/officeDocument")), None) if package else None
+    if document is None:
+        return {}, {}
+    folder = document[:document.rfind("/") + 1].removeprefix("/")
+    workbook, rels = part(folder + "workbook.xml"), part(folder + "_rels/workbook.xml.rels")
+    if workbook is None or rels is None:
+        return {}, {}
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in _tags(rels, "Relationship")}
+    sheets = {}
+    for sheet in _tags(workbook, "sheet"):
+        rid = next((value for key, value in sheet.items() if key == "id" or key.endswith(":id")), None)
+        target = targets.get(rid)
+        if target is not None and "name" in sheet:
+            target = target[1:] if target.startswith("/") else folder + target
+            sheets[names.get(target.replace("\\", "/").lower(), target)] = sheet["name"]
+    styles = part(folder + "styles.xml")
+    return sheets, _scientific_styles(styles) if styles else {}
+
+
+def _tags(xml: bytes, name: str) -> Iterator[dict[str, str]]:
+    """The attributes of each `name` tag (any namespace prefix) in a small XML part."""
+    text = xml.decode("utf-8", "replace")
+    for tag in re.finditer(rf"<(?:\w{{1,32}}:)?{name}\b([^<>]{{0,8192}})>", text):
+        yield {key: html.unescape(value) for key, value in re.findall(r'([\w:.-]+)\s*=\s*"([^"]*)"', tag.group(1))}
+
+
+_SMALL_PART = 32 << 20  # workbook.xml, its relationships, styles.xml: kilobytes in any real workbook
+
+
+def _unpacked(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A zip part's bytes, a megabyte at most at a time, inflated from the raw stream: zipfile would
+    stop at the size the zip declares, which may be a lie; calamine does not stop there."""
+    start = info.header_offset
+    if data[start:start + 4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no part {info.filename!r} where the zip says it is")
+    name_length, extra_length = struct.unpack("<HH", data[start + 26:start + 30])
+    start += 30 + name_length + extra_length
+    raw = memoryview(data)[start:start + info.compress_size]
+    if info.flag_bits & 1:
+        raise NotImplementedError(f"{info.filename} is encrypted")
+    if info.compress_type == zipfile.ZIP_STORED:
+        for offset in range(0, len(raw), _PIECE):
+            yield bytes(raw[offset:offset + _PIECE])
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        for offset in range(0, len(raw), 1 << 16):  # 64 KB in at a time: the fastest here
+            pending: bytes | memoryview = raw[offset:offset + (1 << 16)]
+            while pending and not inflater.eof:
+                piece = inflater.decompress(pending, _PIECE)
+                pending = inflater.unconsumed_tail
+                if piece:
+                    yield piece
+    else:  # calamine reads stored and deflated parts only
+        raise NotImplementedError(f"{info.filename} is compressed with method {info.compress_type}")
+
+
+_TAIL = 8192  # the most _segments holds back
+
+
+def _segments(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The same bytes, cut only just before a `<`, so that no tag the scans look for is split in
+    two. No regex here reads more than 4096 bytes past a `<` (and a tag holds no `<`), so once a
+    segment has _TAIL bytes after its last `<` the scans see all they would, and it is cut there:
+    a long stretch without `<` or `>` is scanned once, never again and again."""
+    tail = b""
+    for piece in pieces:
+        segment = tail + piece
+        cut = segment.rfind(b"<")
+        if cut < 0 or len(segment) - cut > _TAIL:
+            cut = len(segment)
+        yield segment[:cut]
+        tail = segment[cut:]
+    if tail:
+        yield tail
+
+
+# How far a sheet's cells reach, in two regex passes over each megabyte of its XML:
+#  - a cell written `<c r="B7"...`, as every program writing xlsx writes them, is placed where its
+#    reference says. _OTHER_CELL finds every cell that does not start so with a reference inside
+#    A1:Z99999: the few far ones (two or more column letters, six or more row digits) give the
+#    farthest cell; a normal sheet has none or a few.
+#  - any other start of a cell (no reference first, a namespace prefix) calamine places by
+#    counting on from the cell before: then the sheet is walked tag by tag in calamine's order
+#    (_walk_extent).
+# A sheet that its references may place past the caps is measured exactly (_exact_extent).
+_OTHER_CELL = re.compile(rb'<c(?! r="[A-Za-z]\d{1,5}")[\s/>]')
+_PREFIXED_CELL = re.compile(rb':c[\s/>]')  # apart: in one pattern with _OTHER_CELL both lose their fast literal start
+_FAR_REFERENCE = re.compile(rb' r="([A-Za-z]+)(\d+)"')
+_NEAR_ROWS, _NEAR_COLUMNS = 99_999, 26  # the farthest a reference _OTHER_CELL passes over can reach
+_REFERENCE = re.compile(rb"([A-Za-z]*)(\d*)")
+
+
+def _sheet_extent(pieces: Iterable[bytes], again: Callable[[], Iterable[bytes]]) -> tuple[int, int, int]:
+    """(rows, columns, cells) that one sheet's XML can reach, at most; `again` unpacks it anew for a
+    second pass when the first cannot tell. cells is 0 when not counted: a sheet whose cells all
+    stand where their references say holds no more than its rectangle, unless it repeats a cell,
+    and each repeat takes 22 bytes or more of MAX_UNPACKED_BYTES."""
+    rows = columns = 0
+    in_order = False
+    for segment in _segments(pieces):
+        if in_order:
+            continue  # unpacked to the end all the same, counting
+        for cell in _OTHER_CELL.finditer(segment):
+            far = _FAR_REFERENCE.match(segment, cell.start() + 2)
+            if not far:
+                in_order = True
+                break
+            rows = max(rows, int(far.group(2)))
+            columns = max(columns, _column_index(far.group(1).decode()) + 1)
+        in_order = in_order or _PREFIXED_CELL.search(segment) is not None
+    if in_order:
+        return _walk_extent(again())
+    rows, columns = max(rows, _NEAR_ROWS), max(columns, _NEAR_COLUMNS)
+    if rows > MAX_ROWS or rows * columns > MAX_CELLS:
+        return _exact_extent(again())
+    return rows, columns, 0
+
+
+_FIRST_REFERENCE = re.compile(rb'<c r="([A-Za-z]+)(\d+)"')
+
+
+def _exact_extent(pieces: Iterable[bytes]) -> tuple[int, int, int]:
+    """(rows, columns, cells) of a sheet whose every cell starts `<c r="...`, from all the references."""
+    rows = columns = cells = 0
+    for segment in _segments(pieces):
+        references = _FIRST_REFERENCE.findall(segment)
+        if references:
+            cells += len(references)
+            rows = max(rows, max(int(digits) for _, digits in references))
+            columns = max(columns, max(_column_index(letters.decode()) + 1
+                                       for letters in {letters for letters, _ in references}))
+    return rows, columns, cells
+
+
+# Every start or end of a row or cell (and the end of sheetData, where calamine stops), in order.
+_TAG = re.compile(rb"<(/?)(?:[\w.-]{1,64}:)?(row|c|sheetData)(?=[\s/>])([^<>]{0,4096})(>?)")
+_ATTRIBUTE = re.compile(rb'\s*([^\s=/]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+
+
+def _walk_extent(pieces: Iterable[bytes]) -> tuple[int, int, int]:
+    """(rows, columns, cells) of a sheet with cells placed by counting, walked as calamine walks it
+    (xlsx/cells_reader.rs): a cell without a reference goes right of the cell before, a row without
+    one below the row before; an empty <c/> or <row/> moves on as one with an end tag does (calamine
+    expands empty elements). ValueError for what it could not follow as calamine does (comments,
+    a tag over 4 KB or with a `>` in a value), which no program writing xlsx produces."""
+    row = column = 0  # where the next cell without a reference goes, 0-based as in calamine
+    rows = columns = cells = 0
+    first = True
+    for segment in _segments(pieces):
+        if first:  # the <?xml ...?> declaration, the one <? allowed
+            first, segment = False, re.sub(rb"^(?:\xef\xbb\xbf)?\s*<\?xml\b[^<>]{0,4096}\?>", b"", segment)
+        if b"<!" in segment or b"<?" in segment:
+            raise ValueError("its sheet XML has comments or processing instructions")
+        for closing, name, attributes, end in _TAG.findall(segment):
+            if closing:
+                if name == b"sheetData":
+                    return rows, columns, cells
+                if name == b"row":
+                    row, column = row + 1, 0
+                continue
+            if not end:
+                raise ValueError("its sheet XML has a tag over 4 KB")
+            if name == b"sheetData":
+                continue
+            empty = attributes.rstrip().endswith(b"/")
+            reference = _reference_of(attributes.rstrip().removesuffix(b"/"), cell=name == b"c")
+            if name == b"row":
+                if reference:
+                    row = reference[0]
+                if empty:
+                    row, column = row + 1, 0
+                continue
+            if reference:
+                place, column = reference
+            else:
+                place = row
+            if not empty:  # an empty cell is not kept, so it does not stretch the sheet
+                cells += 1
+                rows, columns = max(rows, place + 1), max(columns, column + 1)
+            column += 1
+    return rows, columns, cells
+
+
+def _reference_of(attributes: bytes, cell: bool) -> tuple[int, int] | None:
+    """The (row, column) of a row's or a cell's r attribute, 0-based, chosen as calamine chooses it:
+    a row's first r; a cell's last r before it has seen all of r, s and t."""
+    value, seen, position = None, 0, 0
+    for found in _ATTRIBUTE.finditer(attributes):
+        if found.start() != position:
+            break
+        position = found.end()
+        key, text = found.group(1), found.group(2) if found.group(2) is not None else found.group(3)
+        if not cell:
+            if key == b"r" and value is None:
+                value = text
+        elif key in (b"r", b"s", b"t") and seen < 3:
+            seen += 1
+            if key == b"r":
+                value = text
+    if attributes[position:].strip():
+        raise ValueError("its sheet XML has a tag bulkdir cannot follow")
+    reference = _REFERENCE.fullmatch(value) if value else None
+    if not reference or not reference.group(2):
+        return None  # none, or one calamine refuses to read
+    letters, digits = reference.groups()
+    return int(digits) - 1, _column_index(letters.decode()) if letters else 0
+
+
+_ROW_TAG = re.compile(rb"<(?:\w{1,32}:)?row\b[^<>]{0,4096}>")  # bounded and stopping at `<`: linear
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 _HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
 _CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
@@ -280,65 +662,55 @@ _CELL_TYPE = re.compile(rb'\bt="(\w+)"')
 _BUILTIN_SCIENTIFIC = {11: 2, 48: 1}  # numFmtId -> decimals: "0.00E+00", "##0.0E+0"
 
 
-def _sheet_extras(path: Path, sheet_name: str) -> tuple[set[int], dict[tuple[int, int], int]]:
-    """From the sheet's XML, which calamine does not read: the spreadsheet numbers of hidden rows,
-    and the numeric cells shown in scientific notation as {(row number, 0-based column): decimals}.
-    A mobile Excel shows as 1.39123E+10 has lost its last digits; reading it as 13912300000 would
+def _sheet_extras(data: bytes, info: zipfile.ZipInfo, styles: dict[int, int]) -> _Extras:
+    """From a sheet's XML (the part `info` of the xlsx `data`, already checked), what calamine does
+    not read: the spreadsheet numbers of hidden rows, and the numeric cells shown in scientific
+    notation as {(row number, 0-based column): decimals} (`styles`: style index -> decimals). A
+    mobile Excel shows as 1.39123E+10 has lost its last digits; reading it as 13912300000 would
     hide that. Empty when unsure: both only add warnings and problems, never fail a read."""
     hidden: set[int] = set()
     scientific: dict[tuple[int, int], int] = {}
+    cell_tag = None
+    if styles:
+        ids = b"|".join(str(i).encode() for i in styles)
+        cell_tag = re.compile(rb'<(?:\w{1,32}:)?c\b[^<>]{0,4096}?\bs="(' + ids + rb')"[^<>]{0,4096}>')
     try:
-        with zipfile.ZipFile(path) as archive:
-            member = _sheet_member(archive, sheet_name)
-            if member is None:
-                return hidden, scientific
-            styles = _scientific_styles(archive)
-            cell_tag = None
-            if styles:
-                ids = b"|".join(str(i).encode() for i in styles)
-                cell_tag = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bs="(' + ids + rb')"[^>]*>')
-            with archive.open(member) as stream:
-                tail = b""
-                while chunk := stream.read(1 << 20):
-                    buffer = tail + chunk
-                    cut = buffer.rfind(b">") + 1
-                    buffer, tail = buffer[:cut], buffer[cut:]
-                    if b"hidden=" in buffer:
-                        for tag in _ROW_TAG.finditer(buffer):
-                            if _HIDDEN.search(tag.group()) and (number := _ROW_NUMBER.search(tag.group())):
-                                hidden.add(int(number.group(1)))
-                    if cell_tag is not None:
-                        for tag in cell_tag.finditer(buffer):
-                            kind = _CELL_TYPE.search(tag.group())
-                            ref = _CELL_REF.search(tag.group())
-                            if ref and (kind is None or kind.group(1) == b"n"):
-                                column = _column_index(ref.group(1).decode())
-                                scientific[(int(ref.group(2)), column)] = styles[int(tag.group(1))]
+        for segment in _segments(_unpacked(data, info)):
+            if b"hidden=" in segment:
+                for tag in _ROW_TAG.finditer(segment):
+                    if _HIDDEN.search(tag.group()) and (number := _ROW_NUMBER.search(tag.group())):
+                        hidden.add(int(number.group(1)))
+            if cell_tag is not None:
+                for tag in cell_tag.finditer(segment):
+                    kind = _CELL_TYPE.search(tag.group())
+                    ref = _CELL_REF.search(tag.group())
+                    if ref and (kind is None or kind.group(1) == b"n"):
+                        column = _column_index(ref.group(1).decode())
+                        scientific[(int(ref.group(2)), column)] = styles[int(tag.group(1))]
     except Exception:
         return set(), {}
     return hidden, scientific
 
 
-def _scientific_styles(archive: zipfile.ZipFile) -> dict[int, int]:
+def _scientific_styles(styles: bytes) -> dict[int, int]:
     """Cell style index -> decimals, for the styles whose number format is scientific."""
-    try:
-        styles = archive.read("xl/styles.xml").decode("utf-8", "replace")
-    except KeyError:
-        return {}
+    text = styles.decode("utf-8", "replace")
     formats = dict(_BUILTIN_SCIENTIFIC)
-    for tag in re.findall(r"<(?:\w+:)?numFmt\b[^>]*>", styles):
+    for tag in re.findall(r"<(?:\w{1,32}:)?numFmt\b[^<>]{0,4096}>", text):
         number = re.search(r'\bnumFmtId="(\d+)"', tag)
         code = re.search(r'\bformatCode="([^"]*)"', tag)
         if number and code:
-            text = html.unescape(code.group(1)).upper().split(";")[0]
-            if re.search(r"E[+-]", text):
-                mantissa = text.split("E")[0]
+            format_text = html.unescape(code.group(1)).upper().split(";")[0]
+            if re.search(r"E[+-]", format_text):
+                mantissa = format_text.split("E")[0]
                 formats[int(number.group(1))] = len(re.sub(r"[^0#?]", "", mantissa.split(".")[1])) \
                     if "." in mantissa else 0
-    found = re.search(r"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
     result: dict[int, int] = {}
-    if found:
-        for index, tag in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", found.group())):
+    start = re.search(r"<(?:\w{1,32}:)?cellXfs\b", text)
+    if start:
+        end = text.find("cellXfs>", start.end())
+        for index, tag in enumerate(re.findall(r"<(?:\w{1,32}:)?xf\b[^<>]{0,4096}>",
+                                               text[start.end():end if end >= 0 else len(text)])):
             number = re.search(r'\bnumFmtId="(\d+)"', tag)
             if number and int(number.group(1)) in formats:
                 result[index] = formats[int(number.group(1))]
@@ -347,25 +719,18 @@ def _scientific_styles(archive: zipfile.ZipFile) -> dict[int, int]:
 
 def _column_index(letters: str) -> int:
     index = 0
-    for letter in letters:
+    for letter in letters.upper():
         index = index * 26 + ord(letter) - 64
     return index - 1
 
 
-def _sheet_member(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
-    workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
-        name = re.search(r'\bname="([^"]*)"', tag)
-        rid = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\b\w+:id="([^"]*)"', tag)
-        if name and rid and html.unescape(name.group(1)) == sheet_name:
-            for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
-                if re.search(rf'\bId="{re.escape(rid.group(1))}"', rel):
-                    target = re.search(r'\bTarget="([^"]*)"', rel)
-                    if target:
-                        value = target.group(1)
-                        return value.lstrip("/") if value.startswith("/") else "xl/" + value
-    return None
+def _column_letters(number: int) -> str:
+    """The letters of the 1-based column `number`: 1 -> A, 27 -> AA."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _decode(data: bytes, encoding: str | None, name: str) -> str:
@@ -393,15 +758,20 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
                      f"{name} 不是电子表格：既不是 Excel 文件，也不是 UTF-8 或 GBK 编码的文本（可用 --encoding 指定其他编码）")
 
 
-def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Workbook:
-    data = path.read_bytes()
+def _open_text(path: Path, data: bytes, encoding: str | None, delimiter: str | None) -> Workbook:
     text = _decode(data, encoding, path.name)
     if "\x00" in text:
         raise SheetError(f"{path.name} is not a spreadsheet: it holds binary data",
                          f"{path.name} 不是电子表格：其中是二进制数据")
     if delimiter is None:
-        first = next((line for line in text.splitlines() if line.strip()), "")
+        first = _first_line(text)
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    # Every cell ends at a delimiter or at a line end, so counting those bounds the cells before
+    # parsing, in a moment. A quoted delimiter or line break counts too, and CR LF twice: twice the
+    # cap, so that addresses full of commas are not refused here; the rows are counted exactly below.
+    if text.count(delimiter) + text.count("\n") + text.count("\r") > 2 * MAX_CELLS:
+        raise _too_large(path, f"more than {MAX_CELLS:,} cells, the most bulkdir reads",
+                         f"超过 bulkdir 可读取的 {MAX_CELLS:,} 个单元格")
     name = path.stem
 
     def read(_: str) -> RawSheet:
@@ -414,9 +784,20 @@ def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Workb
             raise SheetError(f"{path.name} is not a readable CSV file ({error})") from None
         finally:
             csv.field_size_limit(limit)
+        _check_extent(path, None, len(rows), 0, sum(map(len, rows)))
         return RawSheet(name, rows)
 
     return Workbook(path, read, [name])
+
+
+def _first_line(text: str) -> str:
+    """The first line that is not blank (without making a list of all the lines)."""
+    found = re.search(r"\S", text)
+    if not found:
+        return ""
+    start = max(text.rfind("\n", 0, found.start()), text.rfind("\r", 0, found.start())) + 1
+    ends = [end for end in (text.find("\n", found.start()), text.find("\r", found.start())) if end >= 0]
+    return text[start:min(ends, default=len(text))]
 
 
 def _unguard(cell: str) -> str:
