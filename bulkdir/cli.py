@@ -314,11 +314,16 @@ def _run_options(client, journal: str | None, report: str | None, quiet: bool, l
                          progress=not quiet and sys.stderr.isatty(), lang=lang, **plan_shaping)
 
 
-def _check_outputs(source: str, report: str | None, plan_out: str | None, force: bool) -> None:
-    """Refuse to write over the input sheet, or over another existing file without --force, before any call."""
+def _check_files(source: str, report: str | None, plan_out: str | None, force: bool, sheet: bool = True) -> None:
+    """Before connecting: the input is a file bulkdir may read, and nothing it writes would replace the input
+    sheet, or another existing file without --force."""
     from pathlib import Path
 
     from bulkdir.report import check_output_path
+    from bulkdir.sheets import check_sheet_file
+
+    if sheet:
+        check_sheet_file(source)
 
     if report:
         check_output_path(report, force=force, protect=[source], option="--report")
@@ -434,7 +439,7 @@ def import_command(file: str, connection: Connection, yes: bool, report: str | N
     from bulkdir.importer import prepare_import
     from bulkdir.plan import DeleteOptions
 
-    _check_outputs(file, report, plan_out, force)
+    _check_files(file, report, plan_out, force)
     client = connection.client()
     options = _run_options(client, journal, report, quiet, lang, strict=strict, sheet=sheet, encoding=encoding,
                            delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead,
@@ -461,7 +466,7 @@ def apply_command(plan_file: str, connection: Connection, yes: bool, report: str
     from bulkdir.importer import prepare_apply
     from bulkdir.plan import DeleteOptions
 
-    _check_outputs(plan_file, report, None, force)
+    _check_files(plan_file, report, None, force, sheet=False)
     client = connection.client()
     options = _run_options(client, journal, report, quiet, lang,
                            delete=DeleteOptions(allow_mass_delete=allow_mass_delete))
@@ -490,7 +495,7 @@ def delete_command(file: str, connection: Connection, yes: bool, report: str | N
     from bulkdir.importer import prepare_delete
     from bulkdir.plan import DeleteOptions
 
-    _check_outputs(file, report, None, force)
+    _check_files(file, report, None, force)
     client = connection.client()
     options = _run_options(client, journal, report, quiet, lang, sheet=sheet, encoding=encoding,
                            delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False))

@@ -290,10 +290,13 @@ def _recent(journal: Journal, key: dict[str, Any]) -> RecentRemovals:
 
 
 def _hash(path: Path) -> str:
+    """The content hash of an input sheet, once it is known to be a file bulkdir may read (not a pipe or a
+    device, within the size cap; a file still growing is not read past the cap)."""
+    from bulkdir.sheets import MAX_SHEET_BYTES, check_sheet_file
+
+    check_sheet_file(path)
     try:
-        return file_hash(path)
-    except FileNotFoundError:
-        raise SheetError(f"{path} does not exist") from None
+        return file_hash(path, limit=MAX_SHEET_BYTES)
     except OSError as error:
         raise SheetError(f"cannot open {path}: {error.strerror or error}") from None
 
@@ -627,8 +630,7 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
     from bulkdir.wecom.directory import fetch_directory
 
     path = Path(path)
-    plan_hash = _hash(path)
-    document = read_plan_document(path)
+    document, plan_hash = read_plan_document(path)
     problems = check_plan_document(document, getattr(client.settings, "corp_id", None),
                                    getattr(client, "endpoint", None))
     if problems:

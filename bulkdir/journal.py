@@ -21,6 +21,7 @@ that the delete brake cannot be dodged by splitting a mass delete into several r
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -79,15 +80,20 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def file_hash(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes: the same sheet saved again unchanged resumes the same run.
+def file_hash(path: str | Path, limit: int | None = None) -> str:
+    """The SHA-256 of a file's bytes: the same sheet saved again unchanged resumes the same run. With
+    `limit`, a file longer than that (or still growing past it) raises OSError(EFBIG) instead.
 
     >>> file_hash("staff.xlsx")[:12]
     '3f0c9e1a7b2d'
     """
     digest = hashlib.sha256()
+    read = 0
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
+            read += len(block)
+            if limit is not None and read > limit:
+                raise OSError(errno.EFBIG, f"larger than {limit // (1 << 20)} MB")
             digest.update(block)
     return digest.hexdigest()
 

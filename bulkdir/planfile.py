@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +90,21 @@ def sign(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "check": _check_of(document)}
 
 
-def read_plan_document(path: Path) -> dict[str, Any]:
-    """A saved plan as written, refused (PlanRefusedError) when it is not JSON, not a plan, or changed since."""
+def read_plan_document(path: Path) -> tuple[dict[str, Any], str]:
+    """A saved plan as written and the SHA-256 of its bytes (the journal knows an apply by it); refused
+    (PlanRefusedError) when it is not a file, not JSON, not a plan, or changed since it was saved."""
     name = path.name
     try:
-        size = path.stat().st_size
-        if size > MAX_PLAN_BYTES:
-            raise PlanRefusedError(f"{name} is larger ({size // 2**20} MB) than any plan bulkdir writes")
-        document = json.loads(path.read_bytes().decode("utf-8"))
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise PlanRefusedError(f"{name} is not a regular file", f"{name} 不是普通文件")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PLAN_BYTES + 1)
+        if len(data) > MAX_PLAN_BYTES:
+            raise PlanRefusedError(f"{name} is larger than any plan bulkdir writes ({MAX_PLAN_BYTES >> 20} MB)",
+                                   f"{name} 超过 bulkdir 计划文件的大小上限")
+        document = json.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise PlanRefusedError(f"{path} does not exist", f"{path} 不存在") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
         raise PlanRefusedError(f"{name} is not a plan written by `bulkdir import --plan-out` ({reason})",
@@ -111,7 +119,7 @@ def read_plan_document(path: Path) -> dict[str, Any]:
             "does not match, so nothing in it is applied. Plan again with `bulkdir import --plan-out`.",
             f"{name} 保存后被修改过（或由其他用户、其他电脑保存），校验不符，未执行任何操作；"
             "请重新运行 bulkdir import --plan-out 生成计划。")
-    return document
+    return document, hashlib.sha256(data).hexdigest()
 
 
 def check_plan_document(document: dict[str, Any], corp_id: str | None, endpoint: str | None) -> list[str]:
