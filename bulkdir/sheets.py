@@ -6,7 +6,9 @@ else GB18030, a superset of GBK). Every cell becomes text: a number Excel stored
 id is turned back into its exact digits, dates become ISO text, and a number shown in scientific
 notation is read as Excel shows it (`1.39123E+10`), so digits already lost are seen, not hidden.
 Anything that cannot be read raises
-`SheetError` with a reason a person understands; nothing else escapes.
+`SheetError` with a reason a person understands; nothing else escapes. Only a regular file is read
+(never a pipe or a device), and only within the caps below: a file too large, or an xlsx that
+unpacks or reaches too far, is refused before calamine lays it out.
 
 Writing: every cell is a text cell, so phone numbers and ids stay text and nothing is ever a
 formula. In CSV a value starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a single
@@ -55,12 +57,13 @@ _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 
 # Caps on one spreadsheet, so that a wrong or hostile file (a zip bomb, a sheet with one cell at A1
-# and one at XFD1048576, 50 MB of commas, a file that never ends) is refused in a moment, not read
-# until memory runs out. A real directory is far below them: a 100,000-member CSV is about 15 MB;
-# its xlsx about 9 MB, unpacking to 73 MB of sheet XML, 1.3 million cells. Reading a file just
-# under the caps peaks around 1 GB (measured: see MEMORY below).
+# and one at XFD1048576, 50 MB of commas, a file that never ends) is refused in a moment instead of
+# read until memory runs out. A real directory is far below them: a 100,000-member CSV is about
+# 15 MB; its xlsx about 9 MB, unpacking to 73 MB of sheet XML and 1.3 million cells. Reading a file
+# just under them peaks under 800 MB (`python bench/validate.py --caps`: a 50 MB CSV 584 MB, a
+# 355,000-member xlsx, 4.6 million cells, 732 MB, a one-cell xlsx repeated to 256 MB 486 MB).
 MAX_SHEET_BYTES = 50 << 20  # the file as saved
-MAX_UNPACKED_BYTES = 256 << 20  # all the parts of an xlsx, unpacked
+MAX_UNPACKED_BYTES = 256 << 20  # all the parts of an xlsx, unpacked: bounds a cell repeated at one place too
 MAX_CELLS = 5_000_000  # of one sheet; in an xlsx every cell of the rectangle up to its last row and column
 MAX_ROWS = 1_000_000
 
@@ -766,10 +769,15 @@ def _open_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
     if delimiter is None:
         first = _first_line(text)
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    # Every cell ends at a delimiter or at a line end, so counting those bounds the cells before
-    # parsing, in a moment. A quoted delimiter or line break counts too, and CR LF twice: twice the
-    # cap, so that addresses full of commas are not refused here; the rows are counted exactly below.
-    if text.count(delimiter) + text.count("\n") + text.count("\r") > 2 * MAX_CELLS:
+    # Every row ends at a line end and every cell at a delimiter or a line end, so counting those
+    # bounds both before parsing, in a moment. A quoted delimiter or line break counts too, and CR LF
+    # twice: twice the caps, so that addresses full of commas are not refused here; rows and cells
+    # are counted exactly once parsed.
+    line_ends = text.count("\n") + text.count("\r")
+    if line_ends > 2 * MAX_ROWS:
+        raise _too_large(path, f"more than {MAX_ROWS:,} rows, the most bulkdir reads",
+                         f"超过 bulkdir 可读取的 {MAX_ROWS:,} 行")
+    if text.count(delimiter) + line_ends > 2 * MAX_CELLS:
         raise _too_large(path, f"more than {MAX_CELLS:,} cells, the most bulkdir reads",
                          f"超过 bulkdir 可读取的 {MAX_CELLS:,} 个单元格")
     name = path.stem

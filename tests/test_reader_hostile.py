@@ -165,9 +165,10 @@ def test_a_file_that_grows_after_the_check_is_read_no_further_than_the_cap(tmp_p
     assert reads == [1001]  # the cap and one byte more, never "to the end"
 
 
-def test_a_csv_of_nothing_but_commas_is_refused_without_parsing(tmp_path):
+def test_a_csv_of_nothing_but_commas_is_refused_without_parsing(tmp_path, monkeypatch):
     path = tmp_path / "commas.csv"
     path.write_bytes(b"a,b\n" + b"," * (2 * MAX_CELLS + 1))
+    monkeypatch.setattr(sheets.csv, "reader", None)  # not parsed: the count refuses it first
     error = refusal(path)
     assert f"more than {MAX_CELLS:,} cells" in str(error) and "个单元格" in error.message_zh
 
@@ -192,10 +193,13 @@ def test_csv_rows_over_the_cap(tmp_path, monkeypatch):
     assert "it has 11 rows, more than the 10 bulkdir reads" in str(error) and "行" in error.message_zh
 
 
-def test_a_csv_of_line_breaks_alone_is_refused(tmp_path):
+def test_a_csv_of_line_breaks_alone_is_refused_without_parsing(tmp_path, monkeypatch):
     path = tmp_path / "blank.csv"
-    path.write_bytes(b"a\r" + b"\r" * (2 * MAX_CELLS + 1))  # CR alone ends a line for csv too
-    assert "cells" in str(refusal(path))
+    path.write_bytes(b"a\r" + b"\r" * (2 * sheets.MAX_ROWS + 1))  # CR alone ends a line for csv too
+    error = refusal(path)
+    assert "more than 1,000,000 rows" in str(error) and "行" in error.message_zh
+    monkeypatch.setattr(sheets.csv, "reader", None)  # not parsed: the count refuses it first
+    assert "more than 1,000,000 rows" in str(refusal(path))
 
 
 # ---- xlsx: zip bombs and far cells -------------------------------------------------------------
