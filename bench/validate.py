@@ -5,8 +5,10 @@ Each measurement runs in its own subprocess, so its peak memory (ru_maxrss) is i
 
     python bench/validate.py                 # 100,000 rows into bench/out/
     python bench/validate.py --rows 20000 --skip-openpyxl
+    python bench/validate.py --caps          # peak memory of reading files just under bulkdir.sheets' caps
 
-Target: validating the xlsx takes at most 1.5x the pandas read, and stays under 500 MB.
+Target: validating the xlsx takes at most 1.5x the pandas read, and stays under 500 MB; reading a
+file just under the caps stays around 1 GB or less.
 """
 
 from __future__ import annotations
@@ -127,6 +129,94 @@ def measure(kind: str, path: Path, repeat: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+READ = r"""
+import json, resource, sys, time
+from bulkdir.errors import SheetError
+from bulkdir.sheets import read_sheet
+start = time.perf_counter()
+try:
+    sheet = read_sheet(sys.argv[1])
+    note = f"{len(sheet.rows):,} rows, {sum(map(len, sheet.rows)):,} cells read"
+except SheetError as error:
+    note = f"refused: {error}"
+print(json.dumps({"seconds": time.perf_counter() - start, "note": note,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def cap_files(out: Path) -> list[tuple[str, Path]]:
+    """Files just under bulkdir.sheets' caps, made once: the largest member sheets accepted, and
+    hostile shapes that pass the checks or are refused only after parsing."""
+    import zipfile
+
+    from bulkdir import sheets
+
+    out.mkdir(parents=True, exist_ok=True)
+    # 355,000 members: the xlsx (openpyxl writes inline strings, 73 MB of XML per 100,000) unpacks to just
+    # under MAX_UNPACKED_BYTES; the CSV is cut to the rows that fit under MAX_SHEET_BYTES
+    xlsx, full_csv = generate(355_000, out)
+    big_csv = out / "members-under-cap.csv"
+    if not big_csv.exists():
+        with open(full_csv, "rb") as source, open(big_csv, "wb") as target:
+            for line in source:
+                if target.tell() + len(line) > sheets.MAX_SHEET_BYTES:
+                    break
+                target.write(line)
+    sheet_xml = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>%s</sheetData></worksheet>'
+
+    def xlsx_of(name: str, sheet_data: bytes) -> Path:
+        path = out / name
+        if not path.exists():
+            with zipfile.ZipFile(xlsx) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+                for item in source.infolist():
+                    if item.filename == "xl/worksheets/sheet1.xml":
+                        target.writestr(item.filename, sheet_xml % sheet_data)
+                    elif not item.filename.startswith("xl/worksheets/"):
+                        target.writestr(item.filename, source.read(item.filename))
+        return path
+
+    repeat = b'<c r="A1"><v>1</v></c>'
+    repeated = xlsx_of("repeated-cell.xlsx", b'<row r="1">' + repeat * ((sheets.MAX_UNPACKED_BYTES - (1 << 20))
+                                                                        // len(repeat)) + b"</row>")
+    rows = sheets.MAX_CELLS // 26
+    rectangle = xlsx_of("two-cells-rectangle.xlsx", b'<row r="1"><c r="A1"><v>1</v></c></row>'
+                        b'<row r="%d"><c r="Z%d"><v>1</v></c></row>' % (rows, rows))
+    short_rows = out / "short-rows.csv"  # MAX_ROWS rows of MAX_CELLS / MAX_ROWS cells
+    if not short_rows.exists():
+        width = sheets.MAX_CELLS // sheets.MAX_ROWS
+        short_rows.write_bytes(("a" + ",a" * (width - 1) + "\n").encode() * sheets.MAX_ROWS)
+    blank_lines = out / "blank-lines.csv"  # just under the count before parsing: refused only after it
+    if not blank_lines.exists():
+        blank_lines.write_bytes(b"a\n" + b"\n" * (2 * sheets.MAX_CELLS - 2))
+    return [("members xlsx, 355,000 rows", xlsx), ("members CSV, cut under 50 MB", big_csv),
+            ("xlsx: one cell repeated to the unpacked cap", repeated),
+            (f"xlsx: A1 and Z{rows}, a rectangle of {rows * 26:,} cells", rectangle),
+            (f"CSV: {sheets.MAX_ROWS:,} rows of {sheets.MAX_CELLS // sheets.MAX_ROWS} cells", short_rows),
+            (f"CSV: {2 * sheets.MAX_CELLS - 1:,} blank lines", blank_lines)]
+
+
+def caps(out: Path) -> None:
+    """Peak memory of read_sheet on the files of `cap_files`, each read in a child process. The files are
+    made in a child too: a process started from this one would report this one's peak as its own."""
+    made = subprocess.run([sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); import validate; "
+                           "print(json.dumps([(l, str(p)) for l, p in validate.cap_files(validate.Path(sys.argv[2]))]))",
+                           str(Path(__file__).parent), str(out)], capture_output=True, text=True)
+    if made.returncode:
+        raise SystemExit(f"making the files failed:\n{made.stderr}")
+    from bulkdir import sheets
+
+    print(f"caps: MAX_SHEET_BYTES {sheets.MAX_SHEET_BYTES >> 20} MB, MAX_UNPACKED_BYTES "
+          f"{sheets.MAX_UNPACKED_BYTES >> 20} MB, MAX_CELLS {sheets.MAX_CELLS:,}, MAX_ROWS {sheets.MAX_ROWS:,}")
+    print("\n| file | size MB | seconds | peak MB | what read_sheet did |\n|---|---|---|---|---|")
+    for label, path in json.loads(made.stdout.strip().splitlines()[-1]):
+        done = subprocess.run([sys.executable, "-c", READ, path], capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"reading {path} failed:\n{done.stderr}")
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        size = Path(path).stat().st_size / 2**20
+        print(f"| {label} | {size:.1f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {r['note']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -134,7 +224,12 @@ def main() -> None:
     parser.add_argument("--skip-openpyxl", action="store_true", help="skip the slow plain openpyxl read")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is shown "
                         "(the machine is shared, the best run is the least disturbed)")
+    parser.add_argument("--caps", action="store_true", help="measure the peak memory of reading files just "
+                        "under bulkdir.sheets' caps instead")
     args = parser.parse_args()
+    if args.caps:
+        caps(args.out)
+        return
     started = time.perf_counter()
     xlsx, csv_path = generate(args.rows, args.out)
     print(f"data: {args.rows} rows x {len(HEADERS)} columns in {args.out} "
