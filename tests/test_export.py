@@ -243,7 +243,7 @@ def test_department_filter_exports_one_subtree(emulator, tmp_path: Path) -> None
     for given in ("示例企业/研发中心/北京", "4"):
         assert run(emulator, "export", str(path), "--department", given, "--force").exit_code == 0
         assert sorted(r["userid"] for r in sheet_rows(path, "members")) == ["lisi", "wangwu"]
-    missing = run(emulator, "export", str(path), "--department", "研发中心/上海")
+    missing = run(emulator, "export", str(path), "--department", "研发中心/上海", "--force")
     assert missing.exit_code == 2 and "研发中心/上海" in missing.stderr
 
 
