@@ -209,8 +209,9 @@ def sandbox_reset() -> None:
               help="Write the problems beside the original rows to this .xlsx or .csv file.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of the messages.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file.")
 def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, report_path: str | None,
-             lang: str) -> None:
+             lang: str, force: bool) -> None:
     """Check a members (and departments) spreadsheet without touching the directory.
 
     Reads .xlsx/.xlsm/.csv/.tsv, including the admin console's template and GBK CSVs, and
@@ -224,14 +225,18 @@ def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, 
     """
     import json
 
-    from bulkdir.errors import SheetError
     from bulkdir.validate import validate_file, write_report
 
+    from bulkdir.errors import BulkdirError
+    from bulkdir.report import check_output_path
+
     try:
+        if report_path:
+            check_output_path(report_path, force=force, protect=[file], option="--report")
         result = validate_file(file, sheet=sheet, encoding=encoding)
         if report_path:
             write_report(result, report_path, lang)
-    except SheetError as error:  # said here, not by the group, which cannot see --lang
+    except BulkdirError as error:  # said here, not by the group, which cannot see --lang
         click.echo(f"{'错误' if lang == 'zh' else 'Error'}: {error.message_in(lang)}", err=True)
         sys.exit(ExitStatus.USAGE)
     if as_json:

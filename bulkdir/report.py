@@ -96,8 +96,9 @@ def check_output_path(path: str | Path, *, force: bool = False, protect: Sequenc
     path = Path(path)
     for kept in protect:
         if Path(kept).exists() and path.exists() and path.resolve() == Path(kept).resolve():
-            raise ConfigError(f"{option} {path} is the input sheet; bulkdir never writes over it. Name another file.",
-                              f"{option} {path} 是输入的表格，bulkdir 不会覆盖它；请换一个文件名。")
+            raise ConfigError(f"{option} {path} would overwrite {Path(kept).name}, the input sheet; bulkdir never "
+                              "writes over it. Name another file.",
+                              f"{option} {path} 会覆盖输入的表格 {Path(kept).name}，bulkdir 不会覆盖它；请换一个文件名。")
     if path.is_dir():
         raise ConfigError(f"{option} {path} is a folder; name a file.", f"{option} {path} 是文件夹，请指定文件名。")
     if path.exists() and not force:

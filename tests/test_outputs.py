@@ -41,9 +41,9 @@ def test_plan_out_never_replaces_the_input_sheet(emulator, tmp_path: Path) -> No
     content = sheet.read_bytes()
     for extra in ([], ["--force"]):
         result = run_cli(emulator, "import", str(sheet), "--dry-run", "--plan-out", str(sheet), *extra)
-        assert result.exit_code == 2 and "is the input sheet; bulkdir never writes over it" in result.stderr
+        assert result.exit_code == 2 and "the input sheet; bulkdir never writes over it" in result.stderr
     result = run_cli(emulator, "import", str(sheet), "--yes", "--report", str(sheet), "--force")
-    assert result.exit_code == 2 and "is the input sheet" in result.stderr
+    assert result.exit_code == 2 and "would overwrite hr.xlsx, the input sheet" in result.stderr
     assert sheet.read_bytes() == content and writes(emulator.stats()) == {}
     plan = tmp_path / "plan.json"
     plan.write_text("mine")
@@ -68,6 +68,9 @@ def test_report_refuses_an_existing_file_without_force_and_every_file_is_private
     problems = tmp_path / "problems.xlsx"
     assert run_cli(emulator, "validate", str(sheet), "--report", str(problems)).exit_code == 1
     assert private(problems)
+    again = run_cli(emulator, "validate", str(sheet), "--report", str(problems))
+    assert again.exit_code == 2 and "already exists; add --force" in again.stderr
+    assert run_cli(emulator, "validate", str(sheet), "--report", str(problems), "--force").exit_code == 1
     for name in ("d.xlsx", "d.json", "d.csv"):
         assert run_cli(emulator, "export", str(tmp_path / name)).exit_code == 0
         assert private(tmp_path / name)
