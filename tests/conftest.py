@@ -6,6 +6,7 @@
                      .call(api, body=None, app=False, token=None, **params) calls /cgi-bin/<api>
     start_emulator   start_emulator(**options) starts a server of its own (options as EmulatorOptions:
                      db=, restrict_details=True, rate_limit=...), stopped at teardown
+    tree             a small tree on the `emulator`: 研发中心 > 广州, a member in each of the root, 研发中心 and 广州
     bulkdir_home     (autouse) BULKDIR_HOME points at a fresh folder for every test
 """
 
@@ -119,6 +120,19 @@ def start_emulator() -> Iterator[Callable[..., EmulatorHandle]]:
         handle.http.close()
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def tree(emulator: EmulatorHandle) -> dict[str, int]:
+    """研发中心 (under the root) > 广州; ceo in the root, cto in 研发中心, dev in 广州. Returns {"rd", "gz"}."""
+    rd = emulator.call("department/create", {"name": "研发中心", "parentid": 1})["id"]
+    gz = emulator.call("department/create", {"name": "广州", "parentid": rd})["id"]
+    for userid, mobile, department in (("ceo", "13800000001", [1]), ("cto", "13800000002", [rd]),
+                                       ("dev", "13800000003", [gz])):
+        answer = emulator.call("user/create", {"userid": userid, "name": "张三", "mobile": mobile,
+                                               "department": department})
+        assert answer["errcode"] == 0, answer
+    return {"rd": rd, "gz": gz}
 
 
 @pytest.fixture(autouse=True)

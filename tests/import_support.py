@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -74,6 +75,14 @@ def subprocess_import(emulator: Any, *args: str, **env: str) -> subprocess.Popen
     full_env = dict(os.environ, **env_for(emulator, **env))
     return subprocess.Popen([sys.executable, "-m", "bulkdir", *args], env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition: Any, timeout: float = 60.0, every: float = 0.02) -> None:
+    """Poll `condition()` until it holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(every)
 
 
 def client_for(emulator: Any, **settings: Any) -> WeComClient:

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from test_emulator_members import assert_error, create
+from test_emulator_members import assert_error
 
 LISTS = ["user/simplelist", "user/list"]
 
 
-@pytest.fixture
-def tree(emulator) -> dict[str, int]:
-    """研发中心 (under the root) > 广州 ; ceo in the root, cto in 研发中心, dev in 广州."""
-    rd = emulator.call("department/create", {"name": "研发中心", "parentid": 1})["id"]
-    gz = emulator.call("department/create", {"name": "广州", "parentid": rd})["id"]
-    create(emulator, userid="ceo", mobile="13800000001")
-    create(emulator, userid="cto", mobile="13800000002", department=[rd])
-    create(emulator, userid="dev", mobile="13800000003", department=[gz])
-    return {"rd": rd, "gz": gz}
 
 
 def userids(answer: dict) -> list[str]:

@@ -372,15 +372,6 @@ def test_create_order_without_department_is_checked_against_the_root(emulator):
 
 # ---- lists ---------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def tree(emulator) -> dict[str, int]:
-    """研发中心 (under the root) > 广州 ; one member in each of root, 研发中心 and 广州."""
-    rd = emulator.call("department/create", {"name": "研发中心", "parentid": 1})["id"]
-    gz = emulator.call("department/create", {"name": "广州", "parentid": rd})["id"]
-    create(emulator, userid="ceo", mobile="13800000001")
-    create(emulator, userid="cto", mobile="13800000002", department=[rd])
-    create(emulator, userid="dev", mobile="13800000003", department=[gz])
-    return {"rd": rd, "gz": gz}
 
 
 @pytest.mark.parametrize("api", ["user/simplelist", "user/list"])

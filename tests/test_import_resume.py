@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
-from import_support import (MEMBER_HEADER, client_for, comparable, member_rows, members_of, read_results,
+from import_support import (wait_for, MEMBER_HEADER, client_for, comparable, member_rows, members_of, read_results,
                             run_json, subprocess_import, write_sheet)
 
 from bulkdir.journal import Journal
@@ -38,12 +37,6 @@ def seed(handle) -> None:
                             "department": [2], "position": "工程师"})
     client.close()
 
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_sigkill_halfway_then_rerun_equals_a_clean_run(start_emulator, tmp_path: Path) -> None:

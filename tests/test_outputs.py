@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from import_support import (MEMBER_HEADER, member_rows, read_results, run_cli, run_json, seed_corp,
+from import_support import (wait_for, MEMBER_HEADER, member_rows, read_results, run_cli, run_json, seed_corp,
                             subprocess_import, write_sheet, writes)
 
 from bulkdir.journal import Journal
@@ -95,12 +95,6 @@ def test_a_csv_export_with_risky_cells_imports_back_without_a_change(emulator, t
     assert all(not rows[f"r{n}"]["position"].startswith(("=", "+", "-", "@")) for n in range(len(RISKY)))
 
 
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
-
 
 def partial_report(folder: Path, name: str) -> bool:
     return any(p.name.startswith(f".{name}") for p in folder.iterdir())
@@ -115,7 +109,7 @@ def test_ctrl_c_while_the_report_is_written(emulator, tmp_path: Path, bulkdir_ho
     report = tmp_path / "result.xlsx"
     process = subprocess_import(emulator, "import", str(sheet), "--yes", "--quiet", "--json", "--report",
                                 str(report), BULKDIR_HOME=str(bulkdir_home))
-    wait_for(lambda: partial_report(tmp_path, "result.xlsx") or process.poll() is not None)
+    wait_for(lambda: partial_report(tmp_path, "result.xlsx") or process.poll() is not None, every=0.005)
     for _ in range(presses):
         process.send_signal(signal.SIGINT)
         time.sleep(0.05)

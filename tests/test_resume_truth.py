@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
-from import_support import (MEMBER_HEADER, client_for, member_rows, members_of, read_results, run_cli, run_json,
+from import_support import (wait_for, MEMBER_HEADER, client_for, member_rows, members_of, read_results, run_cli, run_json,
                             subprocess_import, write_sheet)
 
 ROWS = 120
 
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def stop(process, how: int) -> None:

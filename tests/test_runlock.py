@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from import_support import (MEMBER_HEADER, member_rows, members_of, run_cli, subprocess_import, write_sheet,
+from import_support import (wait_for, MEMBER_HEADER, member_rows, members_of, run_cli, subprocess_import, write_sheet,
                             writes)
 
 from bulkdir.journal import Journal
@@ -19,12 +19,6 @@ from bulkdir.runlock import CorpLock, RunLockedError
 
 ROWS = 300
 
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def settled(handle) -> dict[str, int]:
