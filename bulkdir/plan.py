@@ -634,8 +634,8 @@ def enforce_delete_brake(count: int, in_scope: int, where: str, disable: bool, r
                          what: str = "members") -> None:
     """Refuse a mass delete (or disable) before anything is sent. Removals made in the window count as if
     they were made now, out of a scope that still held them."""
-    if not check_delete_brake(count + recent, in_scope + recent):
-        return
+    if count <= 0 or not check_delete_brake(count + recent, in_scope + recent):
+        return  # a run that removes nothing is never braked by what others removed
     verb, verb_zh = ("disable", "禁用") if disable else ("delete", "删除")
     noun_zh = "个部门" if what == "departments" else "名成员"
     earlier = (f", after {recent} {what} {verb}d on this corp in the last 24 hours" if recent else "")

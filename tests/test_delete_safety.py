@@ -70,6 +70,9 @@ def test_a_mass_delete_cannot_be_split_into_runs(emulator, tmp_path: Path, bulkd
     assert len(members_of(emulator.state())) == 150
     code, summary = run_json(emulator, "delete", str(sheets[1]), "--yes", "--allow-mass-delete")
     assert code == 0 and summary["deleted"] == 50
+    # a run that deletes nothing is not held back by the window
+    code, summary = run_json(emulator, "delete", str(sheets[0]), "--yes")
+    assert (code, summary["deleted"], summary["skipped"]) == (1, 0, 50)
     # the window is read from the journal: deletes older than 24 hours no longer count
     path = bulkdir_home / "data" / "journal.sqlite3"
     assert Journal(path).recent_removals("wwsandbox") == {"member_delete": 100}
