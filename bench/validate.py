@@ -71,7 +71,7 @@ MEASURE = r"""
 import json, resource, sys, time
 kind, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if kind == "bulkdir":
-    from bulkdir.validate import validate_file
+    from bulkdir.validation import validate_file
 elif kind == "pandas":
     import pandas
 else:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Callable, Collection
 
 from bulkdir.problems import Problem, make_problem
-from bulkdir.schema import Department, DepartmentRef, Member, path_text
+from bulkdir.parsers import path_text
+from bulkdir.schema import Department, DepartmentRef, Member
 
 HeaderOf = Callable[[str], "str | None"]
 

@@ -225,7 +225,7 @@ def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, 
     """
     import json
 
-    from bulkdir.validate import validate_file, write_report
+    from bulkdir.validation import validate_file, write_report
 
     from bulkdir.errors import BulkdirError
     from bulkdir.report import check_output_path
@@ -605,7 +605,7 @@ def export_command(file: str | None, connection: Connection, format_: str | None
     """
     from pathlib import Path
 
-    from bulkdir.export import export_directory, export_target
+    from bulkdir.exporting import export_directory, export_target
 
     if file is not None:
         export_target(Path(file), format_, force)  # a bad name, format, folder or existing file: before any call

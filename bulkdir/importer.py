@@ -156,8 +156,8 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
         >>> len(records.members), sorted(records.invalid)[:1]
         (118, [('members', 7)])
     """
-    from bulkdir.schema import DEFAULT_ROOT_NAME
-    from bulkdir.validate import validate_file
+    from bulkdir.parsers import DEFAULT_ROOT_NAME
+    from bulkdir.validation import validate_file
 
     result = validate_file(path, sheet=sheet, encoding=encoding, known_userids=set(directory.members),
                            root_name=getattr(directory, "root_name", None) or DEFAULT_ROOT_NAME)
@@ -194,7 +194,7 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
 def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Any,
                       examples: dict[tuple[str, int], str]) -> InvalidRowNames:
     """Whom and what the invalid rows name, read from their cells as written (they did not parse)."""
-    from bulkdir.schema import DEFAULT_ROOT_NAME, CellProblem, parse_path
+    from bulkdir.parsers import DEFAULT_ROOT_NAME, CellProblem, parse_path
 
     named = InvalidRowNames()
     root_name = getattr(directory, "root_name", None) or DEFAULT_ROOT_NAME
@@ -759,7 +759,7 @@ def read_userids(path: str | Path, sheet: str | None = None,
     """
     from bulkdir.schema import MEMBER_HEADERS
     from bulkdir.sheets import HEADER_SCAN_ROWS, normalise_header, open_workbook
-    from bulkdir.validate import Table
+    from bulkdir.validation import Table
 
     book = open_workbook(path, encoding)
     raw = book.read(sheet)

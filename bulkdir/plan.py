@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 from bulkdir.errors import BulkdirError, ExitStatus
-from bulkdir.schema import CellProblem, parse_mobile
-from bulkdir.schema import path_text as schema_path_text
+from bulkdir.parsers import CellProblem, parse_mobile
+from bulkdir.parsers import path_text as schema_path_text
 # PRIVATE_FIELDS: what the platform stopped returning to new apps in 2022 (Part A2), so cannot be compared
 from bulkdir.wecom.directory import PRIVATE_FIELDS, ROOT_ID
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
+from bulkdir.fields import LABELS
+
 Severity = Literal["error", "warning"]
 
 
@@ -159,8 +161,6 @@ class Problem:
 
 def field_label(field: str | None) -> str:
     """The Chinese label of a field, or the field itself when it has none."""
-    from bulkdir.schema import LABELS  # schema imports this module; resolve at call time
-
     return LABELS.get(field or "", field or "")
 
 

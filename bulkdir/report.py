@@ -36,7 +36,7 @@ class RowResult:
 
 @dataclass
 class SheetResults:
-    """One input sheet as bulkdir.validate read it (a `Table`: headers, data rows and their spreadsheet
+    """One input sheet as bulkdir.validation read it (a `Table`: headers, data rows and their spreadsheet
     numbers, the rows above the header) and each data row's result."""
 
     table: Any

@@ -185,7 +185,7 @@ def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
         raise SheetError(f"{path.name} is empty", f"{path.name} 是空文件")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        from bulkdir.export import open_json_workbook  # export imports this module: import late
+        from bulkdir.exporting import open_json_workbook  # export imports this module: import late
 
         return open_json_workbook(path)
     if data.startswith(_ZIP_MAGIC):

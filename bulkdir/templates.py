@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from bulkdir.errors import ConfigError
-from bulkdir.schema import LABELS
+from bulkdir.fields import LABELS
 from bulkdir.sheets import write_csv
 
 __all__ = ["TemplateColumn", "TemplateKind", "HeaderLanguage", "MEMBER_TEMPLATE", "DEPARTMENT_TEMPLATE",

@@ -8,7 +8,7 @@ from openpyxl import Workbook, load_workbook
 
 from import_support import MEMBER_HEADER, client_for, read_results, run_json, write_sheet
 
-from bulkdir.validate import validate_file
+from bulkdir.validation import validate_file
 
 
 def test_result_file_has_every_row_with_result_errcode_and_message(emulator, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from workbook_snapshot import snapshot
 
 from bulkdir.cli import cli
 from bulkdir.problems import flatten
-from bulkdir.validate import validate_file
+from bulkdir.validation import validate_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 RESULT_FILE = re.compile(r"\.(result|errors)-\d{8}-\d{6}-[0-9a-f]{4}\.")  # an import's report left beside a sample

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from bulkdir.cli import cli
 from bulkdir.errors import SheetError
 from bulkdir.problems import flatten, make_problem
-from bulkdir.validate import validate_file, write_report
+from bulkdir.validation import validate_file, write_report
 
 ADMIN_HEADERS = ["姓名", "帐号", "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "地址", "企业简称"]
 

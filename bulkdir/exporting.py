@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 from bulkdir.errors import ConfigError, SheetError
-from bulkdir.schema import (DEPARTMENT_COLUMNS, MEMBER_COLUMNS, MEMBER_HEADERS, CellProblem, Column,
-                            parse_path)
+from bulkdir.parsers import CellProblem, parse_path
+from bulkdir.schema import DEPARTMENT_COLUMNS, MEMBER_COLUMNS, MEMBER_HEADERS, Column
 from bulkdir.sheets import OutSheet, RawSheet, Workbook, atomic_file, normalise_header, write_csv, write_xlsx
 from bulkdir.wecom.directory import ROOT_ID, Directory, fetch_directory
 

@@ -21,8 +21,9 @@ from bulkdir.checks import (check_departments_sheet, check_duplicates, check_lea
                             check_member_departments)
 from bulkdir.errors import SheetError
 from bulkdir.problems import Problem, flatten, has_errors, make_problem
-from bulkdir.schema import (DEFAULT_ROOT_NAME, DEPARTMENT_HEADERS, MEMBER_HEADERS, Department,
-                            DepartmentReader, HeaderMap, Member, MemberReader)
+from bulkdir.parsers import DEFAULT_ROOT_NAME
+from bulkdir.readers import DepartmentReader, HeaderMap, MemberReader
+from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS, Department, Member
 from bulkdir.sheets import (HEADER_SCAN_ROWS, OutSheet, RawSheet, Workbook, find_header_row, normalise_header,
                             open_workbook, write_csv, write_xlsx)
 

@@ -1,0 +1,303 @@
+"""Value parsers: one cleaned, non-blank cell's text in, the API's value out, or CellProblem.
+
+Each parser knows the platform's rule for one kind of value (userid, mobile, email, telephone, gender,
+yes/no, numbers, department ids and paths) and the ways people write it in Excel (full-width digits,
+`+86 138-…`, `是/否`, `男/女`). The row readers (bulkdir/readers.py) turn a CellProblem into a Problem.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Callable
+
+from bulkdir.fields import (FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPARTMENTS, MAX_DEPTH, MAX_LEADERS, MAX_ORDER,
+                            WORD_GENDERS, WORD_YES_NO)
+
+CLEAR_MARKER = "（清空）"
+CLEAR_MARKERS = frozenset({"（清空）", "(清空)", "<clear>", "<CLEAR>", "<Clear>"})
+EXAMPLE_SUFFIXES = ("（示例）", "(示例)", "(example)", "（example）", "(Example)", "（Example）")
+DEFAULT_ROOT_NAME = "示例企业"  # the emulator's corp name; the importer passes the live one
+
+
+class CellProblem(Exception):
+    """Raised by a parser for a bad value; the reader turns it into a Problem of type `slug`."""
+
+    def __init__(self, slug: str, value: str | None = None, **params: Any):
+        super().__init__(slug)
+        self.slug, self.value, self.params = slug, value, params
+
+
+
+_USERID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}")
+_MAINLAND = re.compile(r"1[3-9]\d{9}")
+_LOST_DIGITS = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+|\d+\.\d+")
+_INTL_SPACED = re.compile(r"(?:\+|00)(\d{1,4})[ \-]+(\d[\d \-]*)")
+_INTL_PLAIN = re.compile(r"(?:\+|00)(\d+)")
+_PHONE_SEPARATORS = re.compile(r"[ \-()]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
+_TELEPHONE = re.compile(r"[0-9+\-,]{1,32}")
+_SPACES = re.compile(r"\s+")
+_LIST_SPLIT = re.compile(r"[;；]")
+_LEADER_SPLIT = re.compile(r"[;；,，、]")
+_PATH_SPLIT = re.compile(r"[/／]")
+_DIGITS = re.compile(r"\d+")
+
+_GENDER = {**WORD_GENDERS, "1": "1", "2": "2", "m": "1", "f": "2", "male": "1", "female": "2"}
+_YES_NO = {**WORD_YES_NO, "y": 1, "n": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "1": 1, "0": 0}
+_ENABLE = {**_YES_NO, "启用": 1, "禁用": 0, "enabled": 1, "disabled": 0}
+# The batch-import CSV's 禁用 column is inverted (1 or 是 = disabled), but a cell that says 启用 or
+# 禁用 in words means what it says whichever column it is in.
+_DISABLED = {key: 1 - value for key, value in _YES_NO.items()}
+_DISABLED.update({"启用": 1, "禁用": 0, "enabled": 1, "disabled": 0})
+
+
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")  # zero-width characters pasted in from web pages and chats
+
+
+def _narrow(text: str) -> str:
+    """Full-width digits, letters and signs as plain ASCII (NFKC), invisible characters dropped; only
+    when there are any."""
+    return text if text.isascii() else _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def parse_text(limit: int | None) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if limit is not None and len(text) > limit:
+            raise CellProblem("too-long", limit=limit)
+        return text
+    return parse
+
+
+def parse_userid(text: str) -> str:
+    """Example:
+
+    >>> parse_userid("ZhangSan")
+    'ZhangSan'
+    """
+    if _USERID.fullmatch(text):
+        if text[-2:] == ".0" and text[:-2].isdigit():
+            raise CellProblem("lost-digits")  # a number past Excel's 15 digits, read back as a float
+        return text
+    narrowed = _narrow(text)
+    if _USERID.fullmatch(narrowed):
+        return narrowed
+    if _LOST_DIGITS.fullmatch(narrowed):
+        raise CellProblem("lost-digits")
+    raise CellProblem("invalid-userid")
+
+
+def parse_mobile(text: str) -> str:
+    """Mainland numbers as 11 digits; others as `+<country code> <number>`.
+
+    >>> parse_mobile("+86 139-1234-5678"), parse_mobile("１３９１２３４５６７８"), parse_mobile("+852 9123 4567")
+    ('13912345678', '13912345678', '+852 91234567')
+    """
+    if len(text) == 11 and text.isascii() and text.isdigit() and text[0] == "1" and text[1] in "3456789":
+        return text  # the common case, checked without a regex
+    text = _narrow(text)
+    if _LOST_DIGITS.fullmatch(text):
+        raise CellProblem("lost-digits")
+    if text[0] == "+" or text.startswith("00"):
+        if match := _INTL_SPACED.fullmatch(text):
+            code, rest = match.group(1), _PHONE_SEPARATORS.sub("", match.group(2))
+        elif match := _INTL_PLAIN.fullmatch(_PHONE_SEPARATORS.sub("", text)):
+            digits = match.group(1)
+            if digits.startswith("86") and _MAINLAND.fullmatch(digits[2:]):
+                return digits[2:]
+            if len(digits) < 6 or len(digits) > 31:
+                raise CellProblem("invalid-mobile")
+            return "+" + digits
+        else:
+            raise CellProblem("invalid-mobile")
+        if code == "86":
+            if _MAINLAND.fullmatch(rest):
+                return rest
+            raise CellProblem("invalid-mobile")
+        result = f"+{code} {rest}"
+        if len(rest) < 4 or len(result) > 32:
+            raise CellProblem("invalid-mobile")
+        return result
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if _MAINLAND.fullmatch(digits):
+        return digits
+    if len(digits) == 13 and digits.startswith("86") and _MAINLAND.fullmatch(digits[2:]):
+        return digits[2:]
+    raise CellProblem("invalid-mobile")
+
+
+def parse_email(text: str) -> str:
+    """Example:
+
+    >>> parse_email("zhang.san@example.com")
+    'zhang.san@example.com'
+    """
+    text = _narrow(text)
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    if 6 <= size <= 64 and _EMAIL.fullmatch(text):
+        return text
+    raise CellProblem("invalid-email")
+
+
+def parse_telephone(text: str) -> str:
+    """Example:
+
+    >>> parse_telephone("020 8888 6666")
+    '020-8888-6666'
+    """
+    if not text.isascii():
+        text = _narrow(text)
+    if " " in text or "\t" in text:
+        text = _SPACES.sub("-", text)
+    if _TELEPHONE.fullmatch(text):
+        return text
+    if _LOST_DIGITS.fullmatch(text):
+        raise CellProblem("lost-digits")
+    raise CellProblem("invalid-telephone")
+
+
+def parse_gender(text: str) -> str:
+    """Example:
+
+    >>> parse_gender("女")
+    '2'
+    """
+    value = _GENDER.get(_narrow(text).lower())
+    if value is None:
+        raise CellProblem("invalid-gender")
+    return value
+
+
+def _choice(table: dict[str, int]) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = table.get(_narrow(text).lower())
+        if value is None:
+            raise CellProblem("invalid-yes-no")
+        return value
+    return parse
+
+
+parse_yes_no = _choice(_YES_NO)
+parse_enable = _choice(_ENABLE)
+parse_disabled = _choice(_DISABLED)
+
+
+def parse_to_invite(text: str) -> bool:
+    return bool(parse_yes_no(text))
+
+
+def _int(text: str, slug: str, low: int, high: int) -> int:
+    text = _narrow(text).strip()
+    if not _DIGITS.fullmatch(text):
+        raise CellProblem(slug, value=text)
+    value = int(text)
+    if not low <= value <= high:
+        raise CellProblem(slug, value=text)
+    return value
+
+
+def parse_order(text: str) -> int:
+    return _int(text, "invalid-number", 0, MAX_ORDER)
+
+
+def _split(text: str, splitter: re.Pattern[str] = _LIST_SPLIT) -> list[str]:
+    return [part.strip() for part in splitter.split(text) if part.strip()]
+
+
+def parse_order_list(text: str) -> list[int]:
+    """Example:
+
+    >>> parse_order_list("10;20")
+    [10, 20]
+    """
+    return [parse_order(part) for part in _split(text)]
+
+
+def parse_leader_flags(text: str) -> list[int]:
+    """Example:
+
+    >>> parse_leader_flags("是；否")
+    [1, 0]
+    """
+    return [parse_yes_no(part) for part in _split(text)]
+
+
+def parse_leaders(text: str) -> list[str]:
+    """Example:
+
+    >>> parse_leaders("lisi; wangwu")
+    ['lisi', 'wangwu']
+    """
+    if _USERID.fullmatch(text):
+        return [text]  # one leader, the common case
+    leaders = []
+    for part in _split(text, _LEADER_SPLIT):
+        try:
+            leaders.append(parse_userid(part))
+        except CellProblem:
+            raise CellProblem("invalid-userid", value=part) from None
+    if len(leaders) > MAX_LEADERS:
+        raise CellProblem("too-many-leaders", count=len(leaders))
+    return leaders
+
+
+def parse_department_id(text: str) -> int:
+    return _int(text, "invalid-department-id", 1, 2**31 - 1)
+
+
+def parse_parent_id(text: str) -> int:
+    """A parent's id; 0 only on the root's own row of a batch-import file."""
+    return _int(text, "invalid-department-id", 0, 2**31 - 1)
+
+
+def parse_department_ids(text: str) -> list[int]:
+    """Example:
+
+    >>> parse_department_ids("2;3")
+    [2, 3]
+    """
+    ids = [parse_department_id(part) for part in _split(text)]
+    if len(ids) > MAX_DEPARTMENTS:
+        raise CellProblem("too-many-departments", count=len(ids))
+    return ids
+
+
+def department_name_problem(name: str) -> tuple[str, str] | None:
+    """Why a department name breaks the platform's rules, in English and Chinese, or None.
+
+    >>> department_name_problem("研发:中心")[0]
+    'contains a character not allowed (\\\\ : * ? " < > |)'
+    """
+    if len(name) > 64:
+        return "is longer than 64 characters", "超过 64 个字符"
+    if FORBIDDEN_IN_DEPARTMENT_NAME.intersection(name):
+        return ('contains a character not allowed (\\ : * ? " < > |)',
+                '含有不允许的字符（\\ : * ? " < > |）')
+    return None
+
+
+def parse_path(text: str, root_name: str) -> tuple[str, ...]:
+    """One department path below the root; a leading component equal to `root_name` is dropped.
+
+    >>> parse_path("示例企业/研发中心/广州", "示例企业"), parse_path("研发中心／广州", "示例企业")
+    (('研发中心', '广州'), ('研发中心', '广州'))
+    """
+    parts = [part.strip() for part in _PATH_SPLIT.split(text)]
+    parts = [part for part in parts if part]
+    if parts and parts[0] == root_name:
+        del parts[0]
+    for part in parts:
+        if reason := department_name_problem(part):
+            raise CellProblem("invalid-department-name", value=part, reason_en=reason[0], reason_zh=reason[1])
+    if len(parts) + 1 > MAX_DEPTH:
+        raise CellProblem("department-too-deep")
+    return tuple(parts)
+
+
+def path_text(path: tuple[str, ...]) -> str:
+    """Example:
+
+    >>> path_text(("研发中心", "广州"))
+    '研发中心/广州'
+    """
+    return "/".join(path)
