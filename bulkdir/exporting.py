@@ -3,8 +3,8 @@
     client ─► Directory snapshot (bulkdir/wecom/directory.py) ─► rows, streamed ─► sheets writer / JSON
 
     export_directory(client, "directory.xlsx")   the whole corp; returns an ExportSummary
-    open_json_workbook("directory.json")         an exported JSON file as a Workbook of text rows, so the
-                                                 reader (validate, import) can take JSON like a sheet
+
+A JSON export reads back through bulkdir.sheets.open_json_workbook, like a sheet.
 
 Every value is written in the format the reader takes back to the same API value, so importing an
 export unchanged plans no call: departments as full paths from the corp's name (`示例企业/研发中心/广州`,
@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 from bulkdir.errors import ConfigError, SheetError
+from bulkdir.fields import GENDER_WORDS, YES_NO_WORDS
 from bulkdir.parsers import CellProblem, parse_path
 from bulkdir.schema import DEPARTMENT_COLUMNS, MEMBER_COLUMNS, MEMBER_HEADERS, Column
-from bulkdir.sheets import OutSheet, RawSheet, Workbook, atomic_file, normalise_header, write_csv, write_xlsx
+from bulkdir.sheets import OutSheet, atomic_file, normalise_header, write_csv, write_xlsx
 from bulkdir.wecom.directory import ROOT_ID, Directory, fetch_directory
 
 __all__ = ["ExportSummary", "Note", "export_directory", "default_export_path", "export_target", "resolve_format",
-           "open_json_workbook", "FORMATS", "DEFAULT_FIELDS"]
+           "FORMATS", "DEFAULT_FIELDS"]
 
 Format = Literal["xlsx", "csv", "json"]
 Headers = Literal["en", "zh"]
@@ -61,8 +62,6 @@ _SUFFIXES = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}
 _SHEET_NAMES = {"en": ("members", "departments", "department ids", "notes"),
                 "zh": ("成员列表", "部门", "部门编号", "说明")}
 _NOTE_HEADERS = {"en": ["note", "说明"], "zh": ["说明", "note"]}
-_GENDER_WORDS = {"1": "男", "2": "女"}
-_YES_NO_WORDS = {1: "是", 0: "否"}
 
 
 @dataclass(frozen=True)
@@ -390,7 +389,7 @@ class _Layout:
                 value = [str(v) for v in member.get(key) or ()]
             elif key == "gender":
                 value = str(member.get("gender") or "")
-                value = value if value in _GENDER_WORDS else ""  # 0: not set, and the reader refuses 0
+                value = value if value in GENDER_WORDS else ""  # 0: not set, and the reader refuses 0
             elif key == "enable":
                 value = member.get("enable")
                 if value is None and "status" in member:
@@ -411,14 +410,14 @@ class _Layout:
             if key in _ALIGNED:
                 # all zero is the platform's default: blank keeps it, and lets a person change the
                 # departments without having to keep these lists the same length
-                cells.append(";".join(_YES_NO_WORDS.get(v, str(v)) if key == "is_leader_in_dept" else str(v) for v in value)
+                cells.append(";".join(YES_NO_WORDS.get(v, str(v)) if key == "is_leader_in_dept" else str(v) for v in value)
                              if any(value) else "")
             elif key in _LIST_FIELDS:
                 cells.append(";".join(str(v) for v in value))
             elif key == "gender":
-                cells.append(_GENDER_WORDS.get(value, ""))
+                cells.append(GENDER_WORDS.get(value, ""))
             elif key == "enable":
-                cells.append(_YES_NO_WORDS.get(value, "") if value != "" else "")
+                cells.append(YES_NO_WORDS.get(value, "") if value != "" else "")
             else:
                 cells.append(value)
         return cells
@@ -564,55 +563,3 @@ def _write_json(path: Path, layout: _Layout, corp_id: str | None, members: Itera
 # reading JSON back
 
 
-def open_json_workbook(path: str | Path) -> Workbook:
-    """An exported JSON file (or any `{"members": [...], "departments": [...]}` document) as a Workbook
-    with a `members` and a `departments` sheet of text rows, for the same reader as a spreadsheet:
-    lists become `;`-separated text, numbers their digits. Raises SheetError when it is not such a file.
-
-    >>> book = open_json_workbook("directory.json")        # doctest: +SKIP
-    >>> book.sheet_names, book.read("members").rows[0][:3]  # doctest: +SKIP
-    (['members', 'departments'], ['userid', 'name', 'alias'])
-    """
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise SheetError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SheetError(f"{path.name} is not a JSON file bulkdir can read ({error})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("members", []), list) \
-            or not isinstance(document.get("departments", []), list):
-        raise SheetError(f"{path.name} is not a bulkdir JSON file: expected an object with a \"members\" list")
-    sheets: dict[str, RawSheet] = {}
-    for name, preferred in (("members", document.get("fields")), ("departments", None)):
-        records = document.get(name)
-        if not records:
-            continue
-        if name == "departments" and not any("name" in r or "path" in r for r in records if isinstance(r, dict)):
-            continue  # ids only (an export without department names): nothing the importer can use
-        if not all(isinstance(r, dict) for r in records):
-            raise SheetError(f"{path.name}: every item of \"{name}\" must be an object")
-        keys: list[str] = [k for k in preferred or () if isinstance(k, str)]
-        for record in records:
-            keys += [k for k in record if k not in keys]
-        rows = [keys] + [[_json_text(record.get(k)) for k in keys] for record in records]
-        sheets[name] = RawSheet(name, rows)
-    if not sheets:
-        raise SheetError(f"{path.name} holds no members and no departments")
-
-    def read(name: str) -> RawSheet:
-        return sheets[name]
-
-    return Workbook(path, read, list(sheets))
-
-
-def _json_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return ";".join(_json_text(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)

@@ -25,6 +25,7 @@ import csv
 import datetime as _dt
 import html
 import io
+import json
 import os
 import re
 import stat
@@ -39,11 +40,12 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from bulkdir.errors import SheetError
+from bulkdir.fields import YES_NO_WORDS
 
 __all__ = [
     "RawSheet", "Workbook", "open_workbook", "read_sheet", "cell_text", "normalise_header",
     "find_header_row", "OutSheet", "write_xlsx", "write_csv", "csv_guard", "RISKY_PREFIXES",
-    "HEADER_SCAN_ROWS", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
+    "HEADER_SCAN_ROWS", "open_json_workbook", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
     "MAX_UNPACKED_BYTES", "MAX_CELLS", "MAX_ROWS",
 ]
 
@@ -185,9 +187,7 @@ def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
         raise SheetError(f"{path.name} is empty", f"{path.name} 是空文件")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        from bulkdir.exporting import open_json_workbook  # export imports this module: import late
-
-        return open_json_workbook(path)
+        return open_json_workbook(path, data)
     if data.startswith(_ZIP_MAGIC):
         return _open_excel(path, data)
     if data.startswith(_OLE_MAGIC):
@@ -810,6 +810,64 @@ def _first_line(text: str) -> str:
 
 def _unguard(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and _needs_guard(cell[1:]) else cell  # only the quote csv_guard adds
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON exports
+
+def open_json_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
+    """An exported JSON file (or any `{"members": [...], "departments": [...]}` document) as a Workbook
+    with a `members` and a `departments` sheet of text rows, for the same reader as a spreadsheet:
+    lists become `;`-separated text, numbers their digits. Raises SheetError when it is not such a file.
+
+    >>> book = open_json_workbook("directory.json")        # doctest: +SKIP
+    >>> book.sheet_names, book.read("members").rows[0][:3]  # doctest: +SKIP
+    (['members', 'departments'], ['userid', 'name', 'alias'])
+    """
+    path = Path(path)
+    try:
+        data = read_capped(path) if data is None else data
+        document = json.loads(data.decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise SheetError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise SheetError(f"{path.name} is not a JSON file bulkdir can read ({error})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("members", []), list) \
+            or not isinstance(document.get("departments", []), list):
+        raise SheetError(f"{path.name} is not a bulkdir JSON file: expected an object with a \"members\" list")
+    sheets: dict[str, RawSheet] = {}
+    for name, preferred in (("members", document.get("fields")), ("departments", None)):
+        records = document.get(name)
+        if not records:
+            continue
+        if name == "departments" and not any("name" in r or "path" in r for r in records if isinstance(r, dict)):
+            continue  # ids only (an export without department names): nothing the importer can use
+        if not all(isinstance(r, dict) for r in records):
+            raise SheetError(f"{path.name}: every item of \"{name}\" must be an object")
+        keys: list[str] = [k for k in preferred or () if isinstance(k, str)]
+        for record in records:
+            keys += [k for k in record if k not in keys]
+        rows = [keys] + [[_json_text(record.get(k)) for k in keys] for record in records]
+        sheets[name] = RawSheet(name, rows)
+    if not sheets:
+        raise SheetError(f"{path.name} holds no members and no departments")
+
+    def read(name: str) -> RawSheet:
+        return sheets[name]
+
+    return Workbook(path, read, list(sheets))
+
+
+def _json_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return YES_NO_WORDS[int(value)]
+    if isinstance(value, list):
+        return ";".join(_json_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from openpyxl import load_workbook
 
 from bulkdir.cli import cli
 from bulkdir.config import Settings
-from bulkdir.exporting import export_directory, open_json_workbook
+from bulkdir.exporting import export_directory
+from bulkdir.sheets import open_json_workbook
 from bulkdir.sheets import read_sheet
 from bulkdir.wecom.client import WeComClient
 
