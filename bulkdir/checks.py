@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Callable, Collection
 
 from bulkdir.problems import Problem, make_problem
+from bulkdir.errors import Text
 from bulkdir.parsers import path_text
 from bulkdir.schema import Department, DepartmentRef, Member
 
@@ -151,6 +152,6 @@ def _verdict(ref: DepartmentRef, known_paths: set[tuple[str, ...]], known_ids: s
     elsewhere = where.get(ref[-1]) if ref else None
     if elsewhere:
         shown = "; ".join(path_text(p) for p in elsewhere[:3])
-        return ("department-conflict", {"reason_en": f"the sheet has {ref[-1]} at {shown}",
-                                        "reason_zh": f"部门表中“{ref[-1]}”位于 {shown}"})
+        return ("department-conflict", {"reason": Text(f"the sheet has {ref[-1]} at {shown}",
+                                                       f"部门表中“{ref[-1]}”位于 {shown}")})
     return ("unknown-department", {})

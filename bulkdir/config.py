@@ -30,11 +30,11 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import platformdirs
 
-from bulkdir.errors import ConfigError
+from bulkdir.errors import ConfigError, Text
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 # 1,800 calls per minute per API stays under both published limits (2,000 on the older page,
@@ -115,15 +115,22 @@ class Settings:
 
 SECRET_SETTINGS = frozenset({"secret", "app_secret"})
 
-# setting -> (flag, environment variable, words for a person)
-SETTINGS_SOURCES: dict[str, tuple[str, str, str]] = {
-    "corp_id": ("--corp-id", "BULKDIR_CORP_ID", "corp id (企业ID)"),
-    "secret": ("--secret", "BULKDIR_SECRET", "contacts-sync secret (通讯录同步 Secret)"),
-    "app_secret": ("--app-secret", "BULKDIR_APP_SECRET", "app secret (自建应用 Secret)"),
-    "base_url": ("--base-url", "BULKDIR_BASE_URL", "base URL"),
-    "rate": ("--rate", "BULKDIR_RATE", "rate (calls per minute per API)"),
-    "workers": ("--workers", "BULKDIR_WORKERS", "workers"),
-    "timeout": ("--timeout", "BULKDIR_TIMEOUT", "timeout (seconds)"),
+class SettingSource(NamedTuple):
+    """Where a setting comes from besides the config file, and what it is called for a person."""
+
+    flag: str
+    variable: str
+    words: Text
+
+
+SETTINGS_SOURCES: dict[str, SettingSource] = {
+    "corp_id": SettingSource("--corp-id", "BULKDIR_CORP_ID", Text("corp id", "企业ID")),
+    "secret": SettingSource("--secret", "BULKDIR_SECRET", Text("contacts-sync secret", "通讯录同步 Secret")),
+    "app_secret": SettingSource("--app-secret", "BULKDIR_APP_SECRET", Text("app secret", "自建应用 Secret")),
+    "base_url": SettingSource("--base-url", "BULKDIR_BASE_URL", Text("base URL", "接口地址")),
+    "rate": SettingSource("--rate", "BULKDIR_RATE", Text("rate (calls per minute per API)", "每个接口每分钟调用次数")),
+    "workers": SettingSource("--workers", "BULKDIR_WORKERS", Text("workers", "并发数")),
+    "timeout": SettingSource("--timeout", "BULKDIR_TIMEOUT", Text("timeout (seconds)", "超时（秒）")),
 }
 
 
@@ -132,12 +139,13 @@ def config_files(cwd: Path | None = None) -> list[Path]:
     return [(cwd or Path.cwd()) / CONFIG_FILE_NAME, user_dirs().config / CONFIG_FILE_NAME]
 
 
-def missing_setting_message(name: str) -> str:
+def missing_setting_message(name: str) -> Text:
     """One line telling a person the three ways to set `name`."""
     flag, variable, words = SETTINGS_SOURCES[name]
     local, user = config_files()
-    return (f"missing {words}: pass {flag}, set {variable}, or add {name} = \"...\" "
-            f"to ./{local.name} or {user}")
+    return Text(f"missing {words} ({words.zh}): pass {flag}, set {variable}, or add {name} = \"...\" "
+                f"to ./{local.name} or {user}",
+                f"缺少{words.zh}：请使用 {flag}、设置环境变量 {variable}，或在 ./{local.name} 或 {user} 中写 {name} = \"...\"")
 
 
 def resolve_settings(

@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Literal
 
-from bulkdir.wecom.client import WeComClient, WeComError
+from bulkdir.errors import Text, WeComError
+from bulkdir.wecom import codes
+from bulkdir.wecom.client import WeComClient
 from bulkdir.wecom.directory import private_fields_hidden
 
 Status = Literal["ok", "warn", "fail", "info"]
@@ -31,8 +33,7 @@ class Check:
     name: str
     status: Status
     result: str
-    fix: str = ""
-    fix_zh: str = ""
+    fix: Text = field(default_factory=Text)
 
 
 @dataclass
@@ -45,7 +46,9 @@ class DoctorReport:
         return all(check.status != "fail" for check in self.checks)
 
     def to_dict(self) -> dict:
-        return {"ready": self.ready, "checks": [asdict(check) for check in self.checks]}
+        """The `bulkdir doctor --json` document; each fix in both languages."""
+        return {"ready": self.ready, "checks": [{**asdict(check), "fix": check.fix.en, "fix_zh": check.fix.zh}
+                                                for check in self.checks]}
 
 
 def run_doctor(client: WeComClient) -> DoctorReport:
@@ -65,7 +68,7 @@ def run_doctor(client: WeComClient) -> DoctorReport:
     except WeComError as error:
         result = (f"contacts-sync secret refused ({_code(error)})" if error.errcode is not None
                   else f"no answer from {settings.base_url} ({error.errmsg})")
-        add(Check("credentials", "fail", result, error.hint_en, error.hint_zh))
+        add(Check("credentials", "fail", result, error.hint))
         return report
     add(Check("credentials", "ok", f"corp {settings.corp_id}: the contacts-sync secret gets a token "
                                    f"({_ms(time.perf_counter() - started)})"))
@@ -77,7 +80,7 @@ def run_doctor(client: WeComClient) -> DoctorReport:
             app_ok = True
             add(Check("app secret", "ok", "the app secret gets a token"))
         except WeComError as error:
-            add(Check("app secret", "fail", f"app secret refused ({_code(error)})", error.hint_en, error.hint_zh))
+            add(Check("app secret", "fail", f"app secret refused ({_code(error)})", error.hint))
     else:
         add(Check("app secret", "info", "not set (needed only when detail reads answer 48009)"))
 
@@ -89,10 +92,10 @@ def run_doctor(client: WeComClient) -> DoctorReport:
         client.department_update({"id": 1})
         add(Check("writes", "ok", "the contacts-sync secret may create, change and delete"))
     except WeComError as error:
-        if error.errcode == 48002:
-            add(Check("writes", "fail", "refused (48002): this secret only reads", error.hint_en, error.hint_zh))
+        if error.errcode == codes.NOT_ALLOWED:
+            add(Check("writes", "fail", "refused (48002): this secret only reads", error.hint))
         else:
-            add(Check("writes", "fail", f"refused ({_code(error)})", error.hint_en, error.hint_zh))
+            add(Check("writes", "fail", f"refused ({_code(error)})", error.hint))
 
     reader: Literal["sync", "app"] | None = None
     try:
@@ -100,8 +103,8 @@ def run_doctor(client: WeComClient) -> DoctorReport:
         reader = "sync"
         add(Check("detail reads", "ok", "allowed with the contacts-sync secret"))
     except WeComError as error:
-        if error.errcode != 48009:
-            add(Check("detail reads", "fail", f"refused ({_code(error)})", error.hint_en, error.hint_zh))
+        if error.errcode != codes.DETAIL_READS_REFUSED:
+            add(Check("detail reads", "fail", f"refused ({_code(error)})", error.hint))
         elif app_ok:
             try:
                 client.department_get(1, secret="app")
@@ -110,10 +113,10 @@ def run_doctor(client: WeComClient) -> DoctorReport:
                                                 "the app secret reads details instead"))
             except WeComError as app_error:
                 add(Check("detail reads", "fail", f"48009, and the app secret is refused ({_code(app_error)})",
-                          app_error.hint_en, app_error.hint_zh))
+                          app_error.hint))
         else:
             add(Check("detail reads", "fail", "48009: the contacts-sync secret may not read details from this IP",
-                      error.hint_en, error.hint_zh))
+                      error.hint))
 
     if reader is not None:
         add(_private_fields(client, reader))
@@ -138,7 +141,7 @@ def _private_fields(client: WeComClient, reader: Literal["sync", "app"]) -> Chec
         userids = list(dict.fromkeys(row["userid"] for row in islice(client.user_list_id(limit=100), 100)))[:5]
         members = [client.user_get(userid, secret=reader) for userid in userids]
     except WeComError as error:
-        return Check("private fields", "warn", f"not checked ({_code(error)})", error.hint_en, error.hint_zh)
+        return Check("private fields", "warn", f"not checked ({_code(error)})", error.hint)
     if not members:
         return Check("private fields", "info", "no members yet: cannot tell whether mobile and email come back")
     if not private_fields_hidden(members):
@@ -146,11 +149,11 @@ def _private_fields(client: WeComClient, reader: Literal["sync", "app"]) -> Chec
     return Check(
         "private fields", "warn",
         f"hidden: mobile and email come back empty for {len(members)} of {len(members)} members read",
-        "Apps created after 2022-06-20 get mobile, email, gender, avatar and address back empty. The import "
-        "still writes them, but cannot compare them with the sheet; run from an IP where the contacts-sync "
-        "secret may read details (add it to 企业可信IP) to see them.",
-        "2022-06-20 之后创建的应用读取不到手机、邮箱、性别、头像和地址。导入仍可写入这些字段，但无法与表格比对；"
-        "如需读取，请在通讯录同步 Secret 可读取详情的 IP 上运行（将其加入企业可信IP）。")
+        Text("Apps created after 2022-06-20 get mobile, email, gender, avatar and address back empty. The import "
+             "still writes them, but cannot compare them with the sheet; run from an IP where the contacts-sync "
+             "secret may read details (add it to 企业可信IP) to see them.",
+             "2022-06-20 之后创建的应用读取不到手机、邮箱、性别、头像和地址。导入仍可写入这些字段，但无法与表格比对；"
+             "如需读取，请在通讯录同步 Secret 可读取详情的 IP 上运行（将其加入企业可信IP）。"))
 
 
 def _code(error: WeComError) -> str:

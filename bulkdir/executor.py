@@ -18,19 +18,19 @@ A second Ctrl-C stops at once (KeyboardInterrupt).
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from bulkdir.plan import (PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_FIELDS, Operation,
                           same_value)
-from bulkdir.wecom.codes import DEPARTMENT_NOT_FOUND, USERID_NOT_FOUND
+from bulkdir.errors import BulkdirError, Text
+from bulkdir.wecom import codes
 
 BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
-KEPT_DEPARTMENT = (60005, 60006)  # department/delete of one that still holds members or sub-departments
+KEPT_DEPARTMENT = (codes.DEPARTMENT_HAS_MEMBERS, codes.DEPARTMENT_HAS_CHILDREN)  # department/delete of one that still holds members or sub-departments
 FAILED = "failed"
 SKIPPED = "skipped"
 
@@ -42,7 +42,7 @@ class OpResult:
     key: str
     outcome: str  # created | updated | deleted | disabled | failed | skipped
     errcode: int | None = None
-    message: str = ""
+    message: Text = field(default_factory=Text)
 
     @property
     def ok(self) -> bool:
@@ -57,21 +57,33 @@ class Execution:
     interrupted: bool = False
 
 
-def error_message(error: BaseException) -> str:
-    """One line for a failed call, with the hint in English and Chinese; the client's text never holds a secret."""
-    text = (str(error).strip() or type(error).__name__).splitlines()[0]
-    hint_zh = getattr(error, "hint_zh", "")
-    return f"{text} / {hint_zh}" if hint_zh and hint_zh not in text else text
+def error_message(error: BaseException) -> Text:
+    """One line for a failed call, with its hint; the client's text never holds a secret."""
+    if isinstance(error, BulkdirError):
+        return Text(error.message.en.splitlines()[0], error.message.zh.splitlines()[0])
+    return Text((str(error).strip() or type(error).__name__).splitlines()[0])
+
+
+Progress = Callable[[int, int, int], None]
+"""Told (operations done, operations in all, failures so far) as each operation ends; from worker threads."""
 
 
 class _Recorder:
-    """Collects results, journals them, and moves the progress bar; shared by the workers."""
+    """Collects results, journals them, and tells the progress callback; shared by the workers."""
 
-    def __init__(self, journal: Any, run_id: str | None, bar: Any):
-        self.journal, self.run_id, self.bar = journal, run_id, bar
+    def __init__(self, journal: Any, run_id: str | None, progress: Progress | None, total: int):
+        self.journal, self.run_id, self.progress, self.total = journal, run_id, progress, total
         self.results: dict[str, OpResult] = {}
         self.failures = 0
         self._lock = threading.Lock()
+
+    def known(self, result: OpResult) -> None:
+        """A result known before the run (from the journal): counted, not sent."""
+        with self._lock:
+            self.results[result.key] = result
+            done = len(self.results)
+        if self.progress is not None:
+            self.progress(done, self.total, self.failures)
 
     def started(self, keys: list[str]) -> None:
         if self.journal is not None:
@@ -84,54 +96,42 @@ class _Recorder:
             self.results[result.key] = result
             if result.outcome == FAILED:
                 self.failures += 1
-            if self.bar is not None:
-                self.bar.update(1)
-                if result.outcome == FAILED:
-                    self.bar.set_postfix(failed=self.failures, refresh=False)  # failures so far
+            done, failures = len(self.results), self.failures
+        if self.progress is not None:
+            self.progress(done, self.total, failures)
 
 
 def execute(operations: list[Operation], client: Any, *, workers: int = 4, journal: Any = None,
-            run_id: str | None = None, progress: bool = False,
+            run_id: str | None = None, progress: Progress | None = None,
             done: dict[str, OpResult] | None = None) -> Execution:
     """Run operations in plan order and return one OpResult per operation (fewer when interrupted).
 
     `done` holds results already known (from the journal of an interrupted run): those operations
     are not sent again. With a journal, each operation is marked started before its call and done
-    after it.
+    after it. `progress` is told how far the run is as each operation ends.
 
     Example:
         >>> execution = execute(plan.ordered(), WeComClient(settings), workers=8)
         >>> sum(r.outcome == "created" for r in execution.results.values())
         40
     """
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(operations), unit="op", file=sys.stderr, dynamic_ncols=True,
-                   desc="Importing", leave=True, postfix={"failed": 0})
-    recorder = _Recorder(journal, run_id, bar)
+    recorder = _Recorder(journal, run_id, progress, len(operations))
     known = dict(done or {})
     stop = threading.Event()
     try:
         with _ctrl_c_sets(stop):
-            _run_phases(operations, client, recorder, workers, known, stop, bar)
+            _run_phases(operations, client, recorder, workers, known, stop)
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once
         stop.set()
-    finally:
-        if bar is not None:
-            bar.close()
     return Execution(recorder.results, interrupted=stop.is_set())
 
 
 def _run_phases(operations: list[Operation], client: Any, recorder: _Recorder, workers: int,
-                known: dict[str, OpResult], stop: threading.Event, bar: Any) -> None:
+                known: dict[str, OpResult], stop: threading.Event) -> None:
     for phase in sorted({op.phase for op in operations}):
         ops = [op for op in operations if op.phase == phase]
         for op in [op for op in ops if op.key in known]:
-            recorder.results[op.key] = known[op.key]
-            if bar is not None:
-                bar.update(1)
+            recorder.known(known[op.key])
         ops = [op for op in ops if op.key not in known]
         if phase == PHASE_DEPARTMENTS:
             groups = [[op for op in ops if op.depth == d] for d in sorted({op.depth for op in ops})]
@@ -212,10 +212,11 @@ def _needs_failed(op: Operation, recorder: _Recorder) -> OpResult | None:
         result = recorder.results.get(key)
         if result is not None and not result.ok:
             kind, what = key.split(":", 1)
+            reason = result.message or Text(result.outcome)
+            noun_zh = "部门" if kind == "department" else "成员"
             return OpResult(op.key, SKIPPED, None,
-                            f"not sent: {kind} {what} had to be done first and failed "
-                            f"({result.message or result.outcome}) / 依赖的{'部门' if kind == 'department' else '成员'}"
-                            f" {what} 未能完成")
+                            Text(f"not sent: {kind} {what} had to be done first and failed ({reason})",
+                                 f"未发送：需先完成的{noun_zh} {what} 未能完成（{reason.zh}）"))
     return None
 
 
@@ -257,19 +258,20 @@ def _reconcile(op: Operation, client: Any, error: Exception) -> OpResult:
     failed = OpResult(op.key, FAILED, errcode, error_message(error))
     # no answer, "busy" after the client's retries, or an error after an attempt whose answer was lost
     # (that attempt may have landed: a retried create can meet its own mobile, 60104, as well as 60102)
-    lost = errcode is None or errcode == -1 or bool(getattr(error, "answer_lost", False))
-    if op.kind == "member_create" and (errcode == 60102 or lost):
-        return _member_read_back(op, client, failed, conflict_hint=errcode == 60102)
+    lost = errcode is None or errcode == codes.BUSY or bool(getattr(error, "answer_lost", False))
+    if op.kind == "member_create" and (errcode == codes.USERID_EXISTS or lost):
+        return _member_read_back(op, client, failed, conflict_hint=errcode == codes.USERID_EXISTS)
     if op.kind in ("member_update", "member_leaders", "member_disable") and lost:
         return _member_read_back(op, client, failed)
-    if op.kind == "department_create" and (errcode == 60008 or lost):
+    if op.kind == "department_create" and (errcode == codes.DEPARTMENT_EXISTS or lost):
         return _department_read_back(op, client, failed)
     if op.kind == "department_update" and lost:
         return _department_read_back(op, client, failed)
-    if op.kind == "department_delete" and errcode == 60003:
+    if op.kind == "department_delete" and errcode == codes.DEPARTMENT_NOT_FOUND:
         return OpResult(op.key, "deleted")
     if op.kind == "department_delete" and errcode in KEPT_DEPARTMENT:
-        failed.message = "kept: the department still holds members or sub-departments. " + failed.message
+        failed.message = Text("kept: the department still holds members or sub-departments. " + failed.message,
+                              "已保留：该部门仍有成员或子部门。" + failed.message.zh)
     return failed
 
 
@@ -278,7 +280,7 @@ def _member_read_back(op: Operation, client: Any, failed: OpResult, conflict_hin
     try:
         current = client.user_get(userid)
     except Exception as error:  # noqa: BLE001
-        if getattr(error, "errcode", None) == 48009 and op.kind == "member_create" and conflict_hint:
+        if getattr(error, "errcode", None) == codes.DETAIL_READS_REFUSED and op.kind == "member_create" and conflict_hint:
             # details cannot be read: our earlier attempt is the likely author; bring it in line with the row
             try:
                 client.user_update({k: v for k, v in op.body.items() if k not in ("to_invite",)})
@@ -290,8 +292,9 @@ def _member_read_back(op: Operation, client: Any, failed: OpResult, conflict_hin
     if not differing:
         return OpResult(op.key, op.outcome)
     if conflict_hint:
-        failed.message = (f"a member with userid {userid} already exists with other values "
-                          f"({', '.join(differing)}); {failed.message}")
+        failed.message = Text(f"a member with userid {userid} already exists with other values "
+                              f"({', '.join(differing)}); {failed.message}",
+                              f"已有帐号为 {userid} 的成员，但其 {', '.join(differing)} 与表格不同；{failed.message.zh}")
     return failed
 
 
@@ -322,7 +325,7 @@ def read_back(op: Operation, client: Any) -> OpResult | None:
             try:
                 current = client.user_get(op.body["userid"])
             except Exception as error:  # noqa: BLE001
-                gone = getattr(error, "errcode", None) == USERID_NOT_FOUND
+                gone = getattr(error, "errcode", None) == codes.USERID_NOT_FOUND
                 return OpResult(op.key, "deleted") if gone and op.kind == "member_delete" else None
             if op.kind == "member_delete" or _differing(op, current):
                 return None
@@ -330,7 +333,7 @@ def read_back(op: Operation, client: Any) -> OpResult | None:
         try:
             current = client.department_get(op.body["id"])
         except Exception as error:  # noqa: BLE001
-            gone = getattr(error, "errcode", None) == DEPARTMENT_NOT_FOUND
+            gone = getattr(error, "errcode", None) == codes.DEPARTMENT_NOT_FOUND
             return OpResult(op.key, "deleted") if gone and op.kind == "department_delete" else None
         if op.kind == "department_delete":
             return None
@@ -369,29 +372,30 @@ def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> N
             return
         except Exception as error:  # noqa: BLE001
             errcode = getattr(error, "errcode", None)
-            if errcode not in (40031, None, -1):
+            if errcode not in (codes.USERIDS_NOT_FOUND, None, codes.BUSY):
                 for op in remaining:
                     recorder.record(OpResult(op.key, FAILED, errcode, error_message(error)))
                 return
             # Our own earlier attempt may have landed when its answer was lost: then the ids are gone because
             # of this run. Otherwise they were gone before it, and the row is skipped, not counted as deleted.
-            ours = errcode is None or errcode == -1 or bool(getattr(error, "answer_lost", False))
+            ours = errcode is None or errcode == codes.BUSY or bool(getattr(error, "answer_lost", False))
             still: list[Operation] = []
             for op in remaining:
                 gone, problem = _member_gone(op.body["userid"], client)
                 if gone and ours:
                     recorder.record(OpResult(op.key, "deleted"))
                 elif gone:
-                    recorder.record(OpResult(op.key, SKIPPED, None, f"{op.body['userid']} is not in the directory "
-                                             "(already deleted) / 该成员不在通讯录中（已被删除）"))
+                    recorder.record(OpResult(op.key, SKIPPED, None,
+                                             Text(f"{op.body['userid']} is not in the directory (already deleted)",
+                                                  f"{op.body['userid']} 不在通讯录中（已被删除）")))
                 elif problem is not None:
                     recorder.record(OpResult(op.key, FAILED, getattr(problem, "errcode", None), error_message(problem)))
                 else:
                     still.append(op)
             remaining = still
     for op in remaining:
-        recorder.record(OpResult(op.key, FAILED, None, "user/batchdelete kept refusing this chunk "
-                                                        "/ 批量删除多次被拒绝"))
+        recorder.record(OpResult(op.key, FAILED, None, Text("user/batchdelete kept refusing this chunk",
+                                                            "批量删除多次被拒绝")))
 
 
 def _member_gone(userid: str, client: Any) -> tuple[bool, Exception | None]:
@@ -401,14 +405,14 @@ def _member_gone(userid: str, client: Any) -> tuple[bool, Exception | None]:
         return False, None
     except Exception as error:  # noqa: BLE001
         errcode = getattr(error, "errcode", None)
-        if errcode == 60111:
+        if errcode == codes.USERID_NOT_FOUND:
             return True, None
-        if errcode == 48009:
+        if errcode == codes.DETAIL_READS_REFUSED:
             try:
                 client.user_delete(userid)
                 return True, None
             except Exception as delete_error:  # noqa: BLE001
-                if getattr(delete_error, "errcode", None) == 60111:
+                if getattr(delete_error, "errcode", None) == codes.USERID_NOT_FOUND:
                     return True, None
                 return False, delete_error
         return False, error

@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
-from bulkdir.errors import ConfigError, SheetError
+from bulkdir.errors import ConfigError, SheetError, Text
 from bulkdir.fields import GENDER_WORDS, YES_NO_WORDS
 from bulkdir.parsers import CellProblem, parse_path
 from bulkdir.schema import DEPARTMENT_COLUMNS, MEMBER_COLUMNS, MEMBER_HEADERS, Column
 from bulkdir.sheets import OutSheet, atomic_file, normalise_header, write_csv, write_xlsx
 from bulkdir.wecom.directory import ROOT_ID, Directory, fetch_directory
 
-__all__ = ["ExportSummary", "Note", "export_directory", "default_export_path", "export_target", "resolve_format",
+__all__ = ["ExportSummary", "export_directory", "default_export_path", "export_target", "resolve_format",
            "FORMATS", "DEFAULT_FIELDS"]
 
 Format = Literal["xlsx", "csv", "json"]
@@ -64,17 +64,6 @@ _SHEET_NAMES = {"en": ("members", "departments", "department ids", "notes"),
 _NOTE_HEADERS = {"en": ["note", "说明"], "zh": ["说明", "note"]}
 
 
-@dataclass(frozen=True)
-class Note:
-    """Something the person reading the export must know, in English and Chinese."""
-
-    en: str
-    zh: str
-
-    def __str__(self) -> str:
-        return f"{self.en}\n{self.zh}"
-
-
 @dataclass
 class ExportSummary:
     """What `export_directory` wrote.
@@ -92,7 +81,7 @@ class ExportSummary:
     mode: str
     departments_path: Path | None = None
     by_id: bool = False
-    notes: list[Note] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
 
 def default_export_path(corp_id: str | None, format: str = "xlsx", today: _dt.date | None = None) -> Path:
@@ -260,7 +249,7 @@ class _Layout:
     def __init__(self, directory: Directory, headers: Headers, fields: list[str] | None, department: str | None):
         self.directory = directory
         self.lang = headers
-        self.notes: list[Note] = []
+        self.notes: list[Text] = []
         self.root_name = directory.root_name
         top = _find_department(directory, department) if department is not None else ROOT_ID
         order = _tree_order(directory, top)
@@ -322,11 +311,11 @@ class _Layout:
     def _explain(self) -> None:
         directory, notes = self.directory, self.notes
         if directory.mode == "app-secret":
-            notes.append(Note(
+            notes.append(Text(
                 "Read with the app secret: the contacts-sync secret may not read details from this IP (48009).",
                 "已改用自建应用 Secret 读取：通讯录同步 Secret 在此 IP 不能读取详情（48009）。"))
         if directory.mode == "ids-only":
-            notes.append(Note(
+            notes.append(Text(
                 "Only userids, names and departments could be read: detail reads are refused (48009) and no app "
                 "secret is set. Mobile, email, position, gender, leaders and the other fields are NOT in this "
                 "file, and departments are given by id. Set an app secret (--app-secret or BULKDIR_APP_SECRET) "
@@ -335,16 +324,16 @@ class _Layout:
                 "手机、邮箱、职务、性别、上级等字段不在本文件中，部门以 ID 表示。设置自建应用 Secret"
                 "（--app-secret 或 BULKDIR_APP_SECRET）后可导出全部字段。"))
             for text in directory.missing:
-                notes.append(Note(f"Missing: {text}.", f"缺少：{text}。"))
+                notes.append(Text(f"Missing: {text}.", f"缺少：{text}。"))
         elif self.by_id:
-            notes.append(Note(
+            notes.append(Text(
                 "Departments are written by id (column department_id / 所在部门), not by path: some department "
                 "names hold / or ;, or some departments are outside what these credentials can read.",
                 "部门以 ID 表示（所在部门列）而不是路径：有的部门名称含有 / 或 ;，或有部门不在可读范围内。"))
         if directory.private_fields_hidden:
             hidden = [k for k in _PRIVATE if k in self.fields]
             left_out = [k for k in _PRIVATE if k not in self.fields]
-            notes.append(Note(
+            notes.append(Text(
                 "Private fields (mobile, email, gender, address, biz_mail) come back empty to this app secret "
                 "(the platform's 2022 change, apps created after 2022-06-20). "
                 + (f"Left out of the file: {', '.join(left_out)}. " if left_out else "")
@@ -358,7 +347,7 @@ class _Layout:
                 + "导入时不含这些列会保持原值不变。请在可信 IP 上用通讯录同步 Secret 导出以获得这些字段。"))
         elif directory.missing and directory.mode != "ids-only":
             for text in directory.missing:
-                notes.append(Note(f"Missing: {text}.", f"缺少：{text}。"))
+                notes.append(Text(f"Missing: {text}.", f"缺少：{text}。"))
 
     def _header(self, column: Column) -> str:
         return column.key if self.lang == "en" else column.label

@@ -23,25 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from bulkdir.errors import BulkdirError, ExitStatus, SheetError
-from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, execute, read_back, shows_done
+from bulkdir.errors import (AlreadyAppliedError, BulkdirError, ConflictError, ExitStatus, PlanRefusedError, RefusedError,
+                            ReportInterruptedError, SheetError, Text)
+from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, Progress, execute, read_back, shows_done
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
-from bulkdir.plan import (OUTCOME, DeleteOptions, InvalidRowNames, Operation, Plan, RecentRemovals, RefusedError,
+from bulkdir.plan import (OUTCOME, DeleteOptions, InvalidRowNames, Operation, Plan, RecentRemovals,
                           enforce_delete_brake, member_key, plan_delete, plan_import, same_value)
-from bulkdir.planfile import PLAN_FORMAT, PlanRefusedError, check_plan_document, read_plan_document, sign
+from bulkdir.planfile import PLAN_FORMAT, check_plan_document, read_plan_document, sign
 from bulkdir.report import RowResult, SheetResults, report_paths, write_errors, write_results
 
 MEMBERS, DEPARTMENTS, DELETES = "members", "departments", "deletes"
-
-
-class ConflictError(BulkdirError):
-    """`bulkdir apply`: the directory changed since the plan was made, in a way the plan would overwrite."""
-
-    exit_status = ExitStatus.PROBLEMS
-
-
-class AlreadyAppliedError(ConflictError):
-    """`bulkdir apply` of a plan whose run already finished: applying it again would meet its own work."""
 
 
 @dataclass
@@ -55,7 +46,7 @@ class ImportOptions:
     workers: int = 4
     journal: str | Path | None = None
     report: str | Path | None = None
-    progress: bool = False
+    progress: Progress | None = None  # told (done, total, failures) as the run goes; the CLI draws a bar
     lang: str = "en"
 
     def plan_key(self, command: str, client: Any) -> dict[str, Any]:
@@ -162,21 +153,21 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
     result = validate_file(path, sheet=sheet, encoding=encoding, known_userids=set(directory.members),
                            root_name=getattr(directory, "root_name", None) or DEFAULT_ROOT_NAME)
     kind_of_sheet = {table.sheet: kind for kind, table in result.tables.items()}
-    reasons: dict[tuple[str, int], list[str]] = {}
+    reasons: dict[tuple[str, int], list[Text]] = {}
     table_errors = []
     examples: dict[tuple[str, int], str] = {}
     for problem in result.problems:
         kind = kind_of_sheet.get(problem.sheet or "", MEMBERS)
         if problem.type == "example-row" and problem.row is not None:
-            examples[(kind, problem.row)] = problem.message_in(lang)
+            examples[(kind, problem.row)] = problem.message
         if problem.severity != "error":
             continue
         table = result.tables.get(kind)
         if problem.row is None or table is None or problem.row <= table.header_row:
             table_errors.append(problem)
             continue
-        reasons.setdefault((kind, problem.row), []).append(problem.message_in(lang))
-    invalid = {ref: " ".join(texts) for ref, texts in reasons.items()}
+        reasons.setdefault((kind, problem.row), []).append(problem.message)
+    invalid = {ref: Text(" ".join(texts), " ".join(t.zh for t in texts)) for ref, texts in reasons.items()}
     members = [m for m in result.members if (MEMBERS, m.row) not in invalid]
     departments = [d for d in result.departments if (DEPARTMENTS, d.row) not in invalid]
     parts = {kind: SheetResults(table) for kind, table in result.tables.items()}
@@ -265,16 +256,19 @@ def prepare_import(path: str | Path, client: Any, options: ImportOptions,
     directory = (fetch or fetch_directory)(client)
     records = read_records(path, directory, options.sheet, options.encoding, options.lang)
     if records.table_errors:
-        raise SheetError(f"{path.name} cannot be imported: "
-                         + " ".join(p.message_in(options.lang) for p in records.table_errors[:3]))
+        raise SheetError(f"{path.name} cannot be imported: " + " ".join(p.message for p in records.table_errors[:3]),
+                         f"{path.name} 无法导入：" + " ".join(p.message.zh for p in records.table_errors[:3]))
     if options.strict and records.invalid:
         rows = sorted({row for (_, row) in records.invalid})
-        raise RefusedError(f"--strict: {len(rows)} row(s) have problems (rows {', '.join(map(str, rows[:10]))}"
-                           f"{' …' if len(rows) > 10 else ''}); nothing was imported. Run `bulkdir validate "
-                           f"{path.name}` to see them.")
+        shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+        raise RefusedError(f"--strict: {len(rows)} row(s) have problems (rows {shown}); nothing was imported. Run "
+                           f"`bulkdir validate {path.name}` to see them.",
+                           f"--strict：{len(rows)} 行有问题（第 {shown} 行），未导入任何内容。运行 `bulkdir validate "
+                           f"{path.name}` 查看。")
     if options.delete.delete_missing and MEMBERS not in records.parts:
         raise RefusedError(f"--delete-missing needs a members sheet, and {path.name} has none: nothing is deleted "
-                           "on the strength of a departments sheet alone.")
+                           "on the strength of a departments sheet alone.",
+                           f"--delete-missing 需要成员表，而 {path.name} 中没有：不会只凭部门表删除任何成员。")
     journal = _journal(options)
     key = options.plan_key("import", client)
     plan = plan_import(records.members, records.departments, directory, records.invalid, options.delete,
@@ -330,7 +324,7 @@ def _consult_journal(prepared: Prepared) -> None:
         if (op.kind in _UNJUDGED_WITH_IDS_ONLY and record is not None and record.state == "done"
                 and record.outcome not in (FAILED, SKIPPED, None) and record.kind == op.kind
                 and _body_text(record.body) == _body_text(op.body)):
-            prepared.done[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message or "")
+            prepared.done[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,12 +388,6 @@ def run_import(prepared: Prepared, client: Any, options: ImportOptions, lock: An
     return outcome
 
 
-class ReportInterruptedError(BulkdirError):
-    """A second Ctrl-C while the report was written: the run stopped without it (exit 130)."""
-
-    exit_status = ExitStatus.INTERRUPTED
-
-
 @contextmanager
 def _ctrl_c_held_back() -> Iterator[Callable[[], bool]]:
     """While the report is written, a first Ctrl-C waits for it (no half-written file, no traceback from
@@ -434,7 +422,7 @@ def _results_from_journal(operations: list[Operation], results: dict[str, OpResu
         if record is None or record.state == "planned":
             continue
         if record.state == "done" and record.outcome:
-            merged[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message or "")
+            merged[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message)
             continue
         landed = read_back(op, client)  # started, never answered
         if landed is not None:
@@ -456,7 +444,7 @@ def _write_reports(prepared: Prepared, outcome: ImportResult, options: ImportOpt
     if parts:
         parts[0].extra = outcome.extra
     try:
-        outcome.results_path = write_results(results_path, parts)
+        outcome.results_path = write_results(results_path, parts, options.lang)
         outcome.errors_path = write_errors(errors_path, parts)
     except OSError as error:
         raise BulkdirError(f"cannot write the report {results_path}: {error.strerror or error}") from None
@@ -488,7 +476,9 @@ def _account(prepared: Prepared, results: dict[str, OpResult], interrupted: bool
                 count({"department_create": "departments_created", "department_update": "departments_updated",
                        "department_delete": "departments_deleted"}[op.kind])
             elif result is not None and op.kind == "department_delete":
-                extra.append(({}, RowResult(result.outcome, result.errcode, f"department {op.target}: {result.message}")))
+                extra.append(({}, RowResult(result.outcome, result.errcode,
+                                            Text(f"department {op.target}: {result.message}",
+                                                 f"部门 {op.target}：{result.message.zh}"))))
                 if result.errcode not in KEPT_DEPARTMENT:
                     count(result.outcome)  # not a department kept on purpose: the run did not do what it planned
             continue
@@ -524,7 +514,7 @@ def _account(prepared: Prepared, results: dict[str, OpResult], interrupted: bool
             count("departments_created")
         elif record.kind in ("member_delete", "member_disable"):
             extra.append((_member_cells(prepared, record.target or ""),
-                          RowResult(word, None, f"{record.target}: not in the sheet")))
+                          RowResult(word, None, _not_in_the_sheet(record.target or ""))))
             count(word)
     for ref, result in rows.items():
         if ref[0] == DEPARTMENTS:
@@ -553,10 +543,14 @@ def _member_cells(prepared: Prepared, userid: str) -> dict[str, str]:
     return cells
 
 
-def _extra_message(op: Operation, result: OpResult) -> str:
+def _extra_message(op: Operation, result: OpResult) -> Text:
     if result.outcome in ("deleted", "disabled"):
-        return f"{op.target}: not in the sheet"
-    return f"{op.target}: {result.message}"
+        return _not_in_the_sheet(op.target)
+    return Text(f"{op.target}: {result.message}", f"{op.target}：{result.message.zh}")
+
+
+def _not_in_the_sheet(userid: str) -> Text:
+    return Text(f"{userid}: not in the sheet", f"{userid}：不在表格中")
 
 
 def _row_result(prepared: Prepared, pairs: list[tuple[Operation, OpResult | None]], interrupted: bool) -> RowResult:
@@ -564,9 +558,9 @@ def _row_result(prepared: Prepared, pairs: list[tuple[Operation, OpResult | None
     for op, result in pairs:
         if result is None:
             if interrupted:
-                return RowResult(SKIPPED, None, "not done: the run was interrupted; run the same command again "
-                                                "to finish / 导入被中断，重新运行同一命令即可继续")
-            return RowResult(SKIPPED, None, "not done")
+                return RowResult(SKIPPED, None, Text("not done: the run was interrupted; run the same command "
+                                                     "again to finish", "未完成：导入被中断，重新运行同一命令即可继续"))
+            return RowResult(SKIPPED, None, Text("not done", "未完成"))
         if result.outcome == FAILED:
             return RowResult(FAILED, result.errcode, result.message)
         if result.outcome == SKIPPED:
@@ -657,8 +651,8 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
             raise AlreadyAppliedError(
                 f"{path.name} was already applied (run {applied.id}, finished {applied.finished_at}"
                 + (f", {failed} row(s) failed" if failed else "") + "): nothing was sent again. To bring the "
-                "directory in line with the sheet once more, plan again with `bulkdir import`. "
-                f"/ 该计划已执行过（运行 {applied.id}），不会重复执行；如需再次同步，请重新运行 bulkdir import。")
+                "directory in line with the sheet once more, plan again with `bulkdir import`.",
+                f"{path.name} 已执行过（运行 {applied.id}），未重复执行；如需再次同步，请重新运行 bulkdir import。")
     for op in plan.operations:
         record = prepared.prior.get(op.key)
         if record is not None and record.state != "planned" and shows_done(op, directory):
@@ -666,14 +660,15 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
             word = record.outcome if record.outcome not in (FAILED, SKIPPED, None) else op.outcome
             prepared.done[op.key] = OpResult(op.key, word)
         elif op.kind in ("member_delete", "member_disable") and directory.member(op.target) is None:
-            prepared.done[op.key] = OpResult(op.key, SKIPPED, None, f"{op.target} is not in the directory "
-                                             "/ 该成员不在通讯录中")
+            prepared.done[op.key] = OpResult(op.key, SKIPPED, None, Text(f"{op.target} is not in the directory",
+                                                                         f"{op.target} 不在通讯录中"))
     _apply_brake(plan, directory, options, _recent(journal, key), set(prepared.done))
     conflicts = plan_conflicts(plan, directory, skip=set(prepared.prior_started()))
     if conflicts:
         shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
         raise ConflictError(f"the directory changed since {path.name} was planned: {shown}. "
-                            "Plan again with `bulkdir import`. / 通讯录在计划之后已有变化，请重新生成计划。")
+                            "Plan again with `bulkdir import`.",
+                            f"通讯录在 {path.name} 生成之后已有变化（{shown}），请用 bulkdir import 重新生成计划。")
     return prepared
 
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from bulkdir.errors import Text
+
 SCHEMA_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -64,6 +66,7 @@ CREATE TABLE IF NOT EXISTS operations (
     errcode INTEGER,
     message TEXT,
     updated_at TEXT,
+    message_zh TEXT,               -- the message in Chinese
     PRIMARY KEY (run_id, key)
 );
 """
@@ -72,7 +75,8 @@ CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, sta
 CREATE INDEX IF NOT EXISTS runs_by_corp ON runs (corp_id, started_at);
 """
 # Columns added since the first journals; an older journal gets them on open.
-_RUN_COLUMNS_ADDED = {"corp_id": "TEXT", "endpoint": "TEXT", "host": "TEXT", "pid": "INTEGER", "snapshot": "TEXT"}
+_COLUMNS_ADDED = {"runs": {"corp_id": "TEXT", "endpoint": "TEXT", "host": "TEXT", "pid": "INTEGER", "snapshot": "TEXT"},
+                  "operations": {"message_zh": "TEXT"}}
 DELETE_WINDOW_HOURS = 24
 
 
@@ -156,7 +160,7 @@ class OperationRecord:
     state: str
     outcome: str | None
     errcode: int | None
-    message: str | None
+    message: Text
     rows: list[tuple[str, int]]
 
 
@@ -185,10 +189,11 @@ class Journal:
         self._db.executescript(SCHEMA_INDEXES)
 
     def _add_missing_columns(self) -> None:
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
-        for name, kind in _RUN_COLUMNS_ADDED.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        for table, columns in _COLUMNS_ADDED.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -284,16 +289,17 @@ class Journal:
             "VALUES (?, ?, ?, ?, ?, ?, 'planned', ?) "
             "ON CONFLICT (run_id, key) DO UPDATE SET kind = excluded.kind, body = excluded.body, "
             "rows = excluded.rows, target = excluded.target, state = 'planned', outcome = NULL, errcode = NULL, "
-            "message = NULL, updated_at = excluded.updated_at", rows)
+            "message = NULL, message_zh = NULL, updated_at = excluded.updated_at", rows)
 
     def operations(self, run_id: str) -> dict[str, OperationRecord]:
         """Every operation of a run by key, as the journal last saw it."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, kind, target, body, state, outcome, errcode, message, rows FROM operations "
+                "SELECT key, kind, target, body, state, outcome, errcode, message, rows, message_zh FROM operations "
                 "WHERE run_id = ?", (run_id,)).fetchall()
-        return {r[0]: OperationRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else {}, r[4], r[5], r[6], r[7],
-                                      [tuple(x) for x in json.loads(r[8] or "[]")]) for r in rows}
+        return {r[0]: OperationRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else {}, r[4], r[5], r[6],
+                                      Text(r[7] or "", r[9]), [tuple(x) for x in json.loads(r[8] or "[]")])
+                for r in rows}
 
     def mark_started(self, run_id: str, keys: list[str]) -> None:
         """Committed before the call is sent: after a crash, a `started` operation may have landed."""
@@ -302,9 +308,12 @@ class Journal:
 
     def mark_done(self, run_id: str, key: str, outcome: str, errcode: int | None = None,
                   message: str | None = None) -> None:
-        """The answer came back (or the operation was skipped): record its outcome."""
-        self._write("UPDATE operations SET state = 'done', outcome = ?, errcode = ?, message = ?, updated_at = ? "
-                    "WHERE run_id = ? AND key = ?", (outcome, errcode, message, _now(), run_id, key))
+        """The answer came back (or the operation was skipped): record its outcome (a Text message keeps its
+        Chinese)."""
+        text = Text(message or "")
+        self._write("UPDATE operations SET state = 'done', outcome = ?, errcode = ?, message = ?, message_zh = ?, "
+                    "updated_at = ? WHERE run_id = ? AND key = ?",
+                    (outcome, errcode, text.en or None, text.zh or None, _now(), run_id, key))
 
     def progress(self, run_id: str) -> dict[str, int]:
         """Operations per state, e.g. {"planned": 10, "started": 2, "done": 88} (tests watch this)."""

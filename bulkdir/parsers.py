@@ -11,7 +11,8 @@ import re
 import unicodedata
 from typing import Any, Callable
 
-from bulkdir.fields import (FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPARTMENTS, MAX_DEPTH, MAX_LEADERS, MAX_ORDER,
+from bulkdir.errors import Text
+from bulkdir.fields import (FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPARTMENTS, MAX_DEPTH, MAX_LEADERS, MAX_NAME, MAX_ORDER,
                             WORD_GENDERS, WORD_YES_NO)
 
 CLEAR_MARKER = "（清空）"
@@ -262,17 +263,16 @@ def parse_department_ids(text: str) -> list[int]:
     return ids
 
 
-def department_name_problem(name: str) -> tuple[str, str] | None:
-    """Why a department name breaks the platform's rules, in English and Chinese, or None.
+def department_name_problem(name: str) -> Text | None:
+    """Why a department name breaks the platform's rules, or None.
 
-    >>> department_name_problem("研发:中心")[0]
+    >>> department_name_problem("研发:中心")
     'contains a character not allowed (\\\\ : * ? " < > |)'
     """
-    if len(name) > 64:
-        return "is longer than 64 characters", "超过 64 个字符"
+    if len(name) > MAX_NAME:
+        return Text(f"is longer than {MAX_NAME} characters", f"超过 {MAX_NAME} 个字符")
     if FORBIDDEN_IN_DEPARTMENT_NAME.intersection(name):
-        return ('contains a character not allowed (\\ : * ? " < > |)',
-                '含有不允许的字符（\\ : * ? " < > |）')
+        return Text('contains a character not allowed (\\ : * ? " < > |)', '含有不允许的字符（\\ : * ? " < > |）')
     return None
 
 
@@ -288,7 +288,7 @@ def parse_path(text: str, root_name: str) -> tuple[str, ...]:
         del parts[0]
     for part in parts:
         if reason := department_name_problem(part):
-            raise CellProblem("invalid-department-name", value=part, reason_en=reason[0], reason_zh=reason[1])
+            raise CellProblem("invalid-department-name", value=part, reason=reason)
     if len(parts) + 1 > MAX_DEPTH:
         raise CellProblem("department-too-deep")
     return tuple(parts)

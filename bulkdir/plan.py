@@ -18,7 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
-from bulkdir.errors import BulkdirError, ExitStatus
+from bulkdir.errors import RefusedError, Text
 from bulkdir.parsers import CellProblem, parse_mobile
 from bulkdir.parsers import path_text as schema_path_text
 # PRIVATE_FIELDS: what the platform stopped returning to new apps in 2022 (Part A2), so cannot be compared
@@ -37,12 +37,6 @@ LIST_FIELDS = ("direct_leader", "order", "is_leader_in_dept", "department")
 OUTCOME = {"department_create": "created", "department_update": "updated", "department_delete": "deleted",
            "member_create": "created", "member_update": "updated", "member_leaders": "updated",
            "member_delete": "deleted", "member_disable": "disabled"}
-
-
-class RefusedError(BulkdirError):
-    """The plan is refused before anything is sent (mass delete, --strict with invalid rows, ...)."""
-
-    exit_status = ExitStatus.USAGE
 
 
 @dataclass
@@ -102,7 +96,7 @@ class Plan:
     # rows whose target is absent and nothing needs doing (a delete of a userid not in the directory)
     skipped: dict[tuple[str, int], str] = field(default_factory=dict)
     skipped_targets: dict[tuple[str, int], str] = field(default_factory=dict)  # row -> userid
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
     mode: str = "detail"
     delete_scope: int | None = None  # members in scope of --delete-missing when planned (for apply's brake)
 
@@ -123,8 +117,9 @@ class Plan:
             counts[kind] = counts.get(kind, 0) + 1
         return counts
 
-    def summary_lines(self, first: int = 5) -> list[str]:
-        """The plan in words for a person: counts per kind and the first targets of each."""
+    def summary_lines(self, first: int = 5, lang: str = "en") -> list[str]:
+        """The plan in words for a person: counts per kind and the first targets of each; the reasons and
+        notes in `lang`."""
         counts = self.counts()
         lines = [
             "Departments: {} to create, {} to update, {} unchanged, {} to delete".format(
@@ -138,7 +133,7 @@ class Plan:
         if self.invalid:
             lines.append(f"Rows not imported because of problems: {len(self.invalid)}")
             for (_, row), reason in sorted(self.invalid.items())[:first]:
-                lines.append(f"  row {row}: {reason}")
+                lines.append(f"  row {row}: {Text(reason).in_lang(lang)}")
             if len(self.invalid) > first:
                 lines.append(f"  ... and {len(self.invalid) - first} more rows with problems")
         for kind, label in (("department_create", "create department"), ("department_update", "update department"),
@@ -154,7 +149,7 @@ class Plan:
                 lines.append(f"  {label} {op.target}{detail}" + (f"  [{where}]" if where else ""))
             if len(ops) > first:
                 lines.append(f"  ... and {len(ops) - first} more to {label}")
-        lines.extend(self.notes)
+        lines.extend(note.in_lang(lang) for note in self.notes)
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -177,7 +172,7 @@ class Plan:
                        for u in data.get("unchanged", [])],
             invalid={(s, r): reason for s, r, reason in data.get("invalid", [])},
             skipped={(s, r): reason for s, r, reason in data.get("skipped", [])},
-            notes=list(data.get("notes", [])),
+            notes=[Text(note) for note in data.get("notes", [])],
             mode=data.get("mode", "detail"),
             delete_scope=data.get("delete_scope"),
         )
@@ -367,19 +362,22 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
     departments = list(departments)
     hidden = bool(getattr(directory, "private_fields_hidden", False))
     if plan.mode == "ids-only":
-        plan.notes.append(
+        plan.notes.append(Text(
             "Note: the directory could be read by userid only (the secret may not read details, 48009, and no "
-            "app secret is set): every member already in the corp will be updated with every field of its row.")
+            "app secret is set): every member already in the corp will be updated with every field of its row.",
+            "注意：只能按帐号读取通讯录（该 Secret 不能读取详情，48009，且未设置应用 Secret）：已有成员将按表格"
+            "更新每一个字段。"))
         if len(directory.departments) > 1 and any(not isinstance(ref, int) for m in members for ref in m.departments or []):
-            plan.notes.append(
+            plan.notes.append(Text(
                 "Note: department names cannot be read either, so department paths cannot be matched with the "
-                "existing departments: use department ids (a 所在部门/department_id column) or set an app secret.")
+                "existing departments: use department ids (a 所在部门/department_id column) or set an app secret.",
+                "注意：部门名称也无法读取，部门路径无法与现有部门对应：请使用部门 ID（所在部门列）或设置应用 Secret。"))
     elif hidden:
-        plan.notes.append(
+        plan.notes.append(Text(
             "Note: private fields (" + ", ".join(PRIVATE_FIELDS) + ") come back empty for this secret, so they "
             "cannot be compared: they are sent for new members only, never for members already in the corp "
-            "(a changed mobile or email there is not applied). / 隐私字段（手机、邮箱等）无法读取、无法比较："
-            "只对新成员发送，已有成员的这些字段保持不变。")
+            "(a changed mobile or email there is not applied).",
+            "注意：隐私字段（手机、邮箱等）无法读取、无法比较：只对新成员发送，已有成员的这些字段保持不变。"))
 
     known_ids = set(directory.departments) | {ROOT_ID}
     sheet_ids = {d.id for d in departments if getattr(d, "id", None)}
@@ -643,8 +641,9 @@ def enforce_delete_brake(count: int, in_scope: int, where: str, disable: bool, r
     raise RefusedError(
         f"refusing to {verb} {count} of the {in_scope} {what} {where}{earlier}: more than the safety limit "
         "(never all of them, never 80% or more, and past 50 never more than 20%). Check the sheet, or add "
-        f"--allow-mass-delete if this is intended. / 将{verb_zh} {count}{noun_zh}（共 {in_scope}{noun_zh[0]}）"
-        f"{earlier_zh}，超过安全上限；请检查表格，如确需请加 --allow-mass-delete。")
+        "--allow-mass-delete if this is intended.",
+        f"拒绝{verb_zh} {count}{noun_zh}（共 {in_scope}{noun_zh[0]}）{earlier_zh}：超过安全上限（不能全部删除，"
+        "不能达到 80%，超过 50 时不能超过 20%）。请检查表格，如确需请加 --allow-mass-delete。")
 
 
 def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], directory: Any, tree: _DepartmentTree,
@@ -658,19 +657,20 @@ def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], direct
                     if covered & {int(d) for d in (m.get("department") or [ROOT_ID])}}
     plan.delete_scope = len(in_scope)
     missing = sorted(uid for uid in in_scope if uid not in sheet_userids)
-    verb = "disabled" if options.disable_instead else "deleted"
+    verb, verb_zh = ("disabled", "禁用") if options.disable_instead else ("deleted", "删除")
     kept = [uid for uid in missing if named_by_invalid.name(directory.members[uid])]
     if kept:
         missing = [uid for uid in missing if uid not in set(kept)]
         shown = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "")
-        plan.notes.append(f"Kept {len(kept)} member(s) that rows with problems name ({shown}): a row that cannot "
-                          f"be imported is never taken as missing. / 有问题的行所对应的 {len(kept)} 名成员不会被{'禁用' if options.disable_instead else '删除'}。")
+        plan.notes.append(Text(f"Kept {len(kept)} member(s) that rows with problems name ({shown}): a row that "
+                               "cannot be imported is never taken as missing.",
+                               f"有问题的行所对应的 {len(kept)} 名成员（{shown}）不会被{verb_zh}：无法导入的行不算缺少。"))
     if named_by_invalid.unidentified and missing:
         rows = ", ".join(map(str, named_by_invalid.unidentified[:10]))
-        plan.notes.append(
+        plan.notes.append(Text(
             f"No member is {verb}: rows {rows} have problems and name no userid, mobile or email, so the members "
-            "they stand for cannot be told from those the sheet leaves out. Fix them and run again. / 第 "
-            f"{rows} 行有问题且没有帐号、手机或邮箱，无法判断对应哪位成员，本次不{'禁用' if options.disable_instead else '删除'}任何成员；请修正后重新运行。")
+            "they stand for cannot be told from those the sheet leaves out. Fix them and run again.",
+            f"本次不{verb_zh}任何成员：第 {rows} 行有问题且没有帐号、手机或邮箱，无法判断对应哪位成员；请修正后重新运行。"))
         return
     if options.disable_instead:
         missing = [uid for uid in missing if _current(directory.members[uid], "enable") != 0]
@@ -769,4 +769,5 @@ def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], director
                                              target=path_text(path), body={"id": dep_id}, before={"exists": True},
                                              depth=len(path)))
         elif dep_id in occupied:
-            plan.notes.append(f"Department {path_text(path)} is not in the sheet but still holds members: kept.")
+            plan.notes.append(Text(f"Department {path_text(path)} is not in the sheet but still holds members: kept.",
+                                   f"部门 {path_text(path)} 不在表格中，但仍有成员：已保留。"))

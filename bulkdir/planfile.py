@@ -23,7 +23,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from bulkdir.errors import BulkdirError, ExitStatus
+from bulkdir.errors import PlanRefusedError
 
 PLAN_FORMAT = "bulkdir-plan/1"
 MAX_PLAN_BYTES = 512 * 1024 * 1024  # a plan of 100,000 members is about 60 MB
@@ -48,12 +48,6 @@ _KINDS: dict[str, tuple[int, set[str]]] = {
     "department_delete": (4, {"id"}),
 }
 _OPERATION_KEYS = {"key", "kind", "phase", "target", "body", "rows", "needs", "before", "depth"}
-
-
-class PlanRefusedError(BulkdirError):
-    """A saved plan that `apply` will not run: changed after it was saved, or not one bulkdir wrote."""
-
-    exit_status = ExitStatus.USAGE
 
 
 def _key_path() -> Path:

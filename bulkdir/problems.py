@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
+from bulkdir.errors import Text
 from bulkdir.fields import LABELS
 
 Severity = Literal["error", "warning"]
@@ -88,7 +89,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
      "{field} {value!r} is not a department id (a whole number, 1 for the top department).",
      "“{field}”的值“{value}”不是有效的部门 ID（整数，顶级部门为 1）。"),
     ("invalid-department-name", "error",
-     "{field}: department name {value!r} {reason_en}.", "“{field}”：部门名称“{value}”{reason_zh}。"),
+     "{field}: department name {value!r} {reason}.", "“{field}”：部门名称“{value}”{reason.zh}。"),
     ("department-too-deep", "error",
      "{field}: department {value!r} is deeper than 15 levels (the top department counts as one).",
      "“{field}”：部门“{value}”超过 15 层（顶级部门算一层）。"),
@@ -123,8 +124,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
      "{field} {value!r} is not in the departments sheet; it must already exist in the directory.",
      "“{field}”中的部门“{value}”不在部门表中，须已存在于通讯录。"),
     ("department-conflict", "error",
-     "{field} {value!r} contradicts the departments sheet: {reason_en}.",
-     "“{field}”中的部门“{value}”与部门表矛盾：{reason_zh}。"),
+     "{field} {value!r} contradicts the departments sheet: {reason}.",
+     "“{field}”中的部门“{value}”与部门表矛盾：{reason.zh}。"),
 )
 
 _EN_FIELD = "{name} ({label})"
@@ -133,30 +134,27 @@ _EN_FIELD = "{name} ({label})"
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a sheet. `row` is the row number the spreadsheet shows (None for the whole
-    table), `field` the English field name, `column` the header as written in the file."""
+    table), `field` the English field name, `column` the header as written in the file, `message` a
+    Text (English, `.zh` Chinese)."""
 
     row: int | None
     field: str | None
     column: str | None
     value: str | None
     type: str
-    message: str
+    message: Text
     severity: Severity = "error"
-    message_zh: str = ""
     sheet: str | None = None  # the sheet's name, when a workbook gives members and departments
 
-    def message_in(self, lang: str) -> str:
-        """The message in `lang` ("en" or "zh")."""
-        return self.message_zh if lang == "zh" else self.message
-
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        """The JSON shape of `bulkdir validate --json`.
+        """The JSON shape of `bulkdir validate --json`: every fact the problem has.
 
         >>> make_problem("missing-required", row=3, field="name", column="姓名").to_dict()["type"]
         'missing-required'
         """
         return {"row": self.row, "field": self.field, "column": self.column, "value": self.value,
-                "type": self.type, "message": self.message_in(lang)}
+                "type": self.type, "message": self.message.in_lang(lang), "severity": self.severity,
+                "sheet": self.sheet}
 
 
 def field_label(field: str | None) -> str:
@@ -179,8 +177,8 @@ def make_problem(type: str, *, row: int | None = None, field: str | None = None,
     en = kind.en.format(field=_EN_FIELD.format(name=field, label=label) if field else "", value=shown,
                         column=column, **params)
     zh = kind.zh.format(field=label, value=shown, column=column, **params)
-    return Problem(row=row, field=field, column=column, value=value, type=type, message=en,
-                   severity=kind.severity, message_zh=zh)
+    return Problem(row=row, field=field, column=column, value=value, type=type, message=Text(en, zh),
+                   severity=kind.severity)
 
 
 def flatten(problems: Iterable[Problem]) -> list[tuple[int | None, str | None, str]]:

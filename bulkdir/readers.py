@@ -315,7 +315,7 @@ class DepartmentReader:
             if reason := department_name_problem(name):
                 self.problems.append(make_problem("invalid-department-name", row=row, field="name",
                                                   column=self.columns.keys.get("name"), value=name, label=DEPARTMENT_LABELS["name"],
-                                                  reason_en=reason[0], reason_zh=reason[1]))
+                                                  reason=reason))
                 return None
             path = got.get("parent", ()) + (name,) if "parent" in got or "parentid" not in got else ()
             if len(path) + 1 > MAX_DEPTH:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from bulkdir.errors import ConfigError
+from bulkdir.errors import ConfigError, Text
 from bulkdir.sheets import OutSheet, write_csv, write_xlsx
 
 RESULTS = ("created", "updated", "unchanged", "deleted", "disabled", "failed", "invalid", "skipped")
@@ -30,7 +30,7 @@ class RowResult:
 
     result: str  # one of RESULTS
     errcode: int | None = None
-    message: str = ""
+    message: Text = field(default_factory=Text)
     to_fix: bool = True  # False for a row that is skipped on purpose (a template's example row)
 
 
@@ -62,16 +62,30 @@ class SheetResults:
                 if number in self.results]
 
 
-def _result_rows(part: SheetResults) -> list[list[Any]]:
+def _result_rows(part: SheetResults, lang: str) -> list[list[Any]]:
     width = len(part.headers)
-    rows = [(cells + [""] * (width - len(cells)))[:width] + _outcome_cells(part.results[number])
+    rows = [(cells + [""] * (width - len(cells)))[:width] + _outcome_cells(part.results[number], lang)
             for number, cells in part.data_rows()]
-    rows += [[values.get(h, "") for h in part.headers] + _outcome_cells(outcome) for values, outcome in part.extra]
+    rows += [[values.get(h, "") for h in part.headers] + _outcome_cells(outcome, lang)
+             for values, outcome in part.extra]
     return rows
 
 
-def _outcome_cells(outcome: RowResult) -> list[str]:
-    return [outcome.result, "" if outcome.errcode is None else str(outcome.errcode), outcome.message]
+def _outcome_cells(outcome: RowResult, lang: str) -> list[str]:
+    return [outcome.result, "" if outcome.errcode is None else str(outcome.errcode), _message_cell(outcome.message, lang)]
+
+
+def _message_cell(message: str, lang: str) -> str:
+    """A result's message as the file shows it: Chinese with `--lang zh`; else the English, followed by the
+    Chinese where there is one (the people who fix the rows often read Chinese).
+
+    >>> _message_cell(Text("not done", "未完成"), "en"), _message_cell(Text("not done", "未完成"), "zh")
+    ('not done / 未完成', '未完成')
+    """
+    text = Text(message)
+    if lang == "zh" or text.zh == text.en:
+        return text.in_lang(lang)
+    return f"{text.en} / {text.zh}"
 
 
 def _write(path: Path, sheets: list[OutSheet]) -> Path:
@@ -122,14 +136,14 @@ def report_paths(source: str | Path, run_id: str, report: str | Path | None = No
             source.with_name(f"{source.stem}.errors-{run_id}{suffix}"))
 
 
-def write_results(path: str | Path, parts: Sequence[SheetResults]) -> Path:
-    """Write the result file: each sheet's original rows plus result, errcode and message.
+def write_results(path: str | Path, parts: Sequence[SheetResults], lang: str = "en") -> Path:
+    """Write the result file: each sheet's original rows plus result, errcode and message (in `lang`).
 
     Example:
         >>> write_results("staff.result.xlsx", [SheetResults(validation.tables["members"], {2: RowResult("created")})])
         PosixPath('staff.result.xlsx')
     """
-    return _write(Path(path), [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part))
+    return _write(Path(path), [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part, lang))
                                for part in parts])
 
 

@@ -26,14 +26,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from bulkdir.errors import BulkdirError, ExitStatus
+from bulkdir.errors import RunLockedError
 from bulkdir.journal import process_alive as _alive
-
-
-class RunLockedError(BulkdirError):
-    """Another run holds the corp's lock (exit 75: try again later)."""
-
-    exit_status = ExitStatus.TEMPFAIL
 
 
 def locks_folder() -> Path:

@@ -45,7 +45,7 @@ from bulkdir.fields import YES_NO_WORDS
 __all__ = [
     "RawSheet", "Workbook", "open_workbook", "read_sheet", "cell_text", "normalise_header",
     "find_header_row", "OutSheet", "write_xlsx", "write_csv", "csv_guard", "RISKY_PREFIXES",
-    "HEADER_SCAN_ROWS", "open_json_workbook", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
+    "HEADER_SCAN_ROWS", "display_width", "pad", "open_json_workbook", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
     "MAX_UNPACKED_BYTES", "MAX_CELLS", "MAX_ROWS",
 ]
 
@@ -171,7 +171,9 @@ class Workbook:
             name = self.sheet_names[0]
         if name not in self.sheet_names:
             raise SheetError(f"{self.path.name} has no sheet named {name!r}; its sheets are: "
-                             + ", ".join(self.sheet_names))
+                             + ", ".join(self.sheet_names),
+                             f"{self.path.name} 中没有名为 {name!r} 的工作表；现有工作表：" + "、".join(self.sheet_names),
+                             slug="no-such-sheet")
         return self._reader(name)
 
 
@@ -184,7 +186,7 @@ def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
     path = Path(path)
     data = read_capped(path)
     if not data:
-        raise SheetError(f"{path.name} is empty", f"{path.name} 是空文件")
+        raise SheetError(f"{path.name} is empty", f"{path.name} 是空文件", slug="empty-file")
     suffix = path.suffix.lower()
     if suffix == ".json":
         return open_json_workbook(path, data)
@@ -193,11 +195,11 @@ def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:
     if data.startswith(_OLE_MAGIC):
         # An encrypted xlsx is an OLE compound file holding an "EncryptedPackage" stream.
         if _ENCRYPTED_MARK in data[:1 << 20]:
-            raise SheetError(*_password_protected(path))
+            raise _password_protected(path)
         return _open_excel(path, data)
     if suffix in _EXCEL_SUFFIXES:
         raise SheetError(f"{path.name} is not a spreadsheet: it is not an Excel file",
-                         f"{path.name} 不是电子表格：它不是 Excel 文件")
+                         f"{path.name} 不是电子表格：它不是 Excel 文件", slug="not-a-spreadsheet")
     return _open_text(path, data, encoding, "\t" if suffix == ".tsv" else None)
 
 
@@ -222,7 +224,7 @@ def check_sheet_file(path: str | Path) -> int:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise SheetError(f"{path} does not exist", f"{path} 不存在") from None
+        raise SheetError(f"{path} does not exist", f"{path} 不存在", slug="no-such-file") from None
     except OSError as error:
         raise _cannot_open(path, error) from None
     return _checked_size(path, info)
@@ -253,10 +255,11 @@ def read_capped(path: str | Path) -> bytes:
 
 def _checked_size(path: Path, info: os.stat_result) -> int:
     if stat.S_ISDIR(info.st_mode):
-        raise SheetError(f"{path} is a folder, not a spreadsheet", f"{path} 是文件夹，不是电子表格")
+        raise SheetError(f"{path} is a folder, not a spreadsheet", f"{path} 是文件夹，不是电子表格", slug="not-a-file")
     if not stat.S_ISREG(info.st_mode):
         raise SheetError(f"{path} is not a regular file (a pipe, device or folder); save the sheet as a file "
-                         "and try again", f"{path} 不是普通文件（而是管道、设备或文件夹）；请把表格另存为文件后再试")
+                         "and try again", f"{path} 不是普通文件（而是管道、设备或文件夹）；请把表格另存为文件后再试",
+                         slug="not-a-file")
     if info.st_size > MAX_SHEET_BYTES:
         raise _file_too_large(path)
     return info.st_size
@@ -264,12 +267,12 @@ def _checked_size(path: Path, info: os.stat_result) -> int:
 
 def _cannot_open(path: Path, error: OSError) -> SheetError:
     reason = error.strerror or str(error)
-    return SheetError(f"cannot open {path}: {reason}", f"无法打开 {path}：{reason}")
+    return SheetError(f"cannot open {path}: {reason}", f"无法打开 {path}：{reason}", slug="cannot-open")
 
 
 def _too_large(path: Path, what: str, what_zh: str) -> SheetError:
     return SheetError(f"{path.name} is too large: {what}; split it into smaller files and try again",
-                      f"{path.name} 太大：{what_zh}；请拆分成几个较小的文件后再试")
+                      f"{path.name} 太大：{what_zh}；请拆分成几个较小的文件后再试", slug="too-large")
 
 
 def _file_too_large(path: Path) -> SheetError:
@@ -282,14 +285,14 @@ def _too_many(path: Path, count: int, cap: int, unit: str, unit_zh: str, where: 
                       f"{where_zh}{count:,} {unit_zh}，超过 bulkdir 可读取的 {cap:,} {unit_zh}")
 
 
-def _password_protected(path: Path) -> tuple[str, str]:
-    return (f"{path.name} is password-protected; save a copy without a password and try again",
-            f"{path.name} 设有密码；请另存一份不带密码的副本后再试")
+def _password_protected(path: Path) -> SheetError:
+    return SheetError(f"{path.name} is password-protected; save a copy without a password and try again",
+                      f"{path.name} 设有密码；请另存一份不带密码的副本后再试", slug="encrypted")
 
 
 def _not_excel(path: Path, detail: str) -> SheetError:
     return SheetError(f"{path.name} is not a spreadsheet Excel can open ({detail})",
-                      f"{path.name} 不是 Excel 能打开的电子表格（{detail}）")
+                      f"{path.name} 不是 Excel 能打开的电子表格（{detail}）", slug="not-a-spreadsheet")
 
 
 def _calamine_call(path: Path, action: Callable[[], Any]) -> Any:
@@ -299,7 +302,7 @@ def _calamine_call(path: Path, action: Callable[[], Any]) -> Any:
         raise
     except BaseException as error:  # calamine raises its own errors, and a Rust panic is a BaseException
         if type(error).__name__ == "PasswordError":
-            raise SheetError(*_password_protected(path)) from None
+            raise _password_protected(path) from None
         detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise _not_excel(path, detail) from None
 
@@ -315,7 +318,7 @@ def _open_excel(path: Path, data: bytes) -> Workbook:
     book = _calamine_call(path, lambda: CalamineWorkbook.from_filelike(io.BytesIO(data)))
     names = _calamine_call(path, lambda: list(book.sheet_names))
     if not names:
-        raise SheetError(f"{path.name} has no sheets")
+        raise SheetError(f"{path.name} has no sheets", f"{path.name} 中没有工作表", slug="no-sheets")
 
     def read(name: str) -> RawSheet:
         # the side scan reads the sheet's XML from `data`, which is kept for it
@@ -742,9 +745,11 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
             # "--encoding utf-8" on a file Excel saved with a BOM: the BOM is not part of the first header
             return data.decode(encoding).removeprefix("\ufeff")
         except LookupError:
-            raise SheetError(f"unknown encoding {encoding!r}") from None
+            raise SheetError(f"unknown encoding {encoding!r}", f"未知的编码 {encoding!r}",
+                             slug="unknown-encoding") from None
         except UnicodeDecodeError as error:
-            raise SheetError(f"{name} is not valid {encoding} text (byte {error.start})") from None
+            raise SheetError(f"{name} is not valid {encoding} text (byte {error.start})",
+                             f"{name} 不是有效的 {encoding} 文本（第 {error.start} 字节）", slug="not-a-spreadsheet") from None
     if data.startswith(b"\xef\xbb\xbf"):
         candidates = ["utf-8-sig"]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -758,14 +763,15 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
             continue
     raise SheetError(f"{name} is not a spreadsheet: it is neither an Excel file nor text in UTF-8 or GBK"
                      " (use --encoding to name another encoding)",
-                     f"{name} 不是电子表格：既不是 Excel 文件，也不是 UTF-8 或 GBK 编码的文本（可用 --encoding 指定其他编码）")
+                     f"{name} 不是电子表格：既不是 Excel 文件，也不是 UTF-8 或 GBK 编码的文本（可用 --encoding 指定其他编码）",
+                     slug="not-a-spreadsheet")
 
 
 def _open_text(path: Path, data: bytes, encoding: str | None, delimiter: str | None) -> Workbook:
     text = _decode(data, encoding, path.name)
     if "\x00" in text:
         raise SheetError(f"{path.name} is not a spreadsheet: it holds binary data",
-                         f"{path.name} 不是电子表格：其中是二进制数据")
+                         f"{path.name} 不是电子表格：其中是二进制数据", slug="not-a-spreadsheet")
     if delimiter is None:
         first = _first_line(text)
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
@@ -789,7 +795,8 @@ def _open_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
             rows = [[_unguard(c) if c[:1] == "'" else c for c in row] for row in reader]
         except csv.Error as error:
-            raise SheetError(f"{path.name} is not a readable CSV file ({error})") from None
+            raise SheetError(f"{path.name} is not a readable CSV file ({error})",
+                             f"{path.name} 不是可读取的 CSV 文件（{error}）", slug="not-a-spreadsheet") from None
         finally:
             csv.field_size_limit(limit)
         _check_extent(path, None, len(rows), 0, sum(map(len, rows)))
@@ -829,12 +836,14 @@ def open_json_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
         data = read_capped(path) if data is None else data
         document = json.loads(data.decode("utf-8-sig"))
     except FileNotFoundError:
-        raise SheetError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SheetError(f"{path.name} is not a JSON file bulkdir can read ({error})") from None
+        raise SheetError(f"{path} does not exist", f"{path} 不存在", slug="no-such-file") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise SheetError(f"{path.name} is not a JSON file bulkdir can read ({error})",
+                         f"{path.name} 不是 bulkdir 能读取的 JSON 文件（{error}）", slug="not-a-spreadsheet") from None
     if not isinstance(document, dict) or not isinstance(document.get("members", []), list) \
             or not isinstance(document.get("departments", []), list):
-        raise SheetError(f"{path.name} is not a bulkdir JSON file: expected an object with a \"members\" list")
+        raise SheetError(f"{path.name} is not a bulkdir JSON file: expected an object with a \"members\" list",
+                         f"{path.name} 不是 bulkdir 的 JSON 文件：应为含 \"members\" 列表的对象", slug="not-a-spreadsheet")
     sheets: dict[str, RawSheet] = {}
     for name, preferred in (("members", document.get("fields")), ("departments", None)):
         records = document.get(name)
@@ -843,14 +852,16 @@ def open_json_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
         if name == "departments" and not any("name" in r or "path" in r for r in records if isinstance(r, dict)):
             continue  # ids only (an export without department names): nothing the importer can use
         if not all(isinstance(r, dict) for r in records):
-            raise SheetError(f"{path.name}: every item of \"{name}\" must be an object")
+            raise SheetError(f"{path.name}: every item of \"{name}\" must be an object",
+                             f"{path.name}：\"{name}\" 中的每一项都须是对象", slug="not-a-spreadsheet")
         keys: list[str] = [k for k in preferred or () if isinstance(k, str)]
         for record in records:
             keys += [k for k in record if k not in keys]
         rows = [keys] + [[_json_text(record.get(k)) for k in keys] for record in records]
         sheets[name] = RawSheet(name, rows)
     if not sheets:
-        raise SheetError(f"{path.name} holds no members and no departments")
+        raise SheetError(f"{path.name} holds no members and no departments", f"{path.name} 中既没有成员也没有部门",
+                         slug="no-rows")
 
     def read(name: str) -> RawSheet:
         return sheets[name]
@@ -991,7 +1002,7 @@ def write_xlsx(path: str | Path, sheets: OutSheet | Sequence[OutSheet]) -> None:
             else:
                 texts = [headers[index] if index < len(headers) else ""]
                 texts += [r[index] for r in sample if index < len(r)]
-                size = min(60, max(8, max(_display_width(t) for t in texts) + 2))
+                size = min(60, max(8, max(display_width(t, limit=80) for t in texts) + 2))
             ws.column_dimensions[get_column_letter(index + 1)].width = size
         if headers:
             ws.freeze_panes = "A2"
@@ -1047,6 +1058,17 @@ def _sheet_title(name: str) -> str:
     return cleaned or "Sheet1"
 
 
-def _display_width(text: str) -> int:
-    line = max(text.split("\n"), key=len) if text else ""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line[:80])
+def display_width(text: str, limit: int | None = None) -> int:
+    """How many columns of a terminal or a spreadsheet the text takes: its widest line, a CJK character
+    counting two (the first `limit` characters of each line, when given).
+
+    >>> display_width("张三"), display_width("ab\\n研发中心"), display_width("研发中心", limit=2)
+    (4, 8, 4)
+    """
+    lines = text.split("\n") if text else [""]
+    return max(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line[:limit]) for line in lines)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` followed by spaces to `width` display columns."""
+    return text + " " * (width - display_width(text))

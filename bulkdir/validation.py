@@ -19,7 +19,7 @@ from typing import Any, Collection, Iterator, Literal
 
 from bulkdir.checks import (check_departments_sheet, check_duplicates, check_leaders,
                             check_member_departments)
-from bulkdir.errors import SheetError
+from bulkdir.errors import SheetError, Text
 from bulkdir.problems import Problem, flatten, has_errors, make_problem
 from bulkdir.parsers import DEFAULT_ROOT_NAME
 from bulkdir.readers import DepartmentReader, HeaderMap, MemberReader
@@ -100,6 +100,17 @@ class ValidationResult:
         """The `bulkdir validate --json` document."""
         return {"valid": self.valid, "rows": self.rows,
                 "problems": [p.to_dict(lang) for p in self.problems]}
+
+
+def unreadable_document(error: SheetError, lang: str = "en") -> dict[str, Any]:
+    """The `validate --json` document of a file that cannot be read at all: one problem, typed by why.
+
+    >>> unreadable_document(SheetError("x.csv is empty", "x.csv 是空文件", slug="empty-file"))["problems"][0]["type"]
+    'empty-file'
+    """
+    problem = {"row": None, "field": None, "column": None, "value": None, "type": error.slug,
+               "message": error.message.in_lang(lang), "severity": "error", "sheet": None}
+    return {"valid": False, "rows": 0, "problems": [problem]}
 
 
 def validate_file(path: str | Path, sheet: str | None = None, encoding: str | None = None,
@@ -200,10 +211,11 @@ def _header_index(raw: RawSheet, book: Workbook) -> int:
     return index
 
 
-def _no_header(where: str, hint: str = "", hint_zh: str = "") -> SheetError:
+def _no_header(where: str, hint: Text = Text("")) -> SheetError:
     return SheetError(f"no header row found in the first {HEADER_SCAN_ROWS} rows of {where}: expected headers "
                       f"such as 姓名, 帐号, 手机, 部门 (or name, userid, mobile, department){hint}",
-                      f"{where} 的前 {HEADER_SCAN_ROWS} 行中没有找到表头：应有“姓名”“帐号”“手机”“部门”等列{hint_zh}")
+                      f"{where} 的前 {HEADER_SCAN_ROWS} 行中没有找到表头：应有“姓名”“帐号”“手机”“部门”等列{hint.zh}",
+                      slug="no-header-row")
 
 
 def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, RawSheet, int]]:
@@ -243,8 +255,8 @@ def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, R
         if not chosen:
             where = book.path.name if len(book.sheet_names) == 1 else f"any sheet of {book.path.name}"
             several = len(book.sheet_names) > 1
-            raise _no_header(where, " (use --sheet to name the sheet)" if several else "",
-                             "（可用 --sheet 指定工作表）" if several else "")
+            raise _no_header(where, Text(" (use --sheet to name the sheet)", "（可用 --sheet 指定工作表）")
+                             if several else Text(""))
     chosen.sort(key=lambda item: item[0] != "members")
     return chosen
 
@@ -339,7 +351,7 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
         rows: list[list[str]] = []
         highlight: dict[int, set[int]] = {}
         for problem in general:
-            rows.append([str(problem.row or "")] + [""] * width + [problem.message_in(lang)])
+            rows.append([str(problem.row or "")] + [""] * width + [problem.message.in_lang(lang)])
         for cells, number in zip(table.rows, table.row_numbers):
             found = by_row.get(number)
             if not found:
@@ -348,7 +360,7 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
             if marked:
                 highlight[len(rows)] = marked
             cells = (cells + [""] * width)[:width]
-            rows.append([str(number), *cells, "\n".join(p.message_in(lang) for p in found)])
+            rows.append([str(number), *cells, "\n".join(p.message.in_lang(lang) for p in found)])
         sheets.append(OutSheet(f"{table.sheet} 问题" if len(result.tables) > 1 else table.sheet,
                                headers, rows, highlight))
     try:
@@ -357,7 +369,7 @@ def write_report(result: ValidationResult, path: str | Path, lang: str = "en") -
             write_csv(path, first.headers, first.rows)
             return path
         listing = [[p.sheet or "", "" if p.row is None else str(p.row), p.field or "", p.column or "",
-                    p.value or "", p.type, p.severity, p.message_in(lang)] for p in result.problems]
+                    p.value or "", p.type, p.severity, p.message.in_lang(lang)] for p in result.problems]
         sheets.append(OutSheet("问题列表 Problems", LIST_HEADERS.get(lang, LIST_HEADERS["en"]), listing))
         write_xlsx(path, sheets)
     except OSError as error:  # a full disk, a file Excel holds open on Windows, ...

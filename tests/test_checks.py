@@ -21,7 +21,7 @@ def test_duplicates_userid_case_insensitive_mobile_normalised_email_case():
     assert flatten(problems) == [(4, "userid", "duplicate-value"), (4, "mobile", "duplicate-value"),
                                  (5, "mobile", "duplicate-value"), (4, "email", "duplicate-value")]
     assert problems[0].column == "帐号" and problems[0].value == "zhangsan"
-    assert "row 2" in problems[0].message and "第 2 行" in problems[0].message_zh
+    assert "row 2" in problems[0].message and "第 2 行" in problems[0].message.zh
 
 
 def test_leaders_in_sheet_in_directory_or_unknown():

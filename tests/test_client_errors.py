@@ -29,14 +29,16 @@ def client_for(emulator, **changes) -> WeComClient:
 
 @pytest.mark.parametrize("errcode", DOCUMENTED_CODES)
 def test_every_documented_code_has_hints_in_english_and_chinese(errcode: int) -> None:
-    en, zh = codes.hint(errcode)
+    hint = codes.hint_for(errcode)
+    en, zh = hint, hint.zh
     assert errcode in codes.CODES
     assert en and not en.startswith("WeCom error")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
 
 
 def test_an_unknown_code_points_at_the_platform_lookup() -> None:
-    en, zh = codes.hint(99999)
+    hint = codes.hint_for(99999)
+    en, zh = hint, hint.zh
     assert "e=99999" in en and "e=99999" in zh
 
 
@@ -44,14 +46,15 @@ def test_60020_names_the_egress_ip_and_trusted_ip_setting() -> None:
     errmsg = ("not allow to access from your ip, hint: [1700000000_1_abc], from ip: 203.0.113.7, "
               "more info at https://open.work.weixin.qq.com/devtool/query?e=60020")
     error = WeComError(60020, errmsg, "user/get")
-    assert "203.0.113.7" in error.hint_en and "企业可信IP" in error.hint_en
-    assert "203.0.113.7" in error.hint_zh
+    assert "203.0.113.7" in error.hint and "企业可信IP" in error.hint
+    assert "203.0.113.7" in error.hint.zh
     assert str(error).startswith("user/get: WeCom error 60020 (not allow to access from your ip). ")
     assert error.exit_status == 2
 
 
 def test_48009_says_to_set_an_app_secret() -> None:
-    en, zh = codes.hint(48009)
+    hint = codes.hint_for(48009)
+    en, zh = hint, hint.zh
     assert "--app-secret" in en and "BULKDIR_APP_SECRET" in en and "自建应用" in zh
 
 
@@ -61,7 +64,7 @@ def test_a_write_with_the_app_secret_says_writes_need_the_contacts_sync_secret(e
             client.department_create({"name": "研发", "parentid": 1})
     error = caught.value
     assert (error.errcode, error.api) == (48002, "department/create")
-    assert "contacts-sync" in error.hint_en and "通讯录同步" in error.hint_zh
+    assert "contacts-sync" in error.hint and "通讯录同步" in error.hint.zh
 
 
 def test_60104_names_the_member_who_has_the_mobile(emulator) -> None:
@@ -70,7 +73,7 @@ def test_60104_names_the_member_who_has_the_mobile(emulator) -> None:
         with pytest.raises(WeComError) as caught:
             client.user_create({"userid": "lisi", "name": "李四", "mobile": "13800000001"})
     assert caught.value.errcode == 60104
-    assert "zhangsan" in caught.value.hint_en and "zhangsan" in caught.value.hint_zh
+    assert "zhangsan" in caught.value.hint and "zhangsan" in caught.value.hint.zh
     assert codes.existing_member(caught.value.errmsg) == "zhangsan"
     assert emulator.stats()["calls"]["user/create"] == 2  # not retried
 
@@ -78,8 +81,8 @@ def test_60104_names_the_member_who_has_the_mobile(emulator) -> None:
 def test_errors_survive_pickling_with_every_field(emulator) -> None:
     error = WeComError(60102, "userid existed", "user/create", attempts=2, answer_lost=True)
     copy = pickle.loads(pickle.dumps(error))
-    assert (copy.errcode, copy.errmsg, copy.api, copy.hint_en, copy.attempts, copy.answer_lost) == (
-        60102, "userid existed", "user/create", error.hint_en, 2, True)
+    assert (copy.errcode, copy.errmsg, copy.api, copy.hint, copy.attempts, copy.answer_lost) == (
+        60102, "userid existed", "user/create", error.hint, 2, True)
 
 
 def test_one_method_per_api(emulator) -> None:

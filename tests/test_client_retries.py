@@ -148,7 +148,7 @@ def test_an_http_4xx_is_not_retried_and_says_to_check_the_base_url(emulator) -> 
         assert client.calls == 1
     error = caught.value
     assert (error.api, error.errmsg, error.attempts, error.answer_lost) == ("gettoken", "HTTP 404", 1, False)
-    assert "--base-url" in error.hint_en and "/cgi-bin" in error.hint_en and "--base-url" in error.hint_zh
+    assert "--base-url" in error.hint and "/cgi-bin" in error.hint and "--base-url" in error.hint.zh
 
 
 def test_backoff_doubles_with_jitter(emulator, monkeypatch) -> None:

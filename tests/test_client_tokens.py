@@ -114,9 +114,9 @@ def test_a_wrong_secret_names_which_secret_and_has_no_secret_in_it(emulator) -> 
             client.department_simplelist()
     error = caught.value
     assert (error.errcode, error.api) == (40001, "gettoken")
-    assert "--secret" in error.hint_en and "BULKDIR_SECRET" in error.hint_en
+    assert "--secret" in error.hint and "BULKDIR_SECRET" in error.hint
     assert error.exit_status == 2
-    for text in (str(error), repr(error), error.hint_zh):
+    for text in (str(error), repr(error), error.hint.zh):
         assert "wrong-secret-XYZ" not in text
     assert emulator.stats()["calls"]["gettoken"] == 1  # a wrong secret is not retried
 
@@ -126,7 +126,7 @@ def test_a_wrong_corp_id(emulator) -> None:
         with pytest.raises(WeComError) as caught:
             client.gettoken()
     assert caught.value.errcode == 40013
-    assert "企业ID" in caught.value.hint_zh
+    assert "企业ID" in caught.value.hint.zh
 
 
 def test_processes_starting_at_once_share_one_token_through_the_file_lock(emulator, bulkdir_home) -> None:

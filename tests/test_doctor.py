@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from bulkdir.cli import cli
 from bulkdir.config import Settings, user_dirs
-from bulkdir.connect import open_client
+from bulkdir.connection import connect
 from bulkdir.sandbox import sandbox_db
 from bulkdir.wecom.client import WeComClient
 
@@ -105,15 +105,15 @@ def test_doctor_on_the_sandbox(emulator) -> None:
 
 
 def test_the_sandbox_keeps_its_state_until_reset() -> None:
-    with open_client(Settings(), sandbox=True) as client:
+    with connect(Settings(), sandbox=True) as client:
         client.department_create({"name": "研发中心", "parentid": 1})
         client.user_create({"userid": "zhangsan", "name": "张三", "mobile": "13800000001"})
-    with open_client(Settings(), sandbox=True) as client:  # a later run sees what the first one did
+    with connect(Settings(), sandbox=True) as client:  # a later run sees what the first one did
         assert client.user_get("zhangsan")["name"] == "张三"
     result = CliRunner().invoke(cli, ["sandbox", "reset"])
     assert result.exit_code == 0, result.output
     assert str(sandbox_db()) in result.stderr
-    with open_client(Settings(), sandbox=True) as client:
+    with connect(Settings(), sandbox=True) as client:
         assert client.user_simplelist(1, fetch_child=True) == []
         assert [d["id"] for d in client.department_simplelist()] == [1]  # the reset token was renewed
     # Each run has a new port, yet the runs shared one cached token (of the contacts-sync secret).

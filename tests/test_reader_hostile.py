@@ -31,8 +31,8 @@ def refusal(path, *args) -> SheetError:
     with pytest.raises(SheetError) as caught:
         read_sheet(path, *args)
     error = caught.value
-    assert "\n" not in str(error) and error.message_zh and "\n" not in error.message_zh
-    assert os.path.basename(str(path)) in str(error) and os.path.basename(str(path)) in error.message_zh
+    assert "\n" not in str(error) and error.message.zh and "\n" not in error.message.zh
+    assert os.path.basename(str(path)) in str(error) and os.path.basename(str(path)) in error.message.zh
     return error
 
 
@@ -47,7 +47,7 @@ def refusal_in_child(path: str) -> str:
         try:
             read_sheet({path!r})
         except SheetError as error:
-            print("refused:", error, "|", error.message_zh)
+            print("refused:", error, "|", error.message.zh)
         else:
             print("read")
         """)
@@ -98,7 +98,7 @@ def test_a_socket_is_refused(tmp_path):
 def test_a_folder_is_refused(tmp_path):
     (tmp_path / "staff.csv").mkdir()
     error = refusal(tmp_path / "staff.csv")
-    assert "is a folder" in str(error) and "文件夹" in error.message_zh
+    assert "is a folder" in str(error) and "文件夹" in error.message.zh
 
 
 def test_check_sheet_file_and_read_capped(tmp_path):
@@ -107,7 +107,7 @@ def test_check_sheet_file_and_read_capped(tmp_path):
     assert check_sheet_file(path) == 8 and read_capped(path) == b"a,b\n1,2\n"
     with pytest.raises(SheetError, match="does not exist") as caught:
         check_sheet_file(tmp_path / "gone.csv")
-    assert "不存在" in caught.value.message_zh
+    assert "不存在" in caught.value.message.zh
     with pytest.raises(SheetError, match="does not exist"):
         read_capped(tmp_path / "gone.csv")
     assert {"check_sheet_file", "read_capped", "atomic_file"} <= set(sheets.__all__)
@@ -122,7 +122,7 @@ def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
     for check in (check_sheet_file, read_capped, read_sheet):
         with pytest.raises(SheetError, match=r"huge.csv is too large: more than 50 MB.*split it into smaller files"):
             check(path)
-    assert "请拆分" in refusal(path).message_zh
+    assert "请拆分" in refusal(path).message.zh
 
 
 def test_a_file_at_the_cap_is_read_and_one_byte_more_is_not(tmp_path, monkeypatch):
@@ -170,7 +170,7 @@ def test_a_csv_of_nothing_but_commas_is_refused_without_parsing(tmp_path, monkey
     path.write_bytes(b"a,b\n" + b"," * (2 * MAX_CELLS + 1))
     monkeypatch.setattr(sheets.csv, "reader", None)  # not parsed: the count refuses it first
     error = refusal(path)
-    assert f"more than {MAX_CELLS:,} cells" in str(error) and "个单元格" in error.message_zh
+    assert f"more than {MAX_CELLS:,} cells" in str(error) and "个单元格" in error.message.zh
 
 
 def test_the_csv_count_is_generous_about_quoted_commas(tmp_path, monkeypatch):
@@ -190,14 +190,14 @@ def test_csv_rows_over_the_cap(tmp_path, monkeypatch):
     assert len(read_sheet(path).rows) == 10
     path.write_text("a\n" * 11, encoding="utf-8")
     error = refusal(path)
-    assert "it has 11 rows, more than the 10 bulkdir reads" in str(error) and "行" in error.message_zh
+    assert "it has 11 rows, more than the 10 bulkdir reads" in str(error) and "行" in error.message.zh
 
 
 def test_a_csv_of_line_breaks_alone_is_refused_without_parsing(tmp_path, monkeypatch):
     path = tmp_path / "blank.csv"
     path.write_bytes(b"a\r" + b"\r" * (2 * sheets.MAX_ROWS + 1))  # CR alone ends a line for csv too
     error = refusal(path)
-    assert "more than 1,000,000 rows" in str(error) and "行" in error.message_zh
+    assert "more than 1,000,000 rows" in str(error) and "行" in error.message.zh
     monkeypatch.setattr(sheets.csv, "reader", None)  # not parsed: the count refuses it first
     assert "more than 1,000,000 rows" in str(refusal(path))
 
@@ -250,11 +250,11 @@ def test_a_sheet_reaching_to_the_last_excel_cell_is_refused_before_calamine(tmp_
     assert path.stat().st_size < 10_000
     error = refusal(path)
     assert "sheet '成员列表' has 1,048,576 rows, more than the 1,000,000 bulkdir reads" in str(error)
-    assert "split it into smaller files" in str(error) and "请拆分" in error.message_zh
+    assert "split it into smaller files" in str(error) and "请拆分" in error.message.zh
     path = xlsx_with_sheet_data(tmp_path / "wide.xlsx", cells("A1", "XFD2000"))
     error = refusal(path)
     assert "reaches cell XFD2000, 32,768,000 cells, more than the 5,000,000 bulkdir reads" in str(error)
-    assert "XFD2000" in error.message_zh
+    assert "XFD2000" in error.message.zh
 
 
 @pytest.mark.parametrize("cell", [
@@ -311,7 +311,7 @@ def test_a_zip_bomb_is_refused_while_unpacking(tmp_path, no_calamine_sheets):
             part.write(b"</sheetData></worksheet>")
     assert bomb.stat().st_size < 1_000_000
     error = refusal(bomb)
-    assert "unpacks to more than 256 MB" in str(error) and "解压后超过" in error.message_zh
+    assert "unpacks to more than 256 MB" in str(error) and "解压后超过" in error.message.zh
 
 
 def test_a_zip_that_lies_about_its_sizes_is_still_measured(tmp_path, monkeypatch, no_calamine_sheets):

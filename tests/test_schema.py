@@ -154,7 +154,7 @@ def test_a_department_listed_twice_is_a_problem_naming_it():
                                "", ""],
                               ["b", "B", "13900000002", "", "研发中心;销售部", "", "", "", "", "", "", ""]])
     assert flatten(problems) == [(2, "department", "duplicate-department")]
-    assert "研发中心/广州" in problems[0].message and "研发中心/广州" in problems[0].message_zh
+    assert "研发中心/广州" in problems[0].message and "研发中心/广州" in problems[0].message.zh
     _, by_id = read([["张三", "zhangsan", "13912345678", "", "2;3;2"]], headers=["姓名", "帐号", "手机号", "邮箱", "所在部门"])
     assert flatten(by_id) == [(2, "department", "duplicate-department")] and by_id[0].value == "2"
     assert by_id[0].column == "所在部门"
@@ -266,7 +266,7 @@ def test_a_path_that_disagrees_with_the_name_or_parent_columns_is_a_warning_nami
                                                 (6, "path", "department-columns-disagree")]
     by_row = {p.row: p for p in reader.problems}
     assert by_row[4].severity == "warning" and "'研发中心/上海'" in by_row[4].message and "'北京'" in by_row[4].message
-    assert "父部门ID '1'" in by_row[5].message and "“销售部”" in by_row[6].message_zh
+    assert "父部门ID '1'" in by_row[5].message and "“销售部”" in by_row[6].message.zh
 
 
 def test_batch_import_department_csv_resolves_parent_ids():

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from bulkdir.cli import cli
 from bulkdir.config import Settings, resolve_settings
-from bulkdir.connect import Connection
+from bulkdir.cli.options import Connection
 from bulkdir.wecom.client import WeComClient, WeComError
 
 SECRET = "S3CRET-sync-7f3a9e"
@@ -85,7 +85,7 @@ def test_no_secret_in_reprs_errors_or_logs(corp, bulkdir_home: Path, caplog) -> 
         for call in (lambda: client.user_get("nobody"), lambda: client.department_delete(1)):
             with pytest.raises(WeComError) as caught:
                 call()
-            texts += [str(caught.value), repr(caught.value), caught.value.hint_zh, caught.value.errmsg]
+            texts += [str(caught.value), repr(caught.value), caught.value.hint.zh, caught.value.errmsg]
     wrong = Settings(corp_id=corp.corp_id, secret=WRONG, base_url=corp.url)
     with WeComClient(wrong) as client, pytest.raises(WeComError) as caught:
         client.gettoken()

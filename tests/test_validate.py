@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bulkdir.cli import cli
-from bulkdir.errors import SheetError
+from bulkdir.errors import SheetError, Text
 from bulkdir.problems import flatten, make_problem
 from bulkdir.validation import validate_file, write_report
 
@@ -230,7 +230,7 @@ def test_cli_json_exactly_as_documented(tmp_path):
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"valid": False, "rows": 2, "problems": [{
         "row": 3, "field": "mobile", "column": "手机", "value": "13912345678", "type": "duplicate-value",
-        "message": "mobile (手机) '13912345678' is also on row 2."}]}
+        "message": "mobile (手机) '13912345678' is also on row 2.", "severity": "error", "sheet": "a"}]}
     zh = json.loads(run(path, "--json", "--lang", "zh").stdout)
     assert zh["problems"][0]["message"] == "“手机”的值“13912345678”与第 2 行重复。"
 
@@ -339,29 +339,30 @@ def test_cli_report_csv_is_guarded(tmp_path):
 def test_wording_missing_column_and_lost_digits():
     problem = make_problem("missing-required-column", row=9, field="userid")
     assert problem.message == "The sheet has no userid (帐号) column; it is required."
-    assert problem.message_zh == "表格缺少必填列“帐号”。"
+    assert problem.message.zh == "表格缺少必填列“帐号”。"
     problem = make_problem("lost-digits", row=12, field="mobile", column="手机", value="1.39123E+10")
     assert problem.message == ("mobile (手机) '1.39123E+10' has lost digits (Excel turned it into a number); "
                                "type it again as text.")
     assert problem.to_dict("zh") == {
         "row": 12, "field": "mobile", "column": "手机", "value": "1.39123E+10", "type": "lost-digits",
-        "message": "“手机”的值“1.39123E+10”已丢失数字（被 Excel 转成了数值），请以文本格式重新填写。"}
+        "message": "“手机”的值“1.39123E+10”已丢失数字（被 Excel 转成了数值），请以文本格式重新填写。",
+        "severity": "error", "sheet": None}
 
     problem = make_problem("clear-not-allowed", row=5, field="name", column="姓名", value="（清空）")
     assert problem.message == "name (姓名) cannot be cleared; leave the cell blank to keep the current value."
     problem = make_problem("unknown-leader", row=5, field="direct_leader", column="直属上级", value="boss")
-    assert problem.message_zh == "“直属上级”中的“boss”既不在表格中，也不在通讯录中；请把该成员加入表格，或改正帐号。"
+    assert problem.message.zh == "“直属上级”中的“boss”既不在表格中，也不在通讯录中；请把该成员加入表格，或改正帐号。"
 
 
 def test_every_problem_type_renders_in_both_languages():
     from bulkdir.problems import PROBLEM_TYPES
 
-    params = {"limit": 64, "count": 6, "expected": 2, "other_row": 3, "reason_en": "is bad", "reason_zh": "无效",
+    params = {"limit": 64, "count": 6, "expected": 2, "other_row": 3, "reason": Text("is bad", "无效"),
               "cells": "A2:A3", "other_column": "部门名称", "other": "y"}
     for slug in PROBLEM_TYPES:
         problem = make_problem(slug, row=2, field="mobile", column="手机", value="x", **params)
-        assert problem.type == slug and problem.message and problem.message_zh
-        assert "{" not in problem.message and "{" not in problem.message_zh
+        assert problem.type == slug and problem.message and problem.message.zh
+        assert "{" not in problem.message and "{" not in problem.message.zh
 
 
 def test_hard_inputs_end_cleanly(tmp_path):

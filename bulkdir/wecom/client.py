@@ -25,6 +25,7 @@ never formatted into text, and the exceptions of requests (whose text holds the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -37,7 +38,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bulkdir.config import SETTINGS_SOURCES, Settings, missing_setting_message, user_dirs
-from bulkdir.errors import BulkdirError, ConfigError, ExitStatus
+from bulkdir.errors import ConfigError, Text, WeComError, WeComNetworkError
 from bulkdir.wecom import codes
 from bulkdir.wecom.ratelimit import RateLimiter
 from bulkdir.wecom.tokens import TokenCache
@@ -45,66 +46,10 @@ from bulkdir.wecom.tokens import TokenCache
 log = logging.getLogger("bulkdir.wecom")
 
 Secret = Literal["sync", "app"]
+SECRET_SETTING: dict[Secret, str] = {"sync": "secret", "app": "app_secret"}  # which setting holds each secret
 # The reads that the contacts-sync secret may be refused from a new IP since 2022 (48009).
 DETAIL_READS = frozenset({"user/get", "user/list", "department/list", "department/get"})
 READS = DETAIL_READS | {"user/simplelist", "department/simplelist"}
-
-
-class WeComError(BulkdirError):
-    """The platform answered a non-zero errcode. `str()` is one line with the English hint, no secret.
-
-    >>> error = WeComError(60104, "mobile existed:zhangsan", "user/create")
-    >>> error.errcode, error.hint_en
-    (60104, 'Another member already has this mobile: zhangsan.')
-    """
-
-    def __init__(self, errcode: int | None, errmsg: str, api: str, *, hint_en: str | None = None,
-                 hint_zh: str | None = None, attempts: int = 1, answer_lost: bool = False) -> None:
-        if errcode is not None and (hint_en is None or hint_zh is None):
-            default_en, default_zh = codes.hint(errcode, errmsg)
-            hint_en, hint_zh = hint_en or default_en, hint_zh or default_zh
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.api = api
-        self.hint_en = hint_en or ""
-        self.hint_zh = hint_zh or ""
-        self.attempts = attempts
-        # An earlier attempt of this call got no answer, so it may have been applied: a create that now
-        # answers 60102 or a delete that answers 60111 may be this call's own earlier attempt.
-        self.answer_lost = answer_lost
-        super().__init__(str(self))
-
-    @property
-    def exit_status(self) -> ExitStatus:  # type: ignore[override]
-        """2 for a wrong corp id, secret or IP (the setup is wrong), else 1."""
-        return ExitStatus.USAGE if self.errcode in codes.CONFIGURATION else ExitStatus.PROBLEMS
-
-    def __str__(self) -> str:
-        return f"{self.api}: WeCom error {self.errcode} ({_short(self.errmsg)}). {self.hint_en}"
-
-    def __repr__(self) -> str:
-        return f"WeComError(errcode={self.errcode!r}, api={self.api!r}, errmsg={self.errmsg!r})"
-
-    def __reduce__(self):  # picklable across process pools, keeping every field
-        return (_rebuild_error, (type(self), self.__dict__.copy()))
-
-
-class WeComNetworkError(WeComError):
-    """No usable answer after every attempt: timeouts, refused or dropped connections, HTTP errors."""
-
-    def __str__(self) -> str:
-        return f"{self.api}: no answer from WeCom ({self.errmsg}). {self.hint_en}"
-
-
-def _rebuild_error(cls: type, state: dict) -> WeComError:
-    error = cls.__new__(cls)
-    error.__dict__.update(state)
-    return error
-
-
-def _short(errmsg: str) -> str:
-    """The platform's errmsg without its hint/ip/more-info tail, which repeats what the hint says."""
-    return errmsg.split(", hint:")[0].strip() or "no message"
 
 
 class _NoAnswer(NamedTuple):
@@ -167,12 +112,9 @@ class WeComClient:
         # resumed only on the same corp at the same endpoint (a rehearsal may share a production corp id).
         self.endpoint = base
         self._tokens: dict[Secret, TokenCache] = {
-            "sync": TokenCache(cache_dir, base, settings.corp_id or "", settings.secret or "",
-                               lambda: self._fetch_token("sync")),
-        }
-        if settings.app_secret:
-            self._tokens["app"] = TokenCache(cache_dir, base, settings.corp_id or "", settings.app_secret,
-                                             lambda: self._fetch_token("app"))
+            secret: TokenCache(cache_dir, base, settings.corp_id or "", getattr(settings, name),
+                               functools.partial(self._fetch_token, secret))
+            for secret, name in SECRET_SETTING.items() if getattr(settings, name)}
         self._lock = threading.Lock()
         self._random = random.Random()
         # Set once the contacts-sync secret met 48009: detail reads go with the app secret from then on.
@@ -303,18 +245,56 @@ class WeComClient:
               secret: Secret | None = None) -> dict:
         """One API call with the token, retries and limits described in the module docstring."""
         may_switch = secret is None  # a caller that names the secret gets that secret's answer
-        if secret is None:
-            secret = "app" if self.details_via_app and api in DETAIL_READS else "sync"
+        chosen: Secret = secret or ("app" if self.details_via_app and api in DETAIL_READS else "sync")
         limiter = self.limits.for_api(api)
         renewed = False
+        token = ""
+
+        def params_now() -> dict:
+            nonlocal token
+            limiter.wait()
+            token = self._token_cache(chosen).get()
+            return {**(params or {}), "access_token": token}
+
+        def not_the_calls_fault(errcode: int, answered_at: float) -> str | None:
+            nonlocal renewed, chosen
+            if errcode in codes.RENEW_TOKEN and not renewed:
+                # The platform may drop a token before it expires: fetch a new one, once per call.
+                renewed = True
+                self._token_cache(chosen).renew(token)
+                return "again"
+            if (errcode == codes.DETAIL_READS_REFUSED and may_switch and chosen == "sync" and api in READS
+                    and self.has_app_secret()):
+                log.info("%s: the contacts-sync secret may not read details (48009); using the app secret", api)
+                with self._lock:
+                    self.details_via_app = True
+                chosen = "app"
+                return "again"
+            if errcode == codes.BLOCKED:
+                # Recorded even when this call gives up, so that no other thread calls the blocked API.
+                limiter.block(self.block_seconds, answered_at)
+                log.warning("%s is blocked by WeCom (45009); waiting %.0f s, then %.0f calls/min",
+                            api, limiter.blocked_for(), limiter.rate)
+                return "wait"  # the limiter holds every thread until the block ends
+            return None
+
+        return self._exchange(method, api, params_now, body, not_the_calls_fault)
+
+    def _exchange(self, method: str, api: str, params_now: Callable[[], dict], body: dict | None,
+                  judge: Callable[[int, float], str | None] | None = None,
+                  refused: Callable[[int, str, int, bool], WeComError] | None = None) -> dict:
+        """The one retry loop of every call, gettoken's included: an answer with errcode 0, or WeComError.
+
+        No answer (timeout, dropped connection, HTTP 5xx or 429) and busy errcodes are retried with
+        backoff, at most `max_attempts` times. `judge(errcode, answered_at)` may say a refusal is not the
+        call's fault ("again": retry at once, not counted) or that the API is blocked ("wait": retry once
+        the block is over); `refused` builds the error of a final refusal.
+        """
         answer_lost = False
         attempt = 0
         while True:
             attempt += 1
-            cache = self._token_cache(secret)
-            limiter.wait()
-            token = cache.get()
-            outcome = self._send(method, api, {**(params or {}), "access_token": token}, body)
+            outcome = self._send(method, api, params_now(), body)
             if isinstance(outcome, _NoAnswer):
                 answer_lost = answer_lost or outcome.retry
                 if not outcome.retry or attempt >= self.max_attempts:
@@ -326,29 +306,17 @@ class WeComClient:
             if errcode == 0:
                 return data
             errmsg = str(data.get("errmsg", ""))
-            if errcode in codes.RENEW_TOKEN and not renewed:
-                # The platform may drop a token before it expires: fetch a new one, once per call.
-                renewed = True
-                cache.renew(token)
-                attempt -= 1  # a refused token is not the call's fault; the renewal itself is bounded
+            verdict = judge(errcode, answered_at) if judge else None
+            if verdict == "again":
+                attempt -= 1  # a renewed token or another secret: bounded by the judge, not by the attempts
                 continue
-            if errcode == 48009 and may_switch and secret == "sync" and api in READS and self.has_app_secret():
-                log.info("%s: the contacts-sync secret may not read details (48009); using the app secret", api)
-                with self._lock:
-                    self.details_via_app = True
-                secret = "app"
-                attempt -= 1
+            if verdict == "wait" and attempt < self.max_attempts:
                 continue
-            if errcode == codes.BLOCKED:
-                # Recorded even when this call gives up, so that no other thread calls the blocked API.
-                limiter.block(self.block_seconds, answered_at)
-                log.warning("%s is blocked by WeCom (45009); waiting %.0f s, then %.0f calls/min",
-                            api, limiter.blocked_for(), limiter.rate)
-                if attempt < self.max_attempts:
-                    continue  # the limiter holds every thread until the block ends
             if errcode in codes.RETRY_WITH_BACKOFF and attempt < self.max_attempts:
                 self._pause(attempt)
                 continue
+            if refused is not None:
+                raise refused(errcode, errmsg, attempt, answer_lost)
             raise WeComError(errcode, errmsg, api, attempts=attempt, answer_lost=answer_lost)
 
     def _send(self, method: str, api: str, params: dict, body: dict | None) -> tuple[dict, float] | _NoAnswer:
@@ -384,21 +352,20 @@ class WeComClient:
         """The error for a call that got no usable answer in `attempts` tries (`last`: the last reason)."""
         failure = last.reason
         if failure.startswith("HTTP") and not last.retry:
-            en = (f"WeCom answered {failure}: the address is wrong. Check --base-url ({self.settings.base_url}): "
-                  f"it is the host root, such as https://qyapi.weixin.qq.com, without /cgi-bin.")
-            zh = (f"企业微信返回 {failure}：地址不正确。请检查 --base-url（{self.settings.base_url}），"
-                  f"应为主机根地址，如 https://qyapi.weixin.qq.com，不含 /cgi-bin。")
+            hint = Text(f"WeCom answered {failure}: the address is wrong. Check --base-url ({self.settings.base_url}): "
+                        f"it is the host root, such as https://qyapi.weixin.qq.com, without /cgi-bin.",
+                        f"企业微信返回 {failure}：地址不正确。请检查 --base-url（{self.settings.base_url}），"
+                        f"应为主机根地址，如 https://qyapi.weixin.qq.com，不含 /cgi-bin。")
         elif failure.startswith("HTTP"):
-            en = (f"WeCom answered {failure} {attempts} times: it may be busy or down, try again later "
-                  f"(and check --base-url, {self.settings.base_url}).")
-            zh = f"企业微信连续 {attempts} 次返回 {failure}，可能繁忙或故障，请稍后再试（并检查 --base-url）。"
+            hint = Text(f"WeCom answered {failure} {attempts} times: it may be busy or down, try again later "
+                        f"(and check --base-url, {self.settings.base_url}).",
+                        f"企业微信连续 {attempts} 次返回 {failure}，可能繁忙或故障，请稍后再试（并检查 --base-url）。")
         else:
-            en = (f"Gave up after {attempts} attempts: check the network and --base-url "
-                  f"({self.settings.base_url}), or raise --timeout (now {self.settings.timeout:g} s).")
-            zh = (f"重试 {attempts} 次后放弃：请检查网络和 --base-url（{self.settings.base_url}），"
-                  f"或调大 --timeout（当前 {self.settings.timeout:g} 秒）。")
-        return WeComNetworkError(None, failure, api, hint_en=en, hint_zh=zh, attempts=attempts,
-                                 answer_lost=answer_lost)
+            hint = Text(f"Gave up after {attempts} attempts: check the network and --base-url "
+                        f"({self.settings.base_url}), or raise --timeout (now {self.settings.timeout:g} s).",
+                        f"重试 {attempts} 次后放弃：请检查网络和 --base-url（{self.settings.base_url}），"
+                        f"或调大 --timeout（当前 {self.settings.timeout:g} 秒）。")
+        return WeComNetworkError(None, failure, api, hint=hint, attempts=attempts, answer_lost=answer_lost)
 
     def _pause(self, attempt: int) -> None:
         """Jittered exponential backoff: about backoff·2^(attempt-1) seconds, capped at 30."""
@@ -408,34 +375,24 @@ class WeComClient:
         time.sleep(delay)
 
     def _fetch_token(self, secret: Secret) -> tuple[str, int]:
-        """gettoken for one secret, with the same backoff as other calls (no token, no rate limit)."""
-        api = "gettoken"
-        value = self.settings.secret if secret == "sync" else self.settings.app_secret
-        params = {"corpid": self.settings.corp_id, "corpsecret": value}
-        answer_lost = False
-        for attempt in range(1, self.max_attempts + 1):
-            outcome = self._send("GET", api, params, None)
-            if isinstance(outcome, _NoAnswer):
-                answer_lost = answer_lost or outcome.retry
-                if not outcome.retry or attempt == self.max_attempts:
-                    raise self._no_answer(api, outcome, attempt, answer_lost)
-                self._pause(attempt)
-                continue
-            data, _ = outcome
-            errcode = data.get("errcode", 0) or 0
-            if errcode == 0 and data.get("access_token"):
-                return str(data["access_token"]), int(data.get("expires_in") or 7200)
-            if errcode in codes.RETRY_WITH_BACKOFF and attempt < self.max_attempts:
-                self._pause(attempt)
-                continue
-            hint_en, hint_zh = codes.hint(errcode, str(data.get("errmsg", "")))
-            if errcode == 40001:  # say which of the two secrets is wrong
-                flag, variable, words = SETTINGS_SOURCES["secret" if secret == "sync" else "app_secret"]
-                hint_en = f"The {words.split(' (')[0]} ({flag} / {variable}) is refused. {hint_en}"
-                hint_zh = f"{words.split('(')[1].rstrip(')')}被拒绝（{flag} / {variable}）。{hint_zh}"
-            raise WeComError(errcode, str(data.get("errmsg", "")), api, hint_en=hint_en, hint_zh=hint_zh,
-                             attempts=attempt, answer_lost=answer_lost)
-        raise AssertionError("unreachable")
+        """gettoken for one secret, through the same retry loop as other calls (no token, no rate limit)."""
+        setting = SECRET_SETTING[secret]
+        params = {"corpid": self.settings.corp_id, "corpsecret": getattr(self.settings, setting)}
+
+        def refused(errcode: int, errmsg: str, attempts: int, answer_lost: bool) -> WeComError:
+            hint = codes.hint_for(errcode, errmsg)
+            if errcode == codes.INVALID_SECRET:  # say which of the two secrets is wrong
+                flag, variable, words = SETTINGS_SOURCES[setting]
+                hint = Text(f"The {words} ({flag} / {variable}) is refused. {hint}",
+                            f"{words.zh}被拒绝（{flag} / {variable}）。{hint.zh}")
+            return WeComError(errcode, errmsg, "gettoken", hint=hint, attempts=attempts, answer_lost=answer_lost)
+
+        data = self._exchange("GET", "gettoken", lambda: params, None, refused=refused)
+        if not data.get("access_token"):
+            raise WeComNetworkError(None, "an answer without an access_token", "gettoken",
+                                    hint=Text("WeCom answered gettoken without a token; try again later.",
+                                              "企业微信的 gettoken 应答中没有令牌，请稍后再试。"))
+        return str(data["access_token"]), int(data.get("expires_in") or 7200)
 
 
 def _without_status(data: dict) -> dict:

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Collection, Literal
 
-from bulkdir.errors import BulkdirError, ExitStatus
+from bulkdir.errors import IncompleteSnapshotError, WeComError
 from bulkdir.wecom import codes
-from bulkdir.wecom.client import WeComClient, WeComError
+from bulkdir.wecom.client import WeComClient
 
 log = logging.getLogger("bulkdir.wecom")
 
@@ -125,18 +125,8 @@ def private_fields_hidden(members: Collection[dict]) -> bool:
     return bool(members) and not any(m.get("mobile") or m.get("email") for m in members)
 
 
-class IncompleteSnapshotError(BulkdirError):
-    """The directory could not be read whole: list reads left out members that user/list_id names.
-
-    A snapshot that lacks members would turn into creates of members who exist, deletes that are
-    missed and exports that are silently short, so it is never used.
-    """
-
-    exit_status = ExitStatus.USAGE
-
-
 # user/list_id is refused to secrets other than the contacts-sync one (48002), or outside the visible range.
-_NOT_ALLOWED = frozenset({48002, 60011})
+_NOT_ALLOWED = frozenset({codes.NOT_ALLOWED, codes.NO_PRIVILEGE})
 # Members that list reads left out are looked up one by one (a member deleted while the snapshot was read
 # is fine); past this many the snapshot is refused without asking about each.
 _RECHECK_AT_MOST = 20
@@ -158,7 +148,7 @@ def fetch_directory(client: WeComClient, *, progress: Progress | None = None) ->
     try:
         raw_departments = client.department_list()
     except WeComError as error:
-        if error.errcode != 48009:
+        if error.errcode != codes.DETAIL_READS_REFUSED:
             raise
         return _ids_only(client, progress)
     departments = _tree(raw_departments)

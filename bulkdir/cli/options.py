@@ -1,4 +1,5 @@
-"""The connection options every command that talks to WeCom takes, and the client they make.
+"""The connection options every command that talks to WeCom takes, and the client they make through
+the library's `bulkdir.connect()`.
 
     @cli.command()
     @connection_options
@@ -21,6 +22,7 @@ from typing import Any, Callable
 import click
 
 from bulkdir.config import SECRET_SETTINGS, Settings, resolve_settings
+from bulkdir.connection import connect
 from bulkdir.wecom.client import WeComClient
 
 CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "workers", "timeout")
@@ -53,8 +55,8 @@ class Connection:
         """
         if self._client is not None:
             return self._client
-        client = self._client = open_client(self.settings(), sandbox=self.sandbox,
-                             sandbox_rate=self.flags.get("rate"), **client_options)
+        client = self._client = connect(self.settings(), sandbox=self.sandbox, rate=self.flags.get("rate"),
+                                        **client_options)
         context = click.get_current_context(silent=True)
         if context is not None:
             context.call_on_close(client.close)
@@ -64,29 +66,6 @@ class Connection:
             click.echo(f"Using the local sandbox, not a real corp (本地沙箱); its state lives in {sandbox_db()} "
                        "(`bulkdir sandbox reset` empties it).", err=True)
         return client
-
-
-def open_client(settings: Settings, *, sandbox: bool = False, sandbox_rate: int | None = None,
-                **client_options: Any) -> WeComClient:
-    """A WeComClient for `settings`, or for the sandbox (started here, stopped when the client closes).
-
-    >>> with open_client(resolve_settings(), sandbox=True) as client:
-    ...     client.department_get(1)["name"]
-    '示例企业'
-    """
-    if not sandbox:
-        return WeComClient(settings, **client_options)
-    from bulkdir.sandbox import start_sandbox
-
-    running = start_sandbox(settings, rate=sandbox_rate)
-    try:
-        client_options.setdefault("token_scope", f"sandbox:{running.db}")
-        client = WeComClient(running.settings, **client_options)
-    except BaseException:
-        running.stop()
-        raise
-    client.on_close(running.stop)
-    return client
 
 
 def connection_options(command: Callable) -> Callable:
