@@ -39,6 +39,17 @@ WORD_YES_NO: dict[str, int] = {word: value for value, word in YES_NO_WORDS.items
 # empty, so they cannot be compared.
 PRIVATE_FIELDS = ("mobile", "email", "gender", "avatar", "address", "biz_mail")
 
+def mobile_key(mobile: str) -> str:
+    """The platform's rule for "the same mobile" (API notes, Part A8): spaces and `-` removed, and a leading
+    `+86`, so `+86 138-0013-8000` and `13800138000` are one number.
+
+    >>> mobile_key("+86 138-0013-8000"), mobile_key("+852 1234 5678")
+    ('13800138000', '+85212345678')
+    """
+    digits = str(mobile).strip().replace(" ", "").replace("-", "")
+    return digits[3:] if digits.startswith("+86") else digits
+
+
 # The platform's limits (API notes, Part A3 and A4).
 MAX_DEPARTMENTS = 100  # departments of one member
 MAX_LEADERS = 5  # direct_leader of one member

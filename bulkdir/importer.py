@@ -120,7 +120,7 @@ class ImportResult:
     def summary(self) -> dict[str, Any]:
         """The `--json` summary: {"run", "created", "updated", "unchanged", "deleted", "disabled", "failed", ...}."""
         out: dict[str, Any] = {"run": self.run_id}
-        # the issue's keys first, in its order; then what else a script may want
+        # the keys scripts read first (README, "import"), then the rest
         for name in ("created", "updated", "unchanged", "deleted", "disabled", "failed", "invalid",
                      "departments_created", "skipped", "departments_updated", "departments_deleted"):
             out[name] = self.counts.get(name, 0)
