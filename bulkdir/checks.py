@@ -9,14 +9,11 @@ from typing import Callable, Collection
 
 from bulkdir.problems import Problem, make_problem
 from bulkdir.errors import Text
+from bulkdir.fields import mobile_key
 from bulkdir.parsers import path_text
 from bulkdir.schema import Department, DepartmentRef, Member
 
 HeaderOf = Callable[[str], "str | None"]
-
-
-def _mobile_key(mobile: str) -> str:
-    return mobile.replace(" ", "") if " " in mobile else mobile
 
 
 def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem]:
@@ -29,7 +26,7 @@ def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem
     [(3, 'duplicate-value')]
     """
     problems: list[Problem] = []
-    for name, key in (("userid", str.lower), ("mobile", _mobile_key), ("email", str.lower),
+    for name, key in (("userid", str.lower), ("mobile", mobile_key), ("email", str.lower),
                       ("biz_mail", str.lower)):
         column = header_of(name)
         if column is None:

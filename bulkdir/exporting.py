@@ -474,30 +474,16 @@ def _order_in(member: dict, department_id: int | None) -> int:
 
 
 def _tree_order(directory: Directory, top: int) -> list[int]:
-    """`top` and the departments below it, parents first, siblings in the platform's order."""
-    children: dict[int, list[int]] = {}
-    for department in directory.departments.values():
-        if department.id != department.parentid:
-            children.setdefault(department.parentid, []).append(department.id)
-    for ids in children.values():
-        ids.sort(key=lambda i: (-directory.departments[i].order, i))
-    found: list[int] = []
-    seen: set[int] = set()
-    # tops: the chosen department, or for the whole corp every department whose parent is not in view
-    tops = [top] if top != ROOT_ID or ROOT_ID in directory.departments else []
+    """`top` and the departments below it, parents first, siblings in the platform's order; for the whole
+    corp, below every department whose parent is out of view too."""
+    tops = [top]
     if top == ROOT_ID:
-        tops += sorted((d.id for d in directory.departments.values()
-                        if d.id != ROOT_ID and d.parentid not in directory.departments),
-                       key=lambda i: (-directory.departments[i].order, i))
-    stack = list(reversed(tops))
-    while stack:
-        current = stack.pop()
-        if current in seen or current not in directory.departments:
-            continue
-        seen.add(current)
-        found.append(current)
-        stack.extend(reversed(children.get(current, [])))
-    return found
+        tops += [d.id for d in sorted(directory.departments.values(), key=lambda d: (-d.order, d.id))
+                 if d.id != ROOT_ID and d.parentid not in directory.departments]
+    found: dict[int, None] = {}  # ordered, each once
+    for each in tops:
+        found.update(dict.fromkeys(directory.tree_order(each)))
+    return list(found)
 
 
 def _find_department(directory: Directory, text: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from bulkdir.errors import Text
 from bulkdir.fields import (FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPARTMENTS, MAX_DEPTH, MAX_LEADERS, MAX_NAME, MAX_ORDER,
@@ -294,10 +294,10 @@ def parse_path(text: str, root_name: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def path_text(path: tuple[str, ...]) -> str:
-    """Example:
+def path_text(path: Sequence[str], root: str = "") -> str:
+    """A department path as people write it, below the root; the root itself is `root`.
 
-    >>> path_text(("研发中心", "广州"))
-    '研发中心/广州'
+    >>> path_text(("研发中心", "广州")), path_text(()), path_text((), root="/")
+    ('研发中心/广州', '', '/')
     """
-    return "/".join(path)
+    return "/".join(path) or root

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 from bulkdir.errors import RefusedError, Text
-from bulkdir.parsers import CellProblem, parse_mobile
-from bulkdir.parsers import path_text as schema_path_text
+from bulkdir.fields import mobile_key
+from bulkdir.parsers import path_text
 # PRIVATE_FIELDS: what the platform stopped returning to new apps in 2022 (Part A2), so cannot be compared
 from bulkdir.wecom.directory import PRIVATE_FIELDS, ROOT_ID
 
@@ -208,16 +208,11 @@ class InvalidRowNames:
         if str(member.get("userid") or "").lower() in self.userids:
             return True
         mobile, email = member.get("mobile"), member.get("email")
-        return bool((mobile and _mobile_key(mobile) in self.mobiles) or (email and str(email).lower() in self.emails))
+        return bool((mobile and mobile_key(mobile) in self.mobiles) or (email and str(email).lower() in self.emails))
 
     def add_mobile(self, text: str) -> None:
         if text.strip():
-            self.mobiles.add(_mobile_key(text))
-
-
-def path_text(path: Sequence[str]) -> str:
-    """A department path as people write it: `研发中心/广州` (the root is `/`)."""
-    return schema_path_text(tuple(path)) or "/"
+            self.mobiles.add(mobile_key(text))
 
 
 def member_key(userid: str) -> str:
@@ -225,7 +220,7 @@ def member_key(userid: str) -> str:
 
 
 def department_key(path: Sequence[str]) -> str:
-    return "department:" + path_text(path)
+    return "department:" + path_text(path, root="/")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,20 +250,12 @@ def same_value(name: str, want: Any, have: Any) -> bool:
             return False
     if name == "mobile":
         # the platform keeps a mobile as typed (`+86 138...`); the reader normalises the sheet's
-        return _mobile_key(want) == _mobile_key(have)
+        return mobile_key(want or "") == mobile_key(have or "")
     if name == "extattr":
         return json.dumps(want, sort_keys=True, ensure_ascii=False) == json.dumps(have, sort_keys=True, ensure_ascii=False)
     if isinstance(want, (list, dict)) or isinstance(have, (list, dict)):
         return want == have
     return str(want).strip() == ("" if have is None else str(have).strip())
-
-
-def _mobile_key(value: Any) -> str:
-    text = "" if value is None else str(value).strip()
-    try:
-        return parse_mobile(text) if text else text
-    except CellProblem:
-        return text  # a value the reader rejects is compared as it is
 
 
 def _current(member: dict[str, Any], name: str) -> Any:
@@ -310,7 +297,7 @@ class _DepartmentTree:
                 parent_id = self.by_path[prefix[:-1]]
                 parent_op = self.ops.get(prefix[:-1])
                 self.add(Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
-                                   target=path_text(prefix),
+                                   target=path_text(prefix, root="/"),
                                    body={"name": prefix[-1], "parentid": parent_id, "id": self.allocate()},
                                    needs=[parent_op.key] if parent_op else [], before={"exists": False},
                                    depth=depth), prefix, plan)
@@ -522,7 +509,7 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
         if record.id:
             existing_id = record.id if record.id in directory.departments else None
             if existing_id is None and path in tree.by_path:
-                plan.invalid[ref] = (f"department {path_text(path)} already exists with id {tree.by_path[path]}, "
+                plan.invalid[ref] = (f"department {path_text(path, root='/')} already exists with id {tree.by_path[path]}, "
                                      f"not {record.id}")
                 continue
         else:
@@ -536,7 +523,7 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
             if getattr(record, "name_en", None):
                 body["name_en"] = record.name_en
             tree.add(Operation(key=department_key(path), kind="department_create", phase=PHASE_DEPARTMENTS,
-                               target=path_text(path), body=body, rows=[ref], needs=needs,
+                               target=path_text(path, root="/"), body=body, rows=[ref], needs=needs,
                                before={"exists": False}, depth=len(path)), path, plan)
             continue
         current = directory.departments[existing_id]
@@ -561,10 +548,10 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
         if changes:
             before = {"exists": True, "fields": {k: getattr(current, k, None) for k in changes}}
             tree.add(Operation(key=department_key(path), kind="department_update", phase=PHASE_DEPARTMENTS,
-                               target=path_text(path), body={"id": existing_id, **changes}, rows=[ref],
+                               target=path_text(path, root="/"), body={"id": existing_id, **changes}, rows=[ref],
                                needs=needs, before=before, depth=len(path)), path, plan)
         else:
-            plan.unchanged.append(Unchanged(department_key(path), path_text(path), [ref]))
+            plan.unchanged.append(Unchanged(department_key(path), path_text(path, root="/"), [ref]))
 
 
 def _record_path(record: Any, directory: Any) -> tuple[str, ...]:
@@ -766,8 +753,9 @@ def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], director
         path = tuple(getattr(dep, "path", ()) or ())
         if not kept & directory.subtree(dep_id):
             plan.operations.append(Operation(key=f"prune:{dep_id}", kind="department_delete", phase=PHASE_PRUNE,
-                                             target=path_text(path), body={"id": dep_id}, before={"exists": True},
+                                             target=path_text(path, root="/"), body={"id": dep_id}, before={"exists": True},
                                              depth=len(path)))
         elif dep_id in occupied:
-            plan.notes.append(Text(f"Department {path_text(path)} is not in the sheet but still holds members: kept.",
-                                   f"部门 {path_text(path)} 不在表格中，但仍有成员：已保留。"))
+            shown = path_text(path, root="/")
+            plan.notes.append(Text(f"Department {shown} is not in the sheet but still holds members: kept.",
+                                   f"部门 {shown} 不在表格中，但仍有成员：已保留。"))

@@ -85,22 +85,36 @@ class Directory:
 
     def children_of(self, id: int) -> list[DirDepartment]:
         """The departments directly below `id`, in the platform's order (larger `order` first)."""
-        children = [d for d in self.departments.values() if d.parentid == id and d.id != id]
-        return sorted(children, key=lambda d: (-d.order, d.id))
+        return [self.departments[child] for child in self._children_of().get(id, [])]
+
+    def tree_order(self, top: int = ROOT_ID) -> list[int]:
+        """`top` and every department below it, parents first, siblings in the platform's order."""
+        children = self._children_of()
+        found: list[int] = []
+        seen: set[int] = set()
+        stack = [top]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in self.departments:
+                continue
+            seen.add(current)
+            found.append(current)
+            stack.extend(reversed(children.get(current, [])))
+        return found
 
     def subtree(self, id: int) -> set[int]:
         """`id` and every department below it."""
+        return set(self.tree_order(id))
+
+    def _children_of(self) -> dict[int, list[int]]:
         if self._children is None:
             self._children = {}
             for department in self.departments.values():
-                self._children.setdefault(department.parentid, []).append(department.id)
-        found, todo = set(), [id]
-        while todo:
-            current = todo.pop()
-            if current not in found:
-                found.add(current)
-                todo.extend(self._children.get(current, []))
-        return found
+                if department.id != department.parentid:
+                    self._children.setdefault(department.parentid, []).append(department.id)
+            for ids in self._children.values():
+                ids.sort(key=lambda i: (-self.departments[i].order, i))
+        return self._children
 
     def members_in(self, department_id: int, recursive: bool = True) -> list[dict]:
         """Members of a department (and, with `recursive`, of those below it), each once."""
