@@ -248,7 +248,7 @@ def main() -> None:
         results.append((label, kind, path.suffix[1:], result))
     print(f"\nseconds: best of {args.repeat} (openpyxl: 1 run); imports excluded except in the whole-process rows "
           "(start-up, imports, work, exit); peak MB: the process's maximum resident size")
-    print(f"\n| what | file | rows | seconds | peak MB | note |\n|---|---|---|---|---|---|")
+    print("\n| what | file | rows | seconds | peak MB | note |\n|---|---|---|---|---|---|")
     for label, _, suffix, r in results:
         print(f"| {label} | {suffix} | {r['rows']} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['note']} |")
     def seconds(kind: str) -> float:

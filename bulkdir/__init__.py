@@ -1,3 +1,193 @@
-"""bulkdir: keep a WeCom (企业微信) contacts directory in step with spreadsheets."""
+"""bulkdir: keep a WeCom (企业微信) contacts directory in step with spreadsheets.
+
+The library face, the same functions the command line and the web page use:
+
+    client = bulkdir.connect(sandbox=True)          # or settings from BULKDIR_* and bulkdir.toml
+    result = bulkdir.validate("staff.xlsx")          # a path, or a pandas DataFrame
+    plan = bulkdir.plan_import("staff.xlsx", client) # read, check, snapshot, plan; print(plan)
+    run = bulkdir.apply(plan)                        # the corp's lock, the run, the journal, the report
+    run.to_frame()                                   # every row's result as a DataFrame
+    bulkdir.export(client, "directory.xlsx")
+
+A bad row is a Problem in the result, never an exception; what stops a run raises a BulkdirError
+(bulkdir.errors draws the tree). pandas is imported only when a DataFrame is given or asked for.
+
+>>> import bulkdir
+>>> "plan_import" in bulkdir.__all__ and "Directory" in bulkdir.__all__
+True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 __version__ = "0.1.0"
+
+from bulkdir.connection import connect
+from bulkdir.errors import (
+    AlreadyAppliedError,
+    BulkdirError,
+    ConfigError,
+    ConflictError,
+    ExitStatus,
+    IncompleteSnapshotError,
+    PlanRefusedError,
+    RefusedError,
+    ReportInterruptedError,
+    RunLockedError,
+    SheetError,
+    Text,
+    WeComError,
+    WeComNetworkError,
+)
+from bulkdir.exporting import ExportSummary, export_directory
+from bulkdir.importer import (
+    ImportOptions,
+    ImportPlan,
+    ImportResult,
+    prepare_apply,
+    prepare_delete,
+    prepare_import,
+    run_import,
+)
+from bulkdir.parsers import DEFAULT_ROOT_NAME
+from bulkdir.plan import DeleteOptions, Plan
+from bulkdir.problems import Problem
+from bulkdir.runlock import CorpLock
+from bulkdir.schema import Department, Member
+from bulkdir.templates import write_template
+from bulkdir.validation import Source, ValidationResult, validate_file
+from bulkdir.wecom.client import WeComClient
+from bulkdir.wecom.directory import Directory, fetch_directory
+
+__all__ = [
+    # functions
+    "connect", "validate", "read_members", "read_departments", "plan_import", "plan_delete", "apply", "export",
+    "fetch_directory", "write_template",
+    # records and results
+    "Member", "Department", "Problem", "Directory", "ValidationResult", "Plan", "ImportPlan", "ImportResult",
+    "ExportSummary", "WeComClient", "Text", "ExitStatus",
+    # options
+    "ImportOptions", "DeleteOptions",
+    # errors
+    "BulkdirError", "ConfigError", "SheetError", "RefusedError", "PlanRefusedError", "ConflictError",
+    "AlreadyAppliedError", "IncompleteSnapshotError", "RunLockedError", "ReportInterruptedError", "WeComError",
+    "WeComNetworkError",
+]
+
+
+def validate(source: Source, *, sheet: str | None = None, encoding: str | None = None,
+             known_userids: set[str] | None = None, root_name: str = DEFAULT_ROOT_NAME) -> ValidationResult:
+    """Every problem of a members (and departments) sheet, by row and column, without touching WeCom.
+
+    `source` is a file (xlsx, xlsm, csv, tsv, or a JSON export) or a pandas DataFrame (a dict of them by
+    sheet name for a workbook). The result has `.valid`, `.rows`, `.problems`, and `.to_frame()`.
+
+    >>> import pandas
+    >>> frame = pandas.DataFrame({"帐号": ["zhangsan", "lisi"], "姓名": ["张三", "李四"],
+    ...                           "手机": ["13912345678", "12345"]})
+    >>> result = validate(frame)
+    >>> result.valid, result.rows, [(p.row, p.field, p.type) for p in result.problems]
+    (False, 2, [(3, 'mobile', 'invalid-mobile')])
+    """
+    return validate_file(source, sheet=sheet, encoding=encoding, known_userids=known_userids, root_name=root_name)
+
+
+def read_members(source: Source, **options: Any) -> list[Member]:
+    """The members of the rows without errors (the problems are `validate(source).problems`).
+
+    >>> import pandas
+    >>> [m.values["userid"] for m in read_members(pandas.DataFrame({"帐号": ["zhangsan"], "姓名": ["张三"],
+    ...                                                              "手机": ["13912345678"]}))]
+    ['zhangsan']
+    """
+    result = validate(source, **options)
+    bad = result.error_rows("members")
+    return [member for member in result.members if member.row not in bad]
+
+
+def read_departments(source: Source, **options: Any) -> list[Department]:
+    """The departments of a departments sheet's rows without errors.
+
+    >>> import pandas
+    >>> [d.path for d in read_departments(pandas.DataFrame({"部门名称": ["研发中心"], "部门ID": [2],
+    ...                                                     "父部门ID": [1]}))]
+    [('研发中心',)]
+    """
+    result = validate(source, **options)
+    bad = result.error_rows("departments") if "departments" in result.tables else set()
+    return [department for department in result.departments if department.row not in bad]
+
+
+def plan_import(source: Source, client: WeComClient, *, delete_missing: bool = False, scope: str = "sheet",
+                allow_mass_delete: bool = False, disable_instead: bool = False, prune_departments: bool = False,
+                strict: bool = False, sheet: str | None = None, encoding: str | None = None,
+                report: str | Path | None = None, journal: str | Path | None = None, lang: str = "en",
+                workers: int | None = None, progress: Any = None) -> ImportPlan:
+    """Read and check the sheet (a file or a DataFrame), take a snapshot of the directory, and plan: the
+    `bulkdir import` command before its confirmation. Nothing is sent. The plan carries the client and
+    these options; `print(plan)` shows it, `plan.save("plan.json")` keeps it for `bulkdir apply`,
+    `bulkdir.apply(plan)` runs it.
+
+    >>> with connect(sandbox=True) as client:                     # doctest: +SKIP
+    ...     print(plan_import("samples/staff.xlsx", client))
+    Departments: 10 to create, 0 to update, 0 unchanged, 0 to delete
+    ...
+    """
+    options = ImportOptions(
+        delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead, prune_departments),
+        strict=strict, sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
+        workers=workers or client.settings.workers, progress=progress)
+    return prepare_import(source, client, options)
+
+
+def plan_delete(source: str | Path, client: WeComClient, *, allow_mass_delete: bool = False,
+                disable_instead: bool = False, sheet: str | None = None, encoding: str | None = None,
+                report: str | Path | None = None, journal: str | Path | None = None, lang: str = "en",
+                workers: int | None = None, progress: Any = None) -> ImportPlan:
+    """Plan `bulkdir delete`: the members a sheet lists by userid, deleted (or disabled), behind the brake."""
+    options = ImportOptions(delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False),
+                            sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
+                            workers=workers or client.settings.workers, progress=progress)
+    return prepare_delete(source, client, options)
+
+
+def apply(plan: ImportPlan | str | Path, client: WeComClient | None = None, *, wait: float = 0.0,
+          allow_mass_delete: bool = False, options: ImportOptions | None = None) -> ImportResult:
+    """Run a plan: one from `plan_import` or `plan_delete` (with the client and options it carries), or a
+    plan file saved with `--plan-out` (checked against a fresh snapshot first; needs `client`). The corp's
+    lock is held for the run (RunLockedError after `wait` seconds when another run holds it), every
+    operation is journalled, and the result files are written as the CLI writes them. The result has
+    `counts`, `exit_status`, `summary()` and `to_frame()`.
+
+    >>> with connect(sandbox=True) as client:                     # doctest: +SKIP
+    ...     result = apply(plan_import("samples/staff.xlsx", client))
+    >>> result.counts["created"], result.exit_status              # doctest: +SKIP
+    (40, <ExitStatus.OK: 0>)
+    """
+    if not isinstance(plan, ImportPlan):
+        if client is None:
+            raise ConfigError("apply() of a saved plan needs the client to run it with",
+                              "执行保存的计划需要提供 client")
+        options = options or ImportOptions(delete=DeleteOptions(allow_mass_delete=allow_mass_delete),
+                                           workers=client.settings.workers)
+        with CorpLock(client.settings.corp_id or "", "apply").acquire(wait) as lock:
+            return run_import(prepare_apply(plan, client, options), client, options, lock=lock)
+    client = client or plan.client
+    with CorpLock(client.settings.corp_id or "", plan.command).acquire(wait) as lock:
+        return run_import(plan, client, options or plan.options, lock=lock)
+
+
+def export(client: WeComClient | Directory, path: str | Path | None = None, *, format: str | None = None,
+           department: str | None = None, fields: str | list[str] | None = None, headers: str = "en",
+           force: bool = False, progress: Any = None) -> ExportSummary:
+    """Write the directory (or one department's subtree) to xlsx, CSV or JSON, in the shape `import` reads
+    back unchanged; see `bulkdir export`. Without `path`: directory-<corp id>-<date>.xlsx here.
+
+    >>> with connect(sandbox=True) as client:                     # doctest: +SKIP
+    ...     export(client, "directory.xlsx").members
+    40
+    """
+    return export_directory(client, path, format=format, department=department, fields=fields, headers=headers,
+                            progress=progress, force=force)

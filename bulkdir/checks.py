@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Callable, Collection
 
-from bulkdir.problems import Problem, make_problem
 from bulkdir.errors import Text
 from bulkdir.fields import mobile_key
 from bulkdir.parsers import path_text
+from bulkdir.problems import Problem, make_problem
 from bulkdir.schema import Department, DepartmentRef, Member
 
 HeaderOf = Callable[[str], "str | None"]

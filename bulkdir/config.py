@@ -59,7 +59,8 @@ def user_dirs() -> UserDirs:
 
     The folders are not created here; whoever writes into one creates it.
 
-    >>> user_dirs().cache  # with BULKDIR_HOME=/tmp/bh
+    >>> import os; os.environ["BULKDIR_HOME"] = "/tmp/bh"
+    >>> user_dirs().cache
     PosixPath('/tmp/bh/cache')
     """
     home = os.environ.get("BULKDIR_HOME")
@@ -224,10 +225,10 @@ def _parse(name: str, value: Any, source: str) -> Any:
                 raise ValueError
             return number
         if name == "timeout":
-            number = float(value)
-            if not (number > 0 and math.isfinite(number)):
+            seconds = float(value)
+            if not (seconds > 0 and math.isfinite(seconds)):
                 raise ValueError
-            return number
+            return seconds
     except (TypeError, ValueError):
         limits = {"rate": "a whole number of calls per minute, at least 1",
                   "workers": "a whole number from 1 to 64",

@@ -192,7 +192,7 @@ class WeComNetworkError(WeComError):
                 f"{self.api}：企业微信没有可用的应答（{self.errmsg}）。{self.hint.zh}")
 
 
-def _rebuild_error(cls: type, state: dict[str, Any]) -> WeComError:
+def _rebuild_error(cls: type[WeComError], state: dict[str, Any]) -> WeComError:
     error = cls.__new__(cls)
     error.__dict__.update(state)
     Exception.__init__(error, state["message"].en)

@@ -24,10 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from bulkdir.plan import (PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_FIELDS, Operation,
-                          same_value)
 from bulkdir.errors import BulkdirError, Text
+from bulkdir.journal import Journal
+from bulkdir.plan import PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_FIELDS, Operation, same_value
 from bulkdir.wecom import codes
+from bulkdir.wecom.client import WeComClient
+from bulkdir.wecom.directory import Directory
 
 BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
 KEPT_DEPARTMENT = (codes.DEPARTMENT_HAS_MEMBERS, codes.DEPARTMENT_HAS_CHILDREN)  # department/delete of one that still holds members or sub-departments
@@ -71,7 +73,7 @@ Progress = Callable[[int, int, int], None]
 class _Recorder:
     """Collects results, journals them, and tells the progress callback; shared by the workers."""
 
-    def __init__(self, journal: Any, run_id: str | None, progress: Progress | None, total: int):
+    def __init__(self, journal: Journal | None, run_id: str | None, progress: Progress | None, total: int):
         self.journal, self.run_id, self.progress, self.total = journal, run_id, progress, total
         self.results: dict[str, OpResult] = {}
         self.failures = 0
@@ -86,11 +88,11 @@ class _Recorder:
             self.progress(done, self.total, self.failures)
 
     def started(self, keys: list[str]) -> None:
-        if self.journal is not None:
+        if self.journal is not None and self.run_id is not None:
             self.journal.mark_started(self.run_id, keys)
 
     def record(self, result: OpResult) -> None:
-        if self.journal is not None:
+        if self.journal is not None and self.run_id is not None:
             self.journal.mark_done(self.run_id, result.key, result.outcome, result.errcode, result.message)
         with self._lock:
             self.results[result.key] = result
@@ -101,7 +103,7 @@ class _Recorder:
             self.progress(done, self.total, failures)
 
 
-def execute(operations: list[Operation], client: Any, *, workers: int = 4, journal: Any = None,
+def execute(operations: list[Operation], client: WeComClient, *, workers: int = 4, journal: Journal | None = None,
             run_id: str | None = None, progress: Progress | None = None,
             done: dict[str, OpResult] | None = None) -> Execution:
     """Run operations in plan order and return one OpResult per operation (fewer when interrupted).
@@ -111,9 +113,11 @@ def execute(operations: list[Operation], client: Any, *, workers: int = 4, journ
     after it. `progress` is told how far the run is as each operation ends.
 
     Example:
-        >>> execution = execute(plan.ordered(), WeComClient(settings), workers=8)
-        >>> sum(r.outcome == "created" for r in execution.results.values())
-        40
+        >>> plan = [Operation("member:wangwu", "member_create", 1, "wangwu",
+        ...                   {"userid": "wangwu", "name": "王五", "mobile": "13800000003"})]
+        >>> execution = execute(plan, client, workers=8)
+        >>> [(key, result.outcome) for key, result in execution.results.items()]
+        [('member:wangwu', 'created')]
     """
     recorder = _Recorder(journal, run_id, progress, len(operations))
     known = dict(done or {})
@@ -126,7 +130,7 @@ def execute(operations: list[Operation], client: Any, *, workers: int = 4, journ
     return Execution(recorder.results, interrupted=stop.is_set())
 
 
-def _run_phases(operations: list[Operation], client: Any, recorder: _Recorder, workers: int,
+def _run_phases(operations: list[Operation], client: WeComClient, recorder: _Recorder, workers: int,
                 known: dict[str, OpResult], stop: threading.Event) -> None:
     for phase in sorted({op.phase for op in operations}):
         ops = [op for op in operations if op.phase == phase]
@@ -155,7 +159,7 @@ def _delete_tasks(ops: list[Operation]) -> list[list[Operation]]:
     return chunks + others
 
 
-def _run_tasks(tasks: list[list[Operation]], client: Any, recorder: _Recorder, workers: int,
+def _run_tasks(tasks: list[list[Operation]], client: WeComClient, recorder: _Recorder, workers: int,
                stop: threading.Event) -> bool:
     """Run tasks, `workers` at a time; True when `stop` was set (Ctrl-C).
 
@@ -220,7 +224,7 @@ def _needs_failed(op: Operation, recorder: _Recorder) -> OpResult | None:
     return None
 
 
-def _run_task(task: list[Operation], client: Any, recorder: _Recorder) -> None:
+def _run_task(task: list[Operation], client: WeComClient, recorder: _Recorder) -> None:
     if len(task) > 1 or task[0].kind == "member_delete":
         _batch_delete(task, client, recorder)
         return
@@ -233,7 +237,7 @@ def _run_task(task: list[Operation], client: Any, recorder: _Recorder) -> None:
     recorder.record(_run_one(op, client))
 
 
-def _run_one(op: Operation, client: Any) -> OpResult:
+def _run_one(op: Operation, client: WeComClient) -> OpResult:
     """Send one operation, reconciling answers that may hide a success."""
     try:
         if op.kind == "department_create":
@@ -253,7 +257,7 @@ def _run_one(op: Operation, client: Any) -> OpResult:
         return _reconcile(op, client, error)
 
 
-def _reconcile(op: Operation, client: Any, error: Exception) -> OpResult:
+def _reconcile(op: Operation, client: WeComClient, error: Exception) -> OpResult:
     errcode = getattr(error, "errcode", None)
     failed = OpResult(op.key, FAILED, errcode, error_message(error))
     # no answer, "busy" after the client's retries, or an error after an attempt whose answer was lost
@@ -275,7 +279,7 @@ def _reconcile(op: Operation, client: Any, error: Exception) -> OpResult:
     return failed
 
 
-def _member_read_back(op: Operation, client: Any, failed: OpResult, conflict_hint: bool = False) -> OpResult:
+def _member_read_back(op: Operation, client: WeComClient, failed: OpResult, conflict_hint: bool = False) -> OpResult:
     userid = op.body["userid"]
     try:
         current = client.user_get(userid)
@@ -307,7 +311,7 @@ def _differing(op: Operation, current: dict[str, Any]) -> list[str]:
             and not same_value(name, want, current.get(name))]
 
 
-def _department_read_back(op: Operation, client: Any, failed: OpResult) -> OpResult:
+def _department_read_back(op: Operation, client: WeComClient, failed: OpResult) -> OpResult:
     try:
         current = client.department_get(op.body["id"])
     except Exception:  # noqa: BLE001
@@ -317,7 +321,7 @@ def _department_read_back(op: Operation, client: Any, failed: OpResult) -> OpRes
     return failed
 
 
-def read_back(op: Operation, client: Any) -> OpResult | None:
+def read_back(op: Operation, client: WeComClient) -> OpResult | None:
     """Whether an operation that was sent but never answered (the run was stopped hard) landed: its
     result when the directory shows it done, None when it shows it not done or cannot tell."""
     try:
@@ -344,21 +348,21 @@ def read_back(op: Operation, client: Any) -> OpResult | None:
     return None
 
 
-def shows_done(op: Operation, directory: Any) -> bool:
+def shows_done(op: Operation, directory: Directory) -> bool:
     """Whether a snapshot shows an operation's effect (a resumed `apply` does not send those again)."""
     if op.kind.startswith("member_"):
         current = directory.member(op.body["userid"])
         if op.kind == "member_delete":
             return current is None
         return current is not None and not _differing(op, current)
-    department = directory.departments.get(op.body.get("id"))
+    department = directory.departments.get(int(op.body.get("id") or 0))
     if op.kind == "department_delete":
         return department is None
     return department is not None and all(same_value(name, want, getattr(department, name, None))
                                           for name, want in op.body.items())
 
 
-def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> None:
+def _batch_delete(chunk: list[Operation], client: WeComClient, recorder: _Recorder) -> None:
     """user/batchdelete a chunk; on 40031 (an id that does not exist) drop the ids that are gone and send the rest."""
     recorder.started([op.key for op in chunk])
     remaining = list(chunk)
@@ -398,7 +402,7 @@ def _batch_delete(chunk: list[Operation], client: Any, recorder: _Recorder) -> N
                                                             "批量删除多次被拒绝")))
 
 
-def _member_gone(userid: str, client: Any) -> tuple[bool, Exception | None]:
+def _member_gone(userid: str, client: WeComClient) -> tuple[bool, Exception | None]:
     """Whether a member no longer exists. Where details cannot be read (48009), delete it alone instead."""
     try:
         client.user_get(userid)

@@ -262,7 +262,7 @@ class _Layout:
         far = len(rank)
         # creation order varies with concurrent creates: sort as the platform shows a department
         # (larger order first), then by userid, so two exports of one directory are identical
-        members.sort(key=lambda m: (rank.get(_main_of(m), far), -_order_in(m, _main_of(m)),
+        members.sort(key=lambda m: (rank.get(_main_of(m) or 0, far), -_order_in(m, _main_of(m)),
                                     str(m.get("userid", "")).lower(), str(m.get("userid", ""))))
         self.members = members
         self.path_texts = self._path_texts()

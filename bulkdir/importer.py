@@ -15,6 +15,7 @@ keeps operations the snapshot cannot judge (updates when only userids can be rea
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import threading
@@ -23,14 +24,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from bulkdir.errors import (AlreadyAppliedError, BulkdirError, ConflictError, ExitStatus, PlanRefusedError, RefusedError,
-                            ReportInterruptedError, SheetError, Text)
+from bulkdir.errors import (
+    AlreadyAppliedError,
+    BulkdirError,
+    ConflictError,
+    ExitStatus,
+    PlanRefusedError,
+    RefusedError,
+    ReportInterruptedError,
+    SheetError,
+    Text,
+)
 from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, Progress, execute, read_back, shows_done
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
-from bulkdir.plan import (OUTCOME, DeleteOptions, InvalidRowNames, Operation, Plan, RecentRemovals,
-                          enforce_delete_brake, member_key, plan_delete, plan_import, same_value)
+from bulkdir.plan import (
+    OUTCOME,
+    DeleteOptions,
+    InvalidRowNames,
+    Operation,
+    Plan,
+    RecentRemovals,
+    build_delete_plan,
+    build_plan,
+    enforce_delete_brake,
+    member_key,
+    same_value,
+)
 from bulkdir.planfile import PLAN_FORMAT, check_plan_document, read_plan_document, sign
 from bulkdir.report import RowResult, SheetResults, report_paths, write_errors, write_results
+from bulkdir.runlock import CorpLock
+from bulkdir.sheets import Workbook
+from bulkdir.validation import Source
+from bulkdir.wecom.client import WeComClient
+from bulkdir.wecom.directory import Directory
 
 MEMBERS, DEPARTMENTS, DELETES = "members", "departments", "deletes"
 
@@ -49,12 +75,11 @@ class ImportOptions:
     progress: Progress | None = None  # told (done, total, failures) as the run goes; the CLI draws a bar
     lang: str = "en"
 
-    def plan_key(self, command: str, client: Any) -> dict[str, Any]:
+    def plan_key(self, command: str, client: WeComClient) -> dict[str, Any]:
         """The options a resumed run must share with the interrupted one: the same corp at the same endpoint
         (a rehearsal may share a production corp id; the sandbox is named by its state file, not its port)."""
-        settings = getattr(client, "settings", None)
         return {"command": command, "delete": vars(self.delete), "strict": self.strict, "sheet": self.sheet,
-                "corp_id": getattr(settings, "corp_id", None), "endpoint": getattr(client, "endpoint", None)}
+                "corp_id": client.settings.corp_id, "endpoint": client.endpoint}
 
 
 @dataclass
@@ -73,17 +98,27 @@ class SheetRecords:
 
 
 @dataclass
-class Prepared:
-    """Everything decided before anything is sent: the plan, and what an earlier unfinished run did."""
+class ImportPlan:
+    """Everything decided before anything is sent: the plan against a fresh snapshot, the records it came
+    from, and what an earlier unfinished run of the same sheet did. It carries the client and the options,
+    so running it needs nothing more: `bulkdir.apply(plan)`. `str(plan)` is the plan in words, as the CLI
+    shows it; `save(path)` writes it for `bulkdir apply`; `to_frame()` lists the operations.
+
+    >>> plan = build_plan("staff.xlsx", client)        # doctest: +SKIP
+    >>> plan.counts()                                    # doctest: +SKIP
+    {'department_create': 10, 'member_create': 40}
+    """
 
     command: str
     source: Path | None
     source_hash: str | None
     plan: Plan
     records: SheetRecords | None
-    directory: Any
+    directory: Directory
     journal: Journal
     key: dict[str, Any]
+    client: WeComClient
+    options: ImportOptions
     resume_run: str | None = None
     prior: dict[str, OperationRecord] = field(default_factory=dict)
     done: dict[str, OpResult] = field(default_factory=dict)
@@ -95,6 +130,29 @@ class Prepared:
     def prior_started(self) -> list[str]:
         """Keys the unfinished run started or finished: the snapshot already shows their effect."""
         return [key for key, record in self.prior.items() if record.state != "planned"]
+
+    def counts(self) -> dict[str, int]:
+        """How many operations of each kind, and rows unchanged (`{"member_create": 3, ...}`)."""
+        return self.plan.counts()
+
+    def __str__(self) -> str:
+        lines = self.plan.summary_lines(lang=self.options.lang)
+        if self.resuming:
+            lines.insert(0, f"Resuming run {self.resume_run} (interrupted before it finished).")
+        return "\n".join(lines)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the plan for `bulkdir apply` (see save_plan)."""
+        return save_plan(self, path, overwrite=overwrite)
+
+    def to_frame(self) -> Any:
+        """The operations as a pandas DataFrame: kind, target, the fields sent, and the sheet rows."""
+        import pandas
+
+        return pandas.DataFrame(
+            [{"kind": op.kind, "target": op.target, "fields": ", ".join(k for k in op.body if k != "userid"),
+              "rows": ", ".join(str(row) for _, row in op.rows)} for op in self.plan.ordered()],
+            columns=["kind", "target", "fields", "rows"])
 
 
 @dataclass
@@ -109,6 +167,20 @@ class ImportResult:
     errors_path: Path | None
     interrupted: bool = False
     ctrl_c_during_report: bool = False  # held back until the report was written
+    targets: dict[tuple[str, int], str] = field(default_factory=dict)  # row -> the userid or department it is for
+
+    def to_frame(self, lang: str = "en") -> Any:
+        """Every row's result as a pandas DataFrame (sheet, row, target, result, errcode, message), the rows
+        of the sheet first, then the members and departments the run changed that the sheet does not list."""
+        import pandas
+
+        records = [{"sheet": sheet, "row": row, "target": self.targets.get((sheet, row), ""),
+                    "result": outcome.result, "errcode": outcome.errcode, "message": Text(outcome.message).in_lang(lang)}
+                   for (sheet, row), outcome in sorted(self.rows.items())]
+        records += [{"sheet": "", "row": None, "target": " ".join(cells.values()) or Text(outcome.message).split(":")[0],
+                     "result": outcome.result, "errcode": outcome.errcode, "message": Text(outcome.message).in_lang(lang)}
+                    for cells, outcome in self.extra]
+        return pandas.DataFrame(records, columns=["sheet", "row", "target", "result", "errcode", "message"])
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -134,8 +206,8 @@ class ImportResult:
 # reading
 
 
-def read_records(path: str | Path, directory: Any, sheet: str | None = None,
-                 encoding: str | None = None, lang: str = "en") -> SheetRecords:
+def read_records(path: Source, directory: Directory, sheet: str | None = None,
+                 encoding: str | None = None) -> SheetRecords:
     """Read and validate an import sheet (members, and a departments sheet when the workbook has one),
     knowing the corp's userids (a row for an existing member is an update and needs no name).
 
@@ -143,15 +215,16 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
     problems of the table itself (a missing required column) are in `table_errors`.
 
     Example:
+        >>> from bulkdir.wecom.directory import fetch_directory
         >>> records = read_records("staff.xlsx", fetch_directory(client))
-        >>> len(records.members), sorted(records.invalid)[:1]
-        (118, [('members', 7)])
+        >>> len(records.members), records.invalid
+        (40, {})
     """
     from bulkdir.parsers import DEFAULT_ROOT_NAME
     from bulkdir.validation import validate_file
 
     result = validate_file(path, sheet=sheet, encoding=encoding, known_userids=set(directory.members),
-                           root_name=getattr(directory, "root_name", None) or DEFAULT_ROOT_NAME)
+                           root_name=directory.root_name or DEFAULT_ROOT_NAME)
     kind_of_sheet = {table.sheet: kind for kind, table in result.tables.items()}
     reasons: dict[tuple[str, int], list[Text]] = {}
     table_errors = []
@@ -167,7 +240,8 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
             table_errors.append(problem)
             continue
         reasons.setdefault((kind, problem.row), []).append(problem.message)
-    invalid = {ref: Text(" ".join(texts), " ".join(t.zh for t in texts)) for ref, texts in reasons.items()}
+    invalid: dict[tuple[str, int], str] = {ref: Text(" ".join(texts), " ".join(t.zh for t in texts))
+                                           for ref, texts in reasons.items()}
     members = [m for m in result.members if (MEMBERS, m.row) not in invalid]
     departments = [d for d in result.departments if (DEPARTMENTS, d.row) not in invalid]
     parts = {kind: SheetResults(table) for kind, table in result.tables.items()}
@@ -182,13 +256,13 @@ def read_records(path: str | Path, directory: Any, sheet: str | None = None,
                         named)
 
 
-def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Any,
+def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Directory,
                       examples: dict[tuple[str, int], str]) -> InvalidRowNames:
     """Whom and what the invalid rows name, read from their cells as written (they did not parse)."""
     from bulkdir.parsers import DEFAULT_ROOT_NAME, CellProblem, parse_path
 
     named = InvalidRowNames()
-    root_name = getattr(directory, "root_name", None) or DEFAULT_ROOT_NAME
+    root_name = directory.root_name or DEFAULT_ROOT_NAME
 
     def department_refs(text: str) -> None:
         for part in (p.strip() for p in text.replace("；", ";").split(";")):
@@ -226,7 +300,7 @@ def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str
                 parent_id = (values.get("parentid") or [""])[0]
                 parent = (() if parent_id == "1" else directory.path_of(int(parent_id))) if parent_id.isdigit() else None
                 if name and parent is not None and None not in parent:
-                    named.department_paths.add(tuple(parent) + (name,))
+                    named.department_paths.add(tuple(str(p) for p in parent) + (name,))
     return named
 
 
@@ -238,44 +312,57 @@ def _journal(options: ImportOptions) -> Journal:
     return Journal(options.journal or default_journal_path())
 
 
-def prepare_import(path: str | Path, client: Any, options: ImportOptions,
-                   fetch: Callable[[Any], Any] | None = None) -> Prepared:
-    """Read and check the sheet, take a snapshot of the directory, and plan.
+def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
+                   fetch: Callable[[WeComClient], Directory] | None = None) -> ImportPlan:
+    """Read and check the sheet (a file, or a pandas DataFrame), take a snapshot of the directory, and plan.
 
     Raises RefusedError (`--strict` with invalid rows, a mass delete) and SheetError (unreadable file).
 
     Example:
-        >>> prepared = prepare_import("staff.xlsx", client, ImportOptions())
-        >>> prepared.plan.counts()
+        >>> prepared = prepare_import("staff.xlsx", client, ImportOptions())   # doctest: +SKIP
+        >>> prepared.plan.counts()                                             # doctest: +SKIP
         {'department_create': 2, 'member_create': 40}
     """
+    from bulkdir.validation import open_source
     from bulkdir.wecom.directory import fetch_directory
 
-    path = Path(path)
-    source_hash = _hash(path)
+    path = Path(source) if isinstance(source, (str, Path)) else None
+    source_hash = _hash(path) if path is not None else None
+    book = open_source(source, options.encoding)
+    if path is None:
+        source_hash = _rows_hash(book)
+    name = path.name if path is not None else "the DataFrame"
     directory = (fetch or fetch_directory)(client)
-    records = read_records(path, directory, options.sheet, options.encoding, options.lang)
+    records = read_records(book, directory, options.sheet, options.encoding)
     if records.table_errors:
-        raise SheetError(f"{path.name} cannot be imported: " + " ".join(p.message for p in records.table_errors[:3]),
-                         f"{path.name} 无法导入：" + " ".join(p.message.zh for p in records.table_errors[:3]))
+        raise SheetError(f"{name} cannot be imported: " + " ".join(p.message for p in records.table_errors[:3]),
+                         f"{name} 无法导入：" + " ".join(p.message.zh for p in records.table_errors[:3]))
     if options.strict and records.invalid:
         rows = sorted({row for (_, row) in records.invalid})
         shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
         raise RefusedError(f"--strict: {len(rows)} row(s) have problems (rows {shown}); nothing was imported. Run "
-                           f"`bulkdir validate {path.name}` to see them.",
+                           f"`bulkdir validate {name}` to see them.",
                            f"--strict：{len(rows)} 行有问题（第 {shown} 行），未导入任何内容。运行 `bulkdir validate "
-                           f"{path.name}` 查看。")
+                           f"{name}` 查看。")
     if options.delete.delete_missing and MEMBERS not in records.parts:
-        raise RefusedError(f"--delete-missing needs a members sheet, and {path.name} has none: nothing is deleted "
+        raise RefusedError(f"--delete-missing needs a members sheet, and {name} has none: nothing is deleted "
                            "on the strength of a departments sheet alone.",
-                           f"--delete-missing 需要成员表，而 {path.name} 中没有：不会只凭部门表删除任何成员。")
+                           f"--delete-missing 需要成员表，而 {name} 中没有：不会只凭部门表删除任何成员。")
     journal = _journal(options)
     key = options.plan_key("import", client)
-    plan = plan_import(records.members, records.departments, directory, records.invalid, options.delete,
-                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key))
-    prepared = Prepared("import", path, source_hash, plan, records, directory, journal, key)
+    plan = build_plan(records.members, records.departments, directory, records.invalid, options.delete,
+                      named_by_invalid=records.named_by_invalid, recent=_recent(journal, key))
+    prepared = ImportPlan("import", path, source_hash, plan, records, directory, journal, key, client, options)
     _consult_journal(prepared)
     return prepared
+
+
+def _rows_hash(book: Workbook) -> str:
+    """The content hash of a sheet given as a DataFrame: its cells, so that the same frame resumes its run."""
+    digest = hashlib.sha256()
+    for name in book.sheet_names:
+        digest.update(json.dumps([name, book.read(name).rows], ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _recent(journal: Journal, key: dict[str, Any]) -> RecentRemovals:
@@ -303,7 +390,7 @@ def _body_text(body: dict[str, Any]) -> str:
 _UNJUDGED_WITH_IDS_ONLY = ("member_update", "member_leaders", "member_disable")
 
 
-def _consult_journal(prepared: Prepared) -> None:
+def _consult_journal(prepared: ImportPlan) -> None:
     """Find the unfinished run of this file, options, corp and endpoint, to resume it.
 
     The plan was made against a fresh snapshot, so whatever it holds is still needed and is sent, whatever
@@ -331,7 +418,8 @@ def _consult_journal(prepared: Prepared) -> None:
 # running
 
 
-def run_import(prepared: Prepared, client: Any, options: ImportOptions, lock: Any = None) -> ImportResult:
+def run_import(prepared: ImportPlan, client: WeComClient | None = None, options: ImportOptions | None = None,
+               lock: CorpLock | None = None) -> ImportResult:
     """Journal the plan, execute it, and write the result files; Ctrl-C ends with `interrupted`.
 
     The report is built from the journal (what this run recorded as done) and, for an operation that
@@ -340,13 +428,15 @@ def run_import(prepared: Prepared, client: Any, options: ImportOptions, lock: An
     saying how to write it). `lock` (a runlock.CorpLock the caller holds) is told the run's id.
 
     Example:
-        >>> result = run_import(prepare_import("staff.xlsx", client, options), client, options)
+        >>> result = run_import(prepare_import("staff.xlsx", client, ImportOptions()))
         >>> result.summary()["created"], result.exit_status
         (40, <ExitStatus.OK: 0>)
     """
+    client = client or prepared.client
+    options = options or prepared.options
     journal = prepared.journal
-    source = str(prepared.source) if prepared.source else None
-    snapshot = getattr(prepared.directory, "strategy", None) or None
+    source = str(prepared.source) if prepared.source else ("DataFrame" if prepared.command == "import" else None)
+    snapshot = prepared.directory.strategy or None
     if prepared.resume_run:
         run_id = prepared.resume_run
         journal.reopen_run(run_id, snapshot)
@@ -410,7 +500,7 @@ def _ctrl_c_held_back() -> Iterator[Callable[[], bool]]:
 
 
 def _results_from_journal(operations: list[Operation], results: dict[str, OpResult], journal: Journal,
-                          run_id: str, client: Any) -> dict[str, OpResult]:
+                          run_id: str, client: WeComClient) -> dict[str, OpResult]:
     """The results of an interrupted run: what the executor returned, what the journal recorded as done,
     and, for operations sent but never answered, what the directory now holds."""
     merged = dict(results)
@@ -431,13 +521,13 @@ def _results_from_journal(operations: list[Operation], results: dict[str, OpResu
     return merged
 
 
-def _write_reports(prepared: Prepared, outcome: ImportResult, options: ImportOptions) -> None:
+def _write_reports(prepared: ImportPlan, outcome: ImportResult, options: ImportOptions) -> None:
     if prepared.records is not None:
         for ref, message in prepared.records.examples.items():
             outcome.rows.setdefault(ref, RowResult(SKIPPED, None, message, to_fix=False))  # shown, not counted
-    if prepared.records is None or prepared.source is None:
-        return
-    results_path, errors_path = report_paths(prepared.source, outcome.run_id, options.report)
+    if prepared.records is None or (prepared.source is None and options.report is None):
+        return  # a sheet given as a DataFrame gets files only when asked: its results are in the run's to_frame()
+    results_path, errors_path = report_paths(prepared.source or Path("DataFrame"), outcome.run_id, options.report)
     parts = list(prepared.records.parts.values())
     for kind, part in prepared.records.parts.items():
         part.results = {row: result for (sheet, row), result in outcome.rows.items() if sheet == kind}
@@ -450,7 +540,7 @@ def _write_reports(prepared: Prepared, outcome: ImportResult, options: ImportOpt
         raise BulkdirError(f"cannot write the report {results_path}: {error.strerror or error}") from None
 
 
-def _earlier(prepared: Prepared, key: str) -> str | None:
+def _earlier(prepared: ImportPlan, key: str) -> str | None:
     """The outcome an unfinished earlier run reached (or may have reached) for this key."""
     record = prepared.prior.get(key)
     if record is None or record.state == "planned" or record.outcome in (FAILED, SKIPPED):
@@ -458,7 +548,7 @@ def _earlier(prepared: Prepared, key: str) -> str | None:
     return record.outcome or OUTCOME.get(record.kind)
 
 
-def _account(prepared: Prepared, results: dict[str, OpResult], interrupted: bool) -> ImportResult:
+def _account(prepared: ImportPlan, results: dict[str, OpResult], interrupted: bool) -> ImportResult:
     """Each row's result, the extra rows (members deleted that the sheet does not list) and the counts."""
     plan = prepared.plan
     rows: dict[tuple[str, int], RowResult] = {}
@@ -507,34 +597,37 @@ def _account(prepared: Prepared, results: dict[str, OpResult], interrupted: bool
     # what the interrupted run finished that the new plan no longer needs (the snapshot shows it done)
     planned = {op.key for op in plan.operations} | {u.key for u in plan.unchanged}
     for key, record in prepared.prior.items():
-        word = _earlier(prepared, key)
-        if key in planned or word is None or record.rows:
+        finished = _earlier(prepared, key)
+        if key in planned or finished is None or record.rows:
             continue
         if record.kind == "department_create":
             count("departments_created")
         elif record.kind in ("member_delete", "member_disable"):
             extra.append((_member_cells(prepared, record.target or ""),
-                          RowResult(word, None, _not_in_the_sheet(record.target or ""))))
-            count(word)
-    for ref, result in rows.items():
+                          RowResult(finished, None, _not_in_the_sheet(record.target or ""))))
+            count(finished)
+    for ref, row in rows.items():
         if ref[0] == DEPARTMENTS:
-            if result.result in ("created", "updated"):
-                count("departments_" + result.result)
-            elif result.result in (FAILED, "invalid", SKIPPED):
-                count(result.result)
+            if row.result in ("created", "updated"):
+                count("departments_" + row.result)
+            elif row.result in (FAILED, "invalid", SKIPPED):
+                count(row.result)
             continue
-        count(result.result)
-    return ImportResult("", counts, rows, extra, None, None, interrupted)
+        count(row.result)
+    targets = {ref: op.target for op in plan.operations for ref in op.rows}
+    targets.update({ref: item.target for item in plan.unchanged for ref in item.rows})
+    targets.update(plan.skipped_targets)
+    return ImportResult("", counts, rows, extra, None, None, interrupted, targets=targets)
 
 
-def _member_cells(prepared: Prepared, userid: str) -> dict[str, str]:
+def _member_cells(prepared: ImportPlan, userid: str) -> dict[str, str]:
     """Cells for an extra result row: the userid (and name) under the sheet's own headers."""
     records = prepared.records
     member = prepared.directory.members.get(userid.lower(), {}) if prepared.directory is not None else {}
     if records is None or MEMBERS not in records.parts:
         return {}
     headers = records.parts[MEMBERS].headers
-    columns = getattr(records, "columns", {}) or {}
+    columns = records.columns
     cells: dict[str, str] = {}
     for name, value in (("userid", userid), ("name", member.get("name") or "")):
         header = columns.get(name)
@@ -553,7 +646,7 @@ def _not_in_the_sheet(userid: str) -> Text:
     return Text(f"{userid}: not in the sheet", f"{userid}：不在表格中")
 
 
-def _row_result(prepared: Prepared, pairs: list[tuple[Operation, OpResult | None]], interrupted: bool) -> RowResult:
+def _row_result(prepared: ImportPlan, pairs: list[tuple[Operation, OpResult | None]], interrupted: bool) -> RowResult:
     main_word = None
     for op, result in pairs:
         if result is None:
@@ -580,7 +673,7 @@ def _row_result(prepared: Prepared, pairs: list[tuple[Operation, OpResult | None
 # ---------------------------------------------------------------------------------------------
 # saved plans: `--plan-out` and `bulkdir apply`
 
-def save_plan(prepared: Prepared, path: str | Path, *, overwrite: bool = False) -> Path:
+def save_plan(prepared: ImportPlan, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the plan as JSON with its keyed check (bulkdir.planfile): the operations in order, each with
     what its target looked like when planned. Never over the input sheet; over another file only with
     `overwrite`. The file is readable by its owner only.
@@ -588,6 +681,8 @@ def save_plan(prepared: Prepared, path: str | Path, *, overwrite: bool = False) 
     Example:
         >>> save_plan(prepare_import("staff.xlsx", client, ImportOptions()), "plan.json")
         PosixPath('plan.json')
+        >>> run_import(prepare_apply("plan.json", client, ImportOptions())).summary()["created"]
+        40
     """
     from bulkdir.report import check_output_path
     from bulkdir.sheets import atomic_file
@@ -607,8 +702,8 @@ def save_plan(prepared: Prepared, path: str | Path, *, overwrite: bool = False) 
     return path
 
 
-def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
-                  fetch: Callable[[Any], Any] | None = None) -> Prepared:
+def prepare_apply(path: str | Path, client: WeComClient, options: ImportOptions,
+                  fetch: Callable[[Any], Any] | None = None) -> ImportPlan:
     """Load a saved plan and check it against a fresh snapshot; ConflictError when the directory changed
     since in a way the plan would overwrite. A rerun after an interruption resumes (journal by plan file).
 
@@ -617,16 +712,15 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
     same brake as an import's (`options.delete.allow_mass_delete` to let them past).
 
     Example:
-        >>> prepared = prepare_apply("plan.json", client, ImportOptions())
-        >>> run_import(prepared, client, ImportOptions()).exit_status
+        >>> prepared = prepare_apply("plan.json", client, ImportOptions())   # doctest: +SKIP
+        >>> run_import(prepared).exit_status                                # doctest: +SKIP
         <ExitStatus.OK: 0>
     """
     from bulkdir.wecom.directory import fetch_directory
 
     path = Path(path)
     document, plan_hash = read_plan_document(path)
-    problems = check_plan_document(document, getattr(client.settings, "corp_id", None),
-                                   getattr(client, "endpoint", None))
+    problems = check_plan_document(document, client.settings.corp_id, client.endpoint)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise PlanRefusedError(f"{path.name} cannot be applied: {shown}. Nothing was sent.",
@@ -634,15 +728,15 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
     plan = Plan.from_json(document["plan"])
     directory = (fetch or fetch_directory)(client)
     key = {"command": "apply", "plan": plan_hash, "corp_id": client.settings.corp_id,
-           "endpoint": getattr(client, "endpoint", None)}
+           "endpoint": client.endpoint}
     records = None
     source = Path(document["source"]) if isinstance(document.get("source"), str) else None
     if source is not None and source.is_file() and _hash(source) == document.get("source_hash"):
         planned_with = document.get("options") or {}
-        records = read_records(source, directory, planned_with.get("sheet"), options.encoding, options.lang)
+        records = read_records(source, directory, planned_with.get("sheet"), options.encoding)
     journal = _journal(options)
-    prepared = Prepared("apply", source if records is not None else None, plan_hash, plan, records, directory,
-                        journal, key)
+    prepared = ImportPlan("apply", source if records is not None else None, plan_hash, plan, records, directory,
+                          journal, key, client, options)
     _consult_journal(prepared)
     if not prepared.resuming:
         applied = prepared.journal.find_finished("apply", plan_hash, key)
@@ -672,7 +766,7 @@ def prepare_apply(path: str | Path, client: Any, options: ImportOptions,
     return prepared
 
 
-def _apply_brake(plan: Plan, directory: Any, options: ImportOptions, recent: RecentRemovals, done: set[str]) -> None:
+def _apply_brake(plan: Plan, directory: Directory, options: ImportOptions, recent: RecentRemovals, done: set[str]) -> None:
     """A saved plan's removals meet the same brake as an import's, counted against the directory as it is."""
     if options.delete.allow_mass_delete:
         return
@@ -690,10 +784,10 @@ def _apply_brake(plan: Plan, directory: Any, options: ImportOptions, recent: Rec
                              recent.departments_deleted, what="departments")
 
 
-def plan_conflicts(plan: Plan, directory: Any, skip: set[str] | None = None) -> list[str]:
+def plan_conflicts(plan: Plan, directory: Directory, skip: set[str] | None = None) -> list[str]:
     """What changed since the plan was made that its operations would overwrite or trip over.
 
-    >>> plan_conflicts(plan, fetch_directory(client))
+    >>> plan_conflicts(plan, fetch_directory(client))            # doctest: +SKIP
     ['member lisi: mobile changed since the plan was made']
     """
     skip = skip or set()
@@ -717,16 +811,16 @@ def plan_conflicts(plan: Plan, directory: Any, skip: set[str] | None = None) -> 
             conflicts += [f"member {op.target}: {name} changed since the plan was made"
                           for name in _changed_since(op, current.get)]
         elif op.kind == "department_create":
-            taken = directory.departments.get(op.body.get("id"))
+            taken = directory.departments.get(int(op.body.get("id") or 0))
             if taken is not None or _id_of(directory, op.target) is not None:
                 conflicts.append(f"department {op.target} (id {op.body.get('id')}) now exists")
         elif op.kind == "department_update":
-            current = directory.departments.get(op.body.get("id"))
-            if current is None:
+            department = directory.departments.get(int(op.body.get("id") or 0))
+            if department is None:
                 conflicts.append(f"department {op.target} no longer exists")
                 continue
             conflicts += [f"department {op.target}: {name} changed since the plan was made"
-                          for name in _changed_since(op, lambda name: getattr(current, name, None))]
+                          for name in _changed_since(op, lambda name: getattr(department, name, None))]
     return conflicts
 
 
@@ -736,7 +830,7 @@ def _changed_since(op: Operation, have: Callable[[str], Any]) -> list[str]:
             if not same_value(name, was, have(name)) and not same_value(name, op.body.get(name), have(name))]
 
 
-def _id_of(directory: Any, target: str) -> int | None:
+def _id_of(directory: Directory, target: str) -> int | None:
     path = tuple(target.split("/")) if target != "/" else ()
     return directory.id_of(path)
 
@@ -750,7 +844,7 @@ def read_userids(path: str | Path, sheet: str | None = None,
     """The userid column of a sheet (header `userid`, `帐号`, … in the first 20 rows): a Table and (row, userid)s.
 
     >>> read_userids("leavers.csv")[1]
-    [(2, 'zhangsan'), (3, 'lisi')]
+    [(2, 'wangqiang'), (3, 'wangyuhan'), (4, 'guojie')]
     """
     from bulkdir.schema import MEMBER_HEADERS
     from bulkdir.sheets import HEADER_SCAN_ROWS, normalise_header, open_workbook
@@ -784,14 +878,14 @@ def read_userids(path: str | Path, sheet: str | None = None,
     return table, pairs
 
 
-def prepare_delete(path: str | Path, client: Any, options: ImportOptions,
-                   fetch: Callable[[Any], Any] | None = None) -> Prepared:
+def prepare_delete(path: str | Path, client: WeComClient, options: ImportOptions,
+                   fetch: Callable[[Any], Any] | None = None) -> ImportPlan:
     """Plan `bulkdir delete FILE`: every listed userid in the directory is deleted (or disabled).
 
     Example:
-        >>> prepared = prepare_delete("leavers.xlsx", client, ImportOptions())
-        >>> prepared.plan.counts()
-        {'member_delete': 12}
+        >>> _ = Path("leavers.csv").write_text("帐号\\nzhangsan\\n", encoding="utf-8")
+        >>> prepare_delete("leavers.csv", client, ImportOptions()).plan.counts()
+        {'member_delete': 1}
     """
     from bulkdir.wecom.directory import fetch_directory
 
@@ -801,10 +895,10 @@ def prepare_delete(path: str | Path, client: Any, options: ImportOptions,
     directory = (fetch or fetch_directory)(client)
     journal = _journal(options)
     key = options.plan_key("delete", client)
-    plan = plan_delete(pairs, directory, options.delete.allow_mass_delete, options.delete.disable_instead,
+    plan = build_delete_plan(pairs, directory, options.delete.allow_mass_delete, options.delete.disable_instead,
                        _recent(journal, key))
     records = SheetRecords([], [], dict(plan.invalid), {DELETES: SheetResults(table)}, [],
                            columns={"userid": table.headers[table.fields.index("userid")]})
-    prepared = Prepared("delete", path, source_hash, plan, records, directory, journal, key)
+    prepared = ImportPlan("delete", path, source_hash, plan, records, directory, journal, key, client, options)
     _consult_journal(prepared)
     return prepared

@@ -88,8 +88,9 @@ def file_hash(path: str | Path, limit: int | None = None) -> str:
     """The SHA-256 of a file's bytes: the same sheet saved again unchanged resumes the same run. With
     `limit`, a file longer than that (or still growing past it) raises OSError(EFBIG) instead.
 
-    >>> file_hash("staff.xlsx")[:12]
-    '3f0c9e1a7b2d'
+    >>> _ = Path("note.txt").write_text("x")
+    >>> file_hash("note.txt")[:12]
+    '2d711642b726'
     """
     digest = hashlib.sha256()
     read = 0
@@ -169,8 +170,10 @@ class Journal:
 
     Example:
         >>> journal = Journal(default_journal_path())
-        >>> run = journal.start_run("import", "staff.xlsx", file_hash("staff.xlsx"), {"delete_missing": False})
+        >>> run = journal.start_run("import", "staff.xlsx", file_hash("staff.xlsx"), {"corp_id": "ww1"})
         >>> journal.mark_started(run, ["member:zhangsan"]); journal.mark_done(run, "member:zhangsan", "created")
+        >>> journal.runs()[0].status
+        'running'
     """
 
     def __init__(self, path: str | Path):

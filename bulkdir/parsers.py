@@ -12,8 +12,16 @@ import unicodedata
 from typing import Any, Callable, Sequence
 
 from bulkdir.errors import Text
-from bulkdir.fields import (FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPARTMENTS, MAX_DEPTH, MAX_LEADERS, MAX_NAME, MAX_ORDER,
-                            WORD_GENDERS, WORD_YES_NO)
+from bulkdir.fields import (
+    FORBIDDEN_IN_DEPARTMENT_NAME,
+    MAX_DEPARTMENTS,
+    MAX_DEPTH,
+    MAX_LEADERS,
+    MAX_NAME,
+    MAX_ORDER,
+    WORD_GENDERS,
+    WORD_YES_NO,
+)
 
 CLEAR_MARKER = "（清空）"
 CLEAR_MARKERS = frozenset({"（清空）", "(清空)", "<clear>", "<CLEAR>", "<Clear>"})

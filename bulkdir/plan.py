@@ -19,10 +19,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 from bulkdir.errors import RefusedError, Text
-from bulkdir.fields import mobile_key
+from bulkdir.fields import PRIVATE_FIELDS, ROOT_ID, mobile_key
 from bulkdir.parsers import path_text
-# PRIVATE_FIELDS: what the platform stopped returning to new apps in 2022 (Part A2), so cannot be compared
-from bulkdir.wecom.directory import PRIVATE_FIELDS, ROOT_ID
+from bulkdir.wecom.directory import Directory
 
 # Phases, run in this order. Departments must exist before members enter them; members leave a
 # department before it is deleted; deletes come last so nothing needed by a later step is gone.
@@ -314,18 +313,18 @@ class _DepartmentTree:
             self.parent[op.body["id"]] = op.body["parentid"]
 
 
-def _snapshot_paths(directory: Any) -> dict[tuple[str, ...], int]:
+def _snapshot_paths(directory: Directory) -> dict[tuple[str, ...], int]:
     paths: dict[tuple[str, ...], int] = {(): ROOT_ID}
     for dep_id, dep in directory.departments.items():
-        path = tuple(getattr(dep, "path", ()) or ())
+        path = tuple(dep.path)
         if dep_id == ROOT_ID:
             continue
-        if path:
-            paths[path] = dep_id
+        if path and None not in path:  # a department whose name is unknown (ids only) matches no path
+            paths[tuple(str(name) for name in path)] = dep_id
     return paths
 
 
-def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: Any,
+def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Directory,
                 invalid_rows: dict[tuple[str, int], str] | None = None,
                 deletes: DeleteOptions | None = None, *, named_by_invalid: InvalidRowNames | None = None,
                 recent: RecentRemovals | None = None) -> Plan:
@@ -337,17 +336,17 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
     removed on the corp in the brake's window.
 
     Example:
-        >>> plan = plan_import(records.members, records.departments, fetch_directory(client))  # doctest: +SKIP
+        >>> plan = build_plan(records.members, records.departments, fetch_directory(client))  # doctest: +SKIP
         >>> plan.counts()  # doctest: +SKIP
         {'department_create': 2, 'member_create': 40, 'member_unchanged': 3}
     """
     deletes = deletes or DeleteOptions()
     named_by_invalid = named_by_invalid or InvalidRowNames()
     recent = recent or RecentRemovals()
-    plan = Plan(mode=getattr(directory, "mode", "detail"), invalid=dict(invalid_rows or {}))
+    plan = Plan(mode=directory.mode, invalid=dict(invalid_rows or {}))
     members = list(members)
     departments = list(departments)
-    hidden = bool(getattr(directory, "private_fields_hidden", False))
+    hidden = directory.private_fields_hidden
     if plan.mode == "ids-only":
         plan.notes.append(Text(
             "Note: the directory could be read by userid only (the secret may not read details, 48009, and no "
@@ -367,9 +366,9 @@ def plan_import(members: Iterable[Any], departments: Iterable[Any], directory: A
             "注意：隐私字段（手机、邮箱等）无法读取、无法比较：只对新成员发送，已有成员的这些字段保持不变。"))
 
     known_ids = set(directory.departments) | {ROOT_ID}
-    sheet_ids = {d.id for d in departments if getattr(d, "id", None)}
+    sheet_ids = {d.id for d in departments if d.id}
     tree = _DepartmentTree(by_path=_snapshot_paths(directory),
-                           parent={i: getattr(d, "parentid", ROOT_ID) for i, d in directory.departments.items()},
+                           parent={i: d.parentid for i, d in directory.departments.items()},
                            next_id=max(known_ids | sheet_ids | {ROOT_ID}))
 
     _plan_department_sheet(plan, departments, directory, tree)
@@ -465,7 +464,7 @@ def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: lis
     """The fields of an update: only those that differ (every field when the directory gave ids only)."""
     full = mode == "ids-only"
     changes: dict[str, Any] = {}
-    aligned = {k: values.pop(k) for k in ("order", "is_leader_in_dept") if k in values}
+    aligned: dict[str, Any] = {k: values.pop(k) for k in ("order", "is_leader_in_dept") if k in values}
     for name, want in values.items():
         if name == "to_invite":  # a create-time choice, not a member field
             continue
@@ -494,13 +493,13 @@ def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: lis
     return changes
 
 
-def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, tree: _DepartmentTree) -> None:
+def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Directory, tree: _DepartmentTree) -> None:
     """Departments sheet rows: matched by id when given, else by path; parents before children."""
     for record in sorted(departments, key=lambda d: len(_record_path(d, directory))):
         ref = ("departments", record.row)
         path = _record_path(record, directory)
         if not path:
-            if getattr(record, "parent_id", None) is not None:
+            if record.parent_id is not None:
                 plan.invalid[ref] = f"parent department id {record.parent_id} does not exist in the corp"
             continue
         parent_path = path[:-1]
@@ -520,22 +519,22 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
             body: dict[str, Any] = {"name": path[-1], "parentid": parent_id, "id": new_id}
             if record.order is not None:
                 body["order"] = record.order
-            if getattr(record, "name_en", None):
+            if record.name_en:
                 body["name_en"] = record.name_en
             tree.add(Operation(key=department_key(path), kind="department_create", phase=PHASE_DEPARTMENTS,
                                target=path_text(path, root="/"), body=body, rows=[ref], needs=needs,
                                before={"exists": False}, depth=len(path)), path, plan)
             continue
         current = directory.departments[existing_id]
-        old_path = tuple(getattr(current, "path", ()) or ())
+        old_path = tuple(current.path)
         changes: dict[str, Any] = {}
-        if getattr(current, "name", None) != path[-1]:
+        if current.name != path[-1]:
             changes["name"] = path[-1]
-        if getattr(current, "parentid", None) != parent_id:
+        if current.parentid != parent_id:
             changes["parentid"] = parent_id
-        if record.order is not None and getattr(current, "order", None) != record.order:
+        if record.order is not None and current.order != record.order:
             changes["order"] = record.order
-        if getattr(record, "name_en", None) and getattr(current, "name_en", None) != record.name_en:
+        if record.name_en and current.name_en != record.name_en:
             changes["name_en"] = record.name_en
         if old_path != path and old_path and None not in old_path:
             # renamed or moved: the departments below it move along, under their new paths
@@ -554,14 +553,14 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Any, t
             plan.unchanged.append(Unchanged(department_key(path), path_text(path, root="/"), [ref]))
 
 
-def _record_path(record: Any, directory: Any) -> tuple[str, ...]:
+def _record_path(record: Any, directory: Directory) -> tuple[str, ...]:
     """A departments-sheet row's path; a row that names its parent by id only is placed under that id."""
     path = tuple(record.path)
-    parent_id = getattr(record, "parent_id", None)
-    if not path and parent_id is not None and getattr(record, "name", ""):
+    parent_id = record.parent_id
+    if not path and parent_id is not None and record.name:
         parent = () if parent_id == ROOT_ID else directory.path_of(parent_id)
         if parent is not None and None not in parent:
-            return tuple(parent) + (record.name,)
+            return tuple(str(name) for name in parent) + (record.name,)
     return path
 
 
@@ -633,7 +632,7 @@ def enforce_delete_brake(count: int, in_scope: int, where: str, disable: bool, r
         "不能达到 80%，超过 50 时不能超过 20%）。请检查表格，如确需请加 --allow-mass-delete。")
 
 
-def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], directory: Any, tree: _DepartmentTree,
+def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], directory: Directory, tree: _DepartmentTree,
                   sheet_userids: set[str], options: DeleteOptions, final_departments: dict[str, list[int]],
                   named_by_invalid: InvalidRowNames, recent: RecentRemovals) -> None:
     if options.scope == "all":
@@ -680,16 +679,16 @@ def _removal(userid: str, disable: bool, rows: list[tuple[str, int]] | None = No
                      body={"userid": userid}, rows=rows or [], before={"exists": True})
 
 
-def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_delete: bool = False,
+def build_delete_plan(rows: Iterable[tuple[int, str]], directory: Directory, allow_mass_delete: bool = False,
                 disable_instead: bool = False, recent: RecentRemovals | None = None) -> Plan:
     """Plan `bulkdir delete FILE`: each (row, userid) is deleted (or disabled) when it is in the directory.
 
     Example:
-        >>> plan = plan_delete([(2, "zhangsan"), (3, "lisi")], fetch_directory(client))  # doctest: +SKIP
+        >>> plan = build_delete_plan([(2, "zhangsan"), (3, "lisi")], fetch_directory(client))  # doctest: +SKIP
         >>> [op.kind for op in plan.operations]  # doctest: +SKIP
         ['member_delete', 'member_delete']
     """
-    plan = Plan(mode=getattr(directory, "mode", "detail"))
+    plan = Plan(mode=directory.mode)
     seen: set[str] = set()
     for row, userid in rows:
         ref = ("deletes", row)
@@ -718,7 +717,7 @@ def plan_delete(rows: Iterable[tuple[int, str]], directory: Any, allow_mass_dele
     return plan
 
 
-def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], directory: Any,
+def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], directory: Directory,
                 final_departments: dict[str, list[int]], named_by_invalid: InvalidRowNames) -> None:
     """Departments the sheet does not list that end up empty: deleted children first."""
     listed: set[int] = {ROOT_ID} | (named_by_invalid.department_ids & set(directory.departments))
@@ -750,7 +749,7 @@ def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], director
     for dep_id, dep in directory.departments.items():
         if dep_id == ROOT_ID or dep_id in listed:
             continue
-        path = tuple(getattr(dep, "path", ()) or ())
+        path = tuple(name or f"#{dep_id}" for name in dep.path)  # a name unknown (ids only): shown by id
         if not kept & directory.subtree(dep_id):
             plan.operations.append(Operation(key=f"prune:{dep_id}", kind="department_delete", phase=PHASE_PRUNE,
                                              target=path_text(path, root="/"), body={"id": dep_id}, before={"exists": True},

@@ -128,11 +128,12 @@ def check_plan_document(document: dict[str, Any], corp_id: str | None, endpoint:
         problems.append(f"it was planned against {options.get('endpoint')}, not {endpoint}")
     if options.get("command") != "import":
         problems.append(f"it was planned by {options.get('command')!r}, not by `bulkdir import`")
-    delete = options.get("delete") if isinstance(options.get("delete"), dict) else {}
+    given = options.get("delete")
+    delete: dict[str, Any] = given if isinstance(given, dict) else {}
     plan = document.get("plan")
-    operations = plan.get("operations") if isinstance(plan, dict) else None
-    if not isinstance(operations, list):
+    if not isinstance(plan, dict) or not isinstance(plan.get("operations"), list):
         return problems + ["it holds no list of operations"]
+    operations: list[Any] = plan["operations"]
     keys = {op.get("key") for op in operations if isinstance(op, dict)}
     for index, op in enumerate(operations, 1):
         problems += [f"operation {index} ({_name(op)}): {text}" for text in _operation_problems(op, delete, keys)]

@@ -10,12 +10,30 @@ from __future__ import annotations
 from typing import Any, Callable, Collection, Iterable
 
 from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH
-from bulkdir.parsers import (CLEAR_MARKERS, DEFAULT_ROOT_NAME, CellProblem, _DIGITS, _narrow, _split,
-                             department_name_problem, parse_department_id, parse_department_ids, parse_path,
-                             path_text)
+from bulkdir.parsers import (
+    _DIGITS,
+    CLEAR_MARKERS,
+    DEFAULT_ROOT_NAME,
+    CellProblem,
+    _narrow,
+    _split,
+    department_name_problem,
+    parse_department_id,
+    parse_department_ids,
+    parse_path,
+    path_text,
+)
 from bulkdir.problems import Problem, make_problem
-from bulkdir.schema import (DEPARTMENT_HEADERS, IGNORED_HEADERS, MEMBER_HEADERS, Column, Department, DepartmentRef,
-                            Member, is_example_name)
+from bulkdir.schema import (
+    DEPARTMENT_HEADERS,
+    IGNORED_HEADERS,
+    MEMBER_HEADERS,
+    Column,
+    Department,
+    DepartmentRef,
+    Member,
+    is_example_name,
+)
 from bulkdir.sheets import normalise_header
 
 
@@ -303,8 +321,8 @@ class DepartmentReader:
         name = got.get("name", "")
         shown = name or (path_text(got["path"]) if got.get("path") else "")
         if shown and is_example_name(shown):
-            header = self.columns.keys.get("name") or self.columns.keys.get("path")
-            self.problems.append(make_problem("example-row", row=row, field="name", column=header, value=shown,
+            name_header = self.columns.keys.get("name") or self.columns.keys.get("path")
+            self.problems.append(make_problem("example-row", row=row, field="name", column=name_header, value=shown,
                                               label=DEPARTMENT_LABELS["name"]))
             return None
         if "path" in got:

@@ -30,7 +30,7 @@ class RowResult:
 
     result: str  # one of RESULTS
     errcode: int | None = None
-    message: Text = field(default_factory=Text)
+    message: str = ""  # a Text where it has both languages
     to_fix: bool = True  # False for a row that is skipped on purpose (a template's example row)
 
 
@@ -140,7 +140,9 @@ def write_results(path: str | Path, parts: Sequence[SheetResults], lang: str = "
     """Write the result file: each sheet's original rows plus result, errcode and message (in `lang`).
 
     Example:
-        >>> write_results("staff.result.xlsx", [SheetResults(validation.tables["members"], {2: RowResult("created")})])
+        >>> from bulkdir.validation import validate_file
+        >>> table = validate_file("staff.xlsx").tables["members"]
+        >>> write_results("staff.result.xlsx", [SheetResults(table, {2: RowResult("created")})])
         PosixPath('staff.result.xlsx')
     """
     return _write(Path(path), [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part, lang))

@@ -14,10 +14,24 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from bulkdir.fields import DEPARTMENT_LABELS, MEMBER_LABELS
-from bulkdir.parsers import (EXAMPLE_SUFFIXES, parse_department_id, parse_email, parse_enable, parse_disabled,
-                             parse_gender, parse_leader_flags, parse_leaders, parse_mobile, parse_order,
-                             parse_order_list, parse_parent_id, parse_telephone, parse_text, parse_to_invite,
-                             parse_userid)
+from bulkdir.parsers import (
+    EXAMPLE_SUFFIXES,
+    parse_department_id,
+    parse_disabled,
+    parse_email,
+    parse_enable,
+    parse_gender,
+    parse_leader_flags,
+    parse_leaders,
+    parse_mobile,
+    parse_order,
+    parse_order_list,
+    parse_parent_id,
+    parse_telephone,
+    parse_text,
+    parse_to_invite,
+    parse_userid,
+)
 from bulkdir.sheets import normalise_header
 
 DepartmentRef = Union[tuple[str, ...], int]

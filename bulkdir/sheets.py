@@ -45,7 +45,7 @@ from bulkdir.fields import YES_NO_WORDS
 __all__ = [
     "RawSheet", "Workbook", "open_workbook", "read_sheet", "cell_text", "normalise_header",
     "find_header_row", "OutSheet", "write_xlsx", "write_csv", "csv_guard", "RISKY_PREFIXES",
-    "HEADER_SCAN_ROWS", "display_width", "pad", "open_json_workbook", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
+    "HEADER_SCAN_ROWS", "frame_workbook", "display_width", "pad", "open_json_workbook", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
     "MAX_UNPACKED_BYTES", "MAX_CELLS", "MAX_ROWS",
 ]
 
@@ -175,6 +175,39 @@ class Workbook:
                              f"{self.path.name} 中没有名为 {name!r} 的工作表；现有工作表：" + "、".join(self.sheet_names),
                              slug="no-such-sheet")
         return self._reader(name)
+
+
+def frame_workbook(frames: Any) -> Workbook:
+    """A pandas DataFrame (a members or a departments sheet, as its headers say), or a dict of them by
+    sheet name, as a Workbook of text rows: the headers first, every value as its text (a number as its
+    exact digits, missing values blank), so a frame built in a notebook is read as a sheet would be.
+
+    >>> import pandas
+    >>> book = frame_workbook(pandas.DataFrame({"帐号": ["zhangsan"], "手机": [13912345678]}))
+    >>> book.sheet_names, book.read().rows
+    (['DataFrame'], [['帐号', '手机'], ['zhangsan', '13912345678']])
+    """
+    import pandas
+
+    named = frames if isinstance(frames, dict) else {"DataFrame": frames}
+    sheets: dict[str, RawSheet] = {}
+    for name, frame in named.items():
+        if not isinstance(frame, pandas.DataFrame):
+            raise SheetError(f"{name} is not a pandas DataFrame", f"{name} 不是 pandas DataFrame", slug="not-a-spreadsheet")
+        rows = [[cell_text(h) for h in frame.columns]]
+        rows += [["" if _missing(v) else cell_text(v.item() if hasattr(v, "item") else v) for v in record]
+                 for record in frame.itertuples(index=False, name=None)]
+        sheets[str(name)] = RawSheet(str(name), rows)
+    if not sheets:
+        raise SheetError("no DataFrame was given", "没有提供 DataFrame", slug="no-rows")
+    return Workbook(Path("DataFrame"), sheets.__getitem__, list(sheets))
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or value != value  # NaN, NaT and pandas.NA are not equal to themselves
+    except (TypeError, ValueError):  # pandas.NA refuses a truth value
+        return True
 
 
 def open_workbook(path: str | Path, encoding: str | None = None) -> Workbook:

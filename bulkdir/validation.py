@@ -15,17 +15,26 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Collection, Iterator, Literal
+from typing import Any, Collection, Iterator, Literal, Union
 
-from bulkdir.checks import (check_departments_sheet, check_duplicates, check_leaders,
-                            check_member_departments)
+from bulkdir.checks import check_departments_sheet, check_duplicates, check_leaders, check_member_departments
 from bulkdir.errors import SheetError, Text
-from bulkdir.problems import Problem, flatten, has_errors, make_problem
 from bulkdir.parsers import DEFAULT_ROOT_NAME
+from bulkdir.problems import Problem, flatten, has_errors, make_problem
 from bulkdir.readers import DepartmentReader, HeaderMap, MemberReader
 from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS, Department, Member
-from bulkdir.sheets import (HEADER_SCAN_ROWS, OutSheet, RawSheet, Workbook, find_header_row, normalise_header,
-                            open_workbook, write_csv, write_xlsx)
+from bulkdir.sheets import (
+    HEADER_SCAN_ROWS,
+    OutSheet,
+    RawSheet,
+    Workbook,
+    find_header_row,
+    frame_workbook,
+    normalise_header,
+    open_workbook,
+    write_csv,
+    write_xlsx,
+)
 
 __all__ = ["Table", "ValidationResult", "validate_file", "write_report", "flatten"]
 
@@ -96,6 +105,13 @@ class ValidationResult:
                 if p.severity == "error" and p.row is not None and p.sheet == sheet
                 and p.row > self.tables[kind].header_row}
 
+    def to_frame(self, lang: str = "en") -> Any:
+        """The problems as a pandas DataFrame: row, field, column, value, type, message, severity, sheet."""
+        import pandas
+
+        return pandas.DataFrame([p.to_dict(lang) for p in self.problems],
+                                columns=["row", "field", "column", "value", "type", "message", "severity", "sheet"])
+
     def to_json(self, lang: str = "en") -> dict[str, Any]:
         """The `bulkdir validate --json` document."""
         return {"valid": self.valid, "rows": self.rows,
@@ -113,7 +129,22 @@ def unreadable_document(error: SheetError, lang: str = "en") -> dict[str, Any]:
     return {"valid": False, "rows": 0, "problems": [problem]}
 
 
-def validate_file(path: str | Path, sheet: str | None = None, encoding: str | None = None,
+Source = Union[str, Path, Workbook, Any]
+"""What a sheet is read from: a file's path, an opened Workbook, or a pandas DataFrame (or a dict of them
+by sheet name) built in a notebook."""
+
+
+def open_source(source: Source, encoding: str | None = None) -> Workbook:
+    """The Workbook of a source: a path is opened (SheetError when it cannot be), a DataFrame is taken as
+    a sheet of its text."""
+    if isinstance(source, Workbook):
+        return source
+    if isinstance(source, (str, Path)):
+        return open_workbook(source, encoding)
+    return frame_workbook(source)
+
+
+def validate_file(path: Source, sheet: str | None = None, encoding: str | None = None,
                   known_userids: Collection[str] | None = None,
                   root_name: str = DEFAULT_ROOT_NAME) -> ValidationResult:
     """Read and check a members and/or departments spreadsheet. Raises SheetError only when the
@@ -128,7 +159,7 @@ def validate_file(path: str | Path, sheet: str | None = None, encoding: str | No
     ['zhangsan', 'lisi']
     """
     with _gc_paused():
-        return _validate(Path(path), sheet, encoding, known_userids, root_name)
+        return _validate(open_source(path, encoding), sheet, known_userids, root_name)
 
 
 @contextmanager
@@ -144,9 +175,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _validate(path: Path, sheet: str | None, encoding: str | None, known_userids: Collection[str] | None,
+def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] | None,
               root_name: str) -> ValidationResult:
-    book = open_workbook(path, encoding)
     chosen = _choose_sheets(book, sheet)
     members: list[Member] = []
     departments: list[Department] = []
@@ -185,8 +215,8 @@ def _validate(path: Path, sheet: str | None, encoding: str | None, known_userids
         problems += _in_sheet(check_departments_sheet(departments, department_columns.header_of),
                               tables["departments"].sheet)
     sheet_order = {table.sheet: index for index, table in enumerate(tables.values())}
-    problems.sort(key=lambda p: (sheet_order.get(p.sheet, 0), p.row or 0))  # stable: a row's problems stay in column order
-    return ValidationResult(path, members, departments, problems, tables)
+    problems.sort(key=lambda p: (sheet_order.get(p.sheet or "", 0), p.row or 0))  # stable: a row's problems stay in column order
+    return ValidationResult(book.path, members, departments, problems, tables)
 
 
 def _in_sheet(problems: list[Problem], sheet: str) -> list[Problem]:
@@ -241,14 +271,14 @@ def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, R
             if name == department_name:
                 continue
             raw = book.read(name)
-            index = find_header_row(raw.rows, _ALL_HEADERS)
-            if index is None:
+            found = find_header_row(raw.rows, _ALL_HEADERS)
+            if found is None:
                 continue
-            kind = _kind_of(raw, index)
+            kind = _kind_of(raw, found)
             if kind == "members":
-                chosen.insert(0, (kind, raw, index))
+                chosen.insert(0, (kind, raw, found))
                 break
-            fallback = fallback or (kind, raw, index)
+            fallback = fallback or (kind, raw, found)
         else:
             if not chosen and fallback is not None:
                 chosen.append(fallback)

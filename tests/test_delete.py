@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from import_support import (MEMBER_HEADER, client_for, departments_by_path, members_of,
-                            read_results, run_cli, run_json, seed_corp, write_sheet, writes)
+from import_support import (
+    MEMBER_HEADER,
+    client_for,
+    departments_by_path,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    seed_corp,
+    write_sheet,
+    writes,
+)
 
 from bulkdir.importer import ImportOptions, prepare_delete, prepare_import, run_import
 from bulkdir.plan import DeleteOptions

@@ -8,8 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from import_support import (MEMBER_HEADER, client_for, members_of, read_results, run_cli, run_json, write_sheet,
-                            writes)
+from import_support import MEMBER_HEADER, client_for, members_of, read_results, run_cli, run_json, write_sheet, writes
 from test_delete import populate, rows_for
 
 from bulkdir.journal import Journal

@@ -16,8 +16,7 @@ from openpyxl import load_workbook
 from bulkdir.cli import cli
 from bulkdir.config import Settings
 from bulkdir.exporting import export_directory
-from bulkdir.sheets import open_json_workbook
-from bulkdir.sheets import read_sheet
+from bulkdir.sheets import open_json_workbook, read_sheet
 from bulkdir.wecom.client import WeComClient
 
 WRITE_APIS = ("user/create", "user/update", "user/delete", "user/batchdelete",
@@ -444,7 +443,7 @@ def test_json_reader_refuses_what_is_not_an_export(tmp_path: Path) -> None:
 
 
 def test_every_header_written_reads_back_as_its_own_column() -> None:
-    from bulkdir.exporting import DEFAULT_FIELDS, _DEPARTMENT_COLUMN, _MEMBER_COLUMN
+    from bulkdir.exporting import _DEPARTMENT_COLUMN, _MEMBER_COLUMN, DEFAULT_FIELDS
     from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS
     from bulkdir.sheets import normalise_header
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from import_support import (MEMBER_HEADER, client_for, departments_by_path, member_rows, members_of,
-                            read_results, run_cli, run_json, seed_corp, write_sheet, writes)
+from import_support import (
+    MEMBER_HEADER,
+    client_for,
+    departments_by_path,
+    member_rows,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    seed_corp,
+    write_sheet,
+    writes,
+)
 
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
 

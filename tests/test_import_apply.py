@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from import_support import (MEMBER_HEADER, client_for, member_rows, members_of, read_results, run_cli,
-                            run_json, write_sheet, writes)
+from import_support import (
+    MEMBER_HEADER,
+    client_for,
+    member_rows,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    write_sheet,
+    writes,
+)
 
 
 def test_apply_runs_exactly_the_saved_plan(emulator, tmp_path: Path) -> None:

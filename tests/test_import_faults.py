@@ -7,8 +7,17 @@ import json
 import threading
 from pathlib import Path
 
-from import_support import (MEMBER_HEADER, client_for, member_rows, members_of, read_results, run_cli,
-                            run_json, write_sheet, writes)
+from import_support import (
+    MEMBER_HEADER,
+    client_for,
+    member_rows,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    write_sheet,
+    writes,
+)
 
 from bulkdir.executor import execute
 from bulkdir.plan import PHASE_MEMBERS, Operation

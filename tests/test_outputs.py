@@ -11,8 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from import_support import (wait_for, MEMBER_HEADER, member_rows, read_results, run_cli, run_json, seed_corp,
-                            subprocess_import, write_sheet, writes)
+from import_support import (
+    MEMBER_HEADER,
+    member_rows,
+    read_results,
+    run_cli,
+    run_json,
+    seed_corp,
+    subprocess_import,
+    wait_for,
+    write_sheet,
+    writes,
+)
 
 from bulkdir.journal import Journal
 

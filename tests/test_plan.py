@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from bulkdir.plan import (PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_LEADERS, PHASE_MEMBERS, DeleteOptions, Plan,
-                          RefusedError, check_delete_brake, plan_import, same_value)
+from bulkdir.plan import (
+    PHASE_DELETES,
+    PHASE_DEPARTMENTS,
+    PHASE_LEADERS,
+    PHASE_MEMBERS,
+    DeleteOptions,
+    Plan,
+    RefusedError,
+    build_plan,
+    check_delete_brake,
+    same_value,
+)
 from bulkdir.schema import Department, Member
 from bulkdir.wecom.directory import DirDepartment, Directory
 
@@ -30,7 +40,7 @@ def member(row: int, userid: str, departments=None, **values) -> Member:
 
 
 def test_new_paths_are_created_parents_first_with_planned_ids() -> None:
-    plan = plan_import([member(2, "a", [("华南", "广州", "天河")], name="甲", mobile="13900000001"),
+    plan = build_plan([member(2, "a", [("华南", "广州", "天河")], name="甲", mobile="13900000001"),
                         member(3, "b", [("研发中心", "广州", "一组")], name="乙", mobile="13900000002")],
                        [], directory())
     creates = [(op.target, op.body["id"], op.body["parentid"]) for op in plan.ordered() if op.phase == PHASE_DEPARTMENTS]
@@ -42,7 +52,7 @@ def test_new_paths_are_created_parents_first_with_planned_ids() -> None:
 
 def test_phases_departments_members_leaders_then_deletes() -> None:
     snapshot = directory([dict(ZHANG), {"userid": "old", "name": "旧", "department": [2]}])
-    plan = plan_import([member(2, "zhangsan", [("研发中心",)], name="张三", direct_leader=["new"]),
+    plan = build_plan([member(2, "zhangsan", [("研发中心",)], name="张三", direct_leader=["new"]),
                         member(3, "new", [("市场部",)], name="新", mobile="13900000003")],
                        [], snapshot, deletes=DeleteOptions(delete_missing=True, allow_mass_delete=True))
     assert [op.phase for op in plan.ordered()] == [PHASE_DEPARTMENTS, PHASE_MEMBERS, PHASE_LEADERS, PHASE_DELETES]
@@ -55,7 +65,7 @@ def test_phases_departments_members_leaders_then_deletes() -> None:
 
 
 def test_update_sends_only_changed_fields_and_blank_leaves_as_is() -> None:
-    plan = plan_import([member(2, "ZhangSan", [("研发中心",)], name="张三", position="经理")], [],
+    plan = build_plan([member(2, "ZhangSan", [("研发中心",)], name="张三", position="经理")], [],
                        directory([dict(ZHANG)]))
     [op] = plan.operations
     assert op.kind == "member_update" and op.body == {"userid": "ZhangSan", "position": "经理"}
@@ -65,26 +75,26 @@ def test_update_sends_only_changed_fields_and_blank_leaves_as_is() -> None:
 def test_clear_marker_clears_only_what_is_set() -> None:
     record = member(2, "zhangsan", [], name="张三")
     record.clear = {"alias", "telephone"}
-    [op] = plan_import([record], [], directory([dict(ZHANG)])).operations
+    [op] = build_plan([record], [], directory([dict(ZHANG)])).operations
     assert op.body == {"userid": "zhangsan", "alias": ""}
 
 
 def test_order_and_leader_flags_go_only_together_with_department() -> None:
     same = member(2, "zhangsan", [("研发中心",)], name="张三", order=[0], is_leader_in_dept=[0])
-    plan = plan_import([same], [], directory([dict(ZHANG)]))
+    plan = build_plan([same], [], directory([dict(ZHANG)]))
     assert plan.operations == [] and plan.unchanged[0].target == "zhangsan"
     moved = member(2, "zhangsan", [("研发中心", "广州")], name="张三", order=[0], is_leader_in_dept=[1])
-    [op] = plan_import([moved], [], directory([dict(ZHANG)])).operations
+    [op] = build_plan([moved], [], directory([dict(ZHANG)])).operations
     assert op.body == {"userid": "zhangsan", "department": [3], "order": [0], "is_leader_in_dept": [1],
                        "main_department": 3}
     flag_only = member(2, "zhangsan", [("研发中心",)], name="张三", is_leader_in_dept=[1])
-    [op] = plan_import([flag_only], [], directory([dict(ZHANG)])).operations
+    [op] = build_plan([flag_only], [], directory([dict(ZHANG)])).operations
     assert op.body == {"userid": "zhangsan", "department": [2], "is_leader_in_dept": [1]}
 
 
 def test_ids_only_mode_updates_every_field_and_says_so() -> None:
     snapshot = directory([{"userid": "zhangsan", "department": [2], "name": "张三"}], mode="ids-only")
-    plan = plan_import([member(2, "zhangsan", [2], name="张三", mobile="13800000001")], [], snapshot)
+    plan = build_plan([member(2, "zhangsan", [2], name="张三", mobile="13800000001")], [], snapshot)
     [op] = plan.operations
     assert op.body == {"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2],
                        "main_department": 2}
@@ -92,12 +102,12 @@ def test_ids_only_mode_updates_every_field_and_says_so() -> None:
 
 
 def test_unknown_department_id_makes_the_row_invalid() -> None:
-    plan = plan_import([member(2, "a", [99], name="甲", mobile="13900000001")], [], directory())
+    plan = build_plan([member(2, "a", [99], name="甲", mobile="13900000001")], [], directory())
     assert plan.operations == [] and "99" in plan.invalid[("members", 2)]
 
 
 def test_departments_sheet_matched_by_id_else_by_path() -> None:
-    plan = plan_import([member(5, "a", [("研发部", "广州")], name="甲", mobile="13900000001")],
+    plan = build_plan([member(5, "a", [("研发部", "广州")], name="甲", mobile="13900000001")],
                        [Department(2, ("研发部",), 2, 3), Department(3, ("研发部", "广州"), None, 7),
                         Department(4, ("新部门",), 30, None)], directory())
     by_target = {op.target: op for op in plan.operations}
@@ -109,7 +119,7 @@ def test_departments_sheet_matched_by_id_else_by_path() -> None:
 
 
 def test_a_department_moved_by_id_gets_its_new_parent_after_that_parent_is_created() -> None:
-    plan = plan_import([], [Department(2, ("新中心",), None, None), Department(3, ("新中心", "广州"), 3, 9)],
+    plan = build_plan([], [Department(2, ("新中心",), None, None), Department(3, ("新中心", "广州"), 3, 9)],
                        directory())
     create, move = plan.ordered()
     assert (create.kind, create.body) == ("department_create", {"name": "新中心", "parentid": 1, "id": 4})
@@ -130,7 +140,7 @@ def test_the_delete_brake(deletes: int, in_scope: int, refused: bool) -> None:
 def test_delete_missing_refuses_past_the_brake() -> None:
     members = [{"userid": f"u{i}", "name": "x", "department": [2]} for i in range(10)]
     with pytest.raises(RefusedError, match="refusing to delete 9 of the 10"):
-        plan_import([member(2, "u0", [("研发中心",)], name="x")], [], directory(members),
+        build_plan([member(2, "u0", [("研发中心",)], name="x")], [], directory(members),
                     deletes=DeleteOptions(delete_missing=True))
 
 
@@ -142,7 +152,7 @@ def test_same_value_compares_like_the_platform_stores() -> None:
 
 
 def test_a_plan_survives_json() -> None:
-    plan = plan_import([member(2, "a", [("华南",)], name="甲", mobile="13900000001")], [], directory())
+    plan = build_plan([member(2, "a", [("华南",)], name="甲", mobile="13900000001")], [], directory())
     again = Plan.from_json(plan.to_json())
     assert [op.to_json() for op in again.ordered()] == [op.to_json() for op in plan.ordered()]
 

@@ -20,8 +20,7 @@ import pytest
 
 from bulkdir import sheets
 from bulkdir.errors import SheetError
-from bulkdir.sheets import (MAX_CELLS, MAX_SHEET_BYTES, check_sheet_file, read_capped, read_sheet,
-                            write_csv)
+from bulkdir.sheets import MAX_CELLS, MAX_SHEET_BYTES, check_sheet_file, read_capped, read_sheet, write_csv
 
 posix = pytest.mark.skipif(os.name != "posix", reason="pipes, devices and sockets are POSIX")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-
 from import_support import MEMBER_HEADER, client_for, read_results, run_json, write_sheet
+from openpyxl import Workbook, load_workbook
 
 from bulkdir.validation import validate_file
 

@@ -8,8 +8,18 @@ import json
 import signal
 from pathlib import Path
 
-from import_support import (wait_for, MEMBER_HEADER, client_for, member_rows, members_of, read_results, run_cli, run_json,
-                            subprocess_import, write_sheet)
+from import_support import (
+    MEMBER_HEADER,
+    client_for,
+    member_rows,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    subprocess_import,
+    wait_for,
+    write_sheet,
+)
 
 ROWS = 120
 

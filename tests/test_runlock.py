@@ -11,8 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from import_support import (wait_for, MEMBER_HEADER, member_rows, members_of, run_cli, subprocess_import, write_sheet,
-                            writes)
+from import_support import (
+    MEMBER_HEADER,
+    member_rows,
+    members_of,
+    run_cli,
+    subprocess_import,
+    wait_for,
+    write_sheet,
+    writes,
+)
 
 from bulkdir.journal import Journal
 from bulkdir.runlock import CorpLock, RunLockedError

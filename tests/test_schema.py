@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from bulkdir.parsers import (
+    CLEAR_MARKER,
+    CellProblem,
+    parse_department_ids,
+    parse_email,
+    parse_enable,
+    parse_gender,
+    parse_leaders,
+    parse_mobile,
+    parse_path,
+    parse_telephone,
+    parse_userid,
+    parse_yes_no,
+)
 from bulkdir.problems import flatten
-from bulkdir.parsers import (CLEAR_MARKER, CellProblem, parse_department_ids, parse_email, parse_enable,
-                             parse_gender, parse_leaders, parse_mobile, parse_path, parse_telephone, parse_userid,
-                             parse_yes_no)
 from bulkdir.readers import DepartmentReader, MemberReader
 
 

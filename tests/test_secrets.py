@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from bulkdir.cli import cli
-from bulkdir.config import Settings, resolve_settings
 from bulkdir.cli.options import Connection
+from bulkdir.config import Settings, resolve_settings
 from bulkdir.wecom.client import WeComClient, WeComError
 
 SECRET = "S3CRET-sync-7f3a9e"

@@ -9,8 +9,17 @@ import pandas
 import pytest
 
 from bulkdir.errors import SheetError
-from bulkdir.sheets import (OutSheet, cell_text, csv_guard, find_header_row, normalise_header, open_workbook,
-                            read_sheet, write_csv, write_xlsx)
+from bulkdir.sheets import (
+    OutSheet,
+    cell_text,
+    csv_guard,
+    find_header_row,
+    normalise_header,
+    open_workbook,
+    read_sheet,
+    write_csv,
+    write_xlsx,
+)
 
 
 def make_xlsx(path, rows, title="成员列表", first_row=1):

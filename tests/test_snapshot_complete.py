@@ -9,8 +9,17 @@ import json
 from pathlib import Path
 
 import pytest
-from import_support import (MEMBER_HEADER, client_for, member_rows, members_of, read_results, run_cli, run_json,
-                            write_sheet, writes)
+from import_support import (
+    MEMBER_HEADER,
+    client_for,
+    member_rows,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    write_sheet,
+    writes,
+)
 
 from bulkdir.config import Settings
 from bulkdir.journal import Journal

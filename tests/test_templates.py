@@ -13,8 +13,14 @@ from bulkdir.cli import cli
 from bulkdir.problems import flatten
 from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS
 from bulkdir.sheets import normalise_header
-from bulkdir.templates import (DEPARTMENT_TEMPLATE, MEMBER_TEMPLATE, TEMPLATE_FILES, header_text,
-                               template_kind, write_template)
+from bulkdir.templates import (
+    DEPARTMENT_TEMPLATE,
+    MEMBER_TEMPLATE,
+    TEMPLATE_FILES,
+    header_text,
+    template_kind,
+    write_template,
+)
 from bulkdir.validation import validate_file
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -11,7 +11,6 @@ from bulkdir.cli.options import Connection, connection_options
 from bulkdir.errors import ExitStatus
 
 
-
 @cli.command()
 @connection_options
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON on stdout.")

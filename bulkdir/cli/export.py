@@ -10,6 +10,7 @@ from bulkdir.cli.app import cli, lang_option
 from bulkdir.cli.options import Connection, connection_options
 from bulkdir.cli.progress import StageBars
 
+
 @cli.command("export")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @connection_options

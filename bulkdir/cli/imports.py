@@ -11,6 +11,7 @@ from bulkdir.cli.options import Connection, connection_options
 from bulkdir.cli.progress import RunBar
 from bulkdir.errors import ExitStatus
 
+
 def _import_options(command):  # type: ignore[no-untyped-def]
     """Options shared by import, apply and delete: confirmation, reports, the journal, output, the lock."""
     options = [

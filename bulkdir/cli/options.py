@@ -71,7 +71,7 @@ class Connection:
 def connection_options(command: Callable) -> Callable:
     """A click decorator: adds the connection options and passes `connection: Connection` to the command.
 
-    >>> @cli.command()
+    >>> @cli.command()  # doctest: +SKIP
     ... @connection_options
     ... def export(connection: Connection) -> None:
     ...     directory = fetch_directory(connection.client())

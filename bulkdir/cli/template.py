@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from bulkdir.cli.app import cli, lang_option

@@ -79,9 +79,9 @@ logging.getLogger("urllib3.connectionpool").addFilter(_HideSecretsInUrls())
 class WeComClient:
     """A client of the WeCom contacts API for one corp, shared by a pool of worker threads.
 
-    >>> client = WeComClient(Settings(corp_id="ww1", secret="...", base_url="http://127.0.0.1:8765"))
-    >>> client.department_create({"name": "研发中心", "parentid": 1})
-    2
+    >>> client = WeComClient(settings)     # settings: Settings(corp_id="ww...", secret="...", ...)
+    >>> client.department_create({"name": "市场部", "parentid": 1})
+    4
     >>> client.user_get("zhangsan")["name"]
     '张三'
 

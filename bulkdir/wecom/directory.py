@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Literal
+from typing import Any, Callable, Collection, Literal
 
 from bulkdir.errors import IncompleteSnapshotError, WeComError
 from bulkdir.wecom import codes
@@ -53,8 +53,8 @@ class Directory:
     3
     >>> directory.path_of(3)
     ('研发中心', '广州')
-    >>> [m["userid"] for m in directory.members_in(2)]
-    ['zhangsan']
+    >>> sorted(m["userid"] for m in directory.members_in(2))
+    ['lisi', 'zhangsan']
     """
 
     departments: dict[int, DirDepartment]
@@ -120,6 +120,22 @@ class Directory:
         """Members of a department (and, with `recursive`, of those below it), each once."""
         wanted = self.subtree(department_id) if recursive else {department_id}
         return [m for m in self.members.values() if wanted & set(m.get("department") or [])]
+
+    def to_frame(self, kind: Literal["members", "departments"] = "members") -> Any:
+        """The members (every field the platform answered) or the departments (id, name, parentid, order,
+        path) as a pandas DataFrame.
+
+        >>> directory.to_frame("departments").columns.tolist()    # doctest: +SKIP
+        ['id', 'name', 'parentid', 'order', 'path']
+        """
+        import pandas
+
+        if kind == "departments":
+            return pandas.DataFrame(
+                [{"id": d.id, "name": d.name, "parentid": d.parentid, "order": d.order,
+                  "path": "/".join(str(p) for p in d.path)} for d in map(self.departments.__getitem__, self.tree_order())],
+                columns=["id", "name", "parentid", "order", "path"])
+        return pandas.DataFrame(list(self.members.values()))
 
     def member(self, userid: str) -> dict | None:
         """A member by userid, compared without case like the platform."""

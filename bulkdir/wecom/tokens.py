@@ -28,8 +28,13 @@ Fetch = Callable[[], tuple[str, int]]  # () -> (access_token, expires_in seconds
 class TokenCache:
     """The token of one (base URL, corp id, secret), shared by threads and processes.
 
-    >>> cache = TokenCache(Path("/tmp/c"), "https://qyapi.weixin.qq.com", "ww1", "s3cret", fetch)
-    >>> token = cache.get()   # fetched once, then read from memory or the file
+    >>> fetches = []
+    >>> def fetch():
+    ...     fetches.append(1)
+    ...     return "token-1", 7200
+    >>> cache = TokenCache(Path("tokens"), "https://qyapi.weixin.qq.com", "ww1", "s3cret", fetch)
+    >>> cache.get(), cache.get(), len(fetches)   # fetched once, then read from memory (or the file)
+    ('token-1', 'token-1', 1)
     """
 
     def __init__(self, directory: Path, base_url: str, corp_id: str, secret: str, fetch: Fetch) -> None:
