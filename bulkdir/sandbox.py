@@ -58,7 +58,7 @@ def start_sandbox(base: Settings | None = None, *, rate: int | None = None) -> S
     'wwsandbox'
     >>> sandbox.stop()
     """
-    from bulkdir.emulator.models import EmulatorOptions
+    from bulkdir.emulator.options import EmulatorOptions
     from bulkdir.emulator.server import EmulatorServer
 
     db = sandbox_db()

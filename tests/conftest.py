@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-from bulkdir.emulator.models import EmulatorOptions, default_faults
+from bulkdir.emulator.options import EmulatorOptions, default_faults
 from bulkdir.emulator.server import EmulatorServer
 
 

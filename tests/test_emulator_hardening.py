@@ -333,8 +333,8 @@ def test_a_new_connection_answers_503_when_every_connection_is_busy(start_emulat
 
 # ---- docstring examples ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("module", ["bulkdir.emulator.models", "bulkdir.emulator.responses",
-                                    "bulkdir.emulator.server"])
+@pytest.mark.parametrize("module", ["bulkdir.emulator.models", "bulkdir.emulator.gate", "bulkdir.emulator.options",
+                                    "bulkdir.emulator.responses", "bulkdir.emulator.server"])
 def test_emulator_docstring_examples_hold(module):
     import doctest
     import importlib

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from bulkdir.emulator.models import EmulatorOptions, default_faults
+from bulkdir.emulator.options import EmulatorOptions, default_faults
 from test_emulator_members import assert_error
 
 

@@ -1,8 +1,14 @@
 """A local WeCom (企业微信) contacts API for tests, demos and rehearsals.
 
-The layout follows moto: models.py holds the state and the platform's rules (raising the real
-errcodes), responses.py reads HTTP and writes JSON, urls.py maps paths to handlers, server.py serves
-HTTP, store.py keeps the state in SQLite when asked.
+The layout follows moto:
+
+    models.py     the corp's state and the platform's rules (Corp), raising the real errcodes (ApiError)
+    gate.py       the limits and faults in front of every call, and the call counters (Gate)
+    options.py    the startup options (EmulatorOptions) and the checks of those that change while running
+    responses.py  reads HTTP and writes JSON: one method per API, and the call wrapper (gate, faults, counts)
+    urls.py       a plain table: which path is answered by which responses method
+    server.py     the HTTP server and its router (which reads urls.py's table)
+    store.py      keeps the state in SQLite when asked
 
 Example:
     >>> from bulkdir.emulator import EmulatorOptions, EmulatorServer
@@ -11,7 +17,7 @@ Example:
     True
 """
 
-from bulkdir.emulator.models import EmulatorOptions
+from bulkdir.emulator.options import EmulatorOptions
 from bulkdir.emulator.server import EmulatorServer
 
 __all__ = ["EmulatorOptions", "EmulatorServer"]

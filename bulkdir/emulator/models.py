@@ -3,9 +3,14 @@
 Every rule raises `ApiError(errcode, text)` with the platform's errcode; responses.py turns it into
 the JSON the platform answers. Nothing here knows about HTTP.
 
-    Corp     the directory (departments, members), tokens and the rules of each API
-    Gate     limits and faults in front of every call: rate limit (and debug=1's), concurrency, -1,
-             HTTP 502, stats
+    Corp       the directory (departments, members), tokens and the rules of each API
+    ApiError   a call refused with a platform errcode (`bad_param` makes the 40058)
+    checks     one small function per field rule (userid, name, mobile, email, ...)
+
+The limits and faults in front of every call (rate limit, concurrency, -1, HTTP 502, stats) are
+gate.py's; the options both read are options.py's. The ideas the platform shares with the rest of
+bulkdir (the root department's id, the depth limit, the characters a department name cannot hold,
+when two mobiles are the same) come from bulkdir/fields.py.
 
 State changes happen under one lock; a write reaches the store (SQLite with `db`) before it returns,
 so it is durable before it is answered. Stored member and department dicts are never changed in
@@ -15,78 +20,18 @@ place (a write builds a new dict), so reads can take one without the lock and se
 from __future__ import annotations
 
 import hashlib
-import math
-import random
 import re
 import secrets
 import threading
 import time
-from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
+from bulkdir.emulator.options import EmulatorOptions
 from bulkdir.emulator.store import Store
+from bulkdir.fields import FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPTH, ROOT_ID, mobile_key
 
-ROOT_ID = 1
-MAX_DEPTH = 15
-DEBUG_CALLS_PER_MINUTE = 5  # per API, for calls with debug=1 (the platform's global error-code page)
 Caller = Literal["sync", "app"]  # which secret the token was issued for
-
-
-@dataclass
-class EmulatorOptions:
-    """Startup options; the names match `bulkdir emulator`'s flags.
-
-    Example:
-        >>> EmulatorOptions(rate_limit=600, block_seconds=1).corp_id
-        'wwsandbox'
-    """
-
-    corp_id: str = "wwsandbox"
-    secret: str = field(default="sandbox-secret", repr=False)
-    app_secret: str = field(default="sandbox-app-secret", repr=False)
-    corp_name: str = "示例企业"
-    token_ttl: int = 7200
-    rate_limit: int | None = None  # calls per minute per API; None or 0 = no limit
-    block_seconds: float = 60
-    max_concurrency: int | None = None  # calls in flight per API; None or 0 = no limit
-    latency_ms: float = 0
-    fail_rate: float = 0.0
-    http_error_rate: float = 0.0
-    seed: int | None = None
-    restrict_details: bool = False
-    hide_private_fields: bool = False
-    # Part A7: user/list and user/simplelist answer the named department's own members only
-    ignore_fetch_child: bool = False
-    max_list_members: int | None = None  # a user/list of more members answers 45029; None or 0 = no limit
-    # A fault for tests: these userids are left out of user/list and user/simplelist answers (as a
-    # platform that silently drops members would), while user/get and user/list_id still show them.
-    hidden_from_lists: list[str] = field(default_factory=list)
-    db: str | None = None
-
-    def __post_init__(self) -> None:
-        # The same bounds as POST /_emulator/faults: an absurd value fails here, naming the option,
-        # instead of breaking every call later (time.sleep(inf) in the middle of a request).
-        for name, value in _validate_faults({name: getattr(self, name) for name in FAULT_SETTINGS}).items():
-            setattr(self, name, value)
-
-
-# The settings POST /_emulator/faults may change while running.
-FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "max_concurrency", "latency_ms",
-                  "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields",
-                  "ignore_fetch_child", "max_list_members", "hidden_from_lists")
-
-
-def default_faults() -> dict[str, Any]:
-    """The fault and limit settings of a fresh `EmulatorOptions()`.
-
-    Example:
-        >>> default_faults()["fail_rate"]
-        0.0
-    """
-    defaults = EmulatorOptions()
-    return {name: getattr(defaults, name) for name in FAULT_SETTINGS}
 
 
 class ApiError(Exception):
@@ -114,7 +59,11 @@ def bad_param(detail: str) -> ApiError:
 USERID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
 MOBILE_RE = re.compile(r"[0-9+\- ]{1,32}\Z")
 TELEPHONE_RE = re.compile(r"[0-9+\-,]{1,32}\Z")
-DEPARTMENT_NAME_FORBIDDEN = set('\\:*?"<>|')
+# What user/get and user/list answer empty to an app's secret with `hide_private_fields`: the platform's
+# list (Part A2, 2022-06-20) with thumb_avatar beside avatar; gender, the other one, reads "0" (unset)
+# rather than "", so _shown sets it apart. Not fields.PRIVATE_FIELDS, on purpose: that is bulkdir's side,
+# the fields of its own it reads back empty and so cannot compare (gender among them, qr_code and
+# thumb_avatar not: bulkdir never writes them). The emulator answers as the platform does, so it empties more.
 PRIVATE_FIELDS = ("mobile", "email", "avatar", "thumb_avatar", "address", "biz_mail", "qr_code")
 DETAIL_READS = {"user/get", "user/list", "department/list", "department/get"}  # refused by 48009
 WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete",
@@ -210,15 +159,9 @@ def _check_enable(value: Any) -> int:
 def _check_department_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 64:
         raise ApiError(60001, "department name length invalid")
-    if DEPARTMENT_NAME_FORBIDDEN & set(name):
+    if FORBIDDEN_IN_DEPARTMENT_NAME & set(name):
         raise ApiError(60009, "department name contains illegal characters")
     return name
-
-
-def _mobile_key(mobile: str) -> str:
-    """Two spellings of one number (`+86 138…`, `138-…`) are the same mobile."""
-    digits = mobile.replace(" ", "").replace("-", "")
-    return digits[3:] if digits.startswith("+86") else digits
 
 
 def _open_userid(corp_id: str, userid: str) -> str:
@@ -298,12 +241,12 @@ class Corp:
 
     def _index(self, key: str, member: dict) -> None:
         if member["mobile"]:
-            self._mobiles[_mobile_key(member["mobile"])] = key
+            self._mobiles[mobile_key(member["mobile"])] = key
         if member["email"]:
             self._emails[member["email"].lower()] = key
 
     def _unindex(self, member: dict) -> None:
-        self._mobiles.pop(_mobile_key(member["mobile"]), None)
+        self._mobiles.pop(mobile_key(member["mobile"]), None)
         self._emails.pop(member["email"].lower(), None)
 
     def _put_member(self, member: dict, old: dict | None = None) -> None:
@@ -428,7 +371,7 @@ class Corp:
         mobile = _text(body, "mobile")
         if mobile is not None:
             member["mobile"] = _check_mobile(mobile.strip())
-            owner = self._mobiles.get(_mobile_key(member["mobile"]))
+            owner = self._mobiles.get(mobile_key(member["mobile"]))
             if member["mobile"] and owner is not None and owner != key:
                 raise ApiError(60104, f"mobile existed:{self.members[owner]['userid']}")
         email = _text(body, "email")
@@ -627,7 +570,7 @@ class Corp:
         next_cursor = ""
         if rest:
             last = page[-1]
-            next_cursor = f"{last[0]}\n{last[1]}".encode("utf-8").hex()
+            next_cursor = f"{last[0]}\n{last[1]}".encode().hex()
         return {"next_cursor": next_cursor,
                 "dept_user": [{"userid": userid, "department": department} for _, department, userid in page]}
 
@@ -647,7 +590,8 @@ class Corp:
         while stack:
             department = stack.pop()
             out.append(department)
-            stack.extend(reversed(sorted(children.get(department["id"], []), key=_sibling_order)))
+            # Ids are unique, so no two siblings sort equal: reverse=True is the same order as reversed().
+            stack.extend(sorted(children.get(department["id"], []), key=_sibling_order, reverse=True))
         return out
 
     def _depth(self, department_id: int) -> int:
@@ -704,7 +648,7 @@ class Corp:
                 given_id = max(self.departments) + 1
             self._check_sibling_name(parentid, name, None)
             if self._depth(parentid) + 1 > MAX_DEPTH:
-                raise ApiError(81002, "department level exceed limit, at most 15")
+                raise ApiError(81002, f"department level exceed limit, at most {MAX_DEPTH}")
             department = {"id": given_id, "name": name, "name_en": "", "department_leader": [],
                           "parentid": parentid, "order": 0}
             self._department_fields(department, body)
@@ -734,7 +678,7 @@ class Corp:
                         raise ApiError(60010, "department circle exists, cannot move a department "
                                               "under itself or its descendant")
                     if self._depth(parentid) + self._height(department_id) > MAX_DEPTH:
-                        raise ApiError(81002, "department level exceed limit, at most 15")
+                        raise ApiError(81002, f"department level exceed limit, at most {MAX_DEPTH}")
                 department["parentid"] = parentid
             if department_id != ROOT_ID:
                 self._check_sibling_name(department["parentid"], department["name"], department_id)
@@ -784,177 +728,3 @@ class Corp:
         if department is None:
             raise ApiError(60003, f"department not found: {department_id}")
         return {"department": dict(department)}
-
-
-
-# --------------------------------------------------------------------------------------------------
-
-
-class Gate:
-    """Limits and faults in front of every call, and the call counters (Part A5).
-
-    Example:
-        >>> gate = Gate(EmulatorOptions(rate_limit=1, block_seconds=60))
-        >>> gate.check_rate("user/get")
-        >>> gate.check_rate("user/get")
-        Traceback (most recent call last):
-        ...
-        bulkdir.emulator.models.ApiError: 45009 api freq out of limit
-    """
-
-    def __init__(self, options: EmulatorOptions):
-        self.options = options
-        self.lock = threading.Lock()
-        self.random = random.Random(options.seed)
-        self._in_flight: dict[str, int] = {}  # real calls on their way: a reset does not end them
-        self.reset()
-
-    def reset(self) -> None:
-        """Zeroes the counters and lifts rate-limit blocks."""
-        with self.lock:
-            self.calls: dict[str, int] = {}
-            self.ok: dict[str, int] = {}
-            self.errors: dict[str, int] = {}
-            self._window: dict[str, deque[float]] = {}
-            self._blocked_until: dict[str, float] = {}
-            self._debug_window: dict[str, deque[float]] = {}
-
-    def settings(self) -> dict[str, Any]:
-        return {name: getattr(self.options, name) for name in FAULT_SETTINGS}
-
-    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Changes fault and limit settings while running; returns them all."""
-        unknown = set(changes) - set(FAULT_SETTINGS)
-        if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(FAULT_SETTINGS)}")
-        checked = _validate_faults(changes)
-        with self.lock:
-            for name, value in checked.items():
-                setattr(self.options, name, value)
-            if "seed" in checked:
-                self.random = random.Random(checked["seed"])
-            if "rate_limit" in checked or "block_seconds" in checked:
-                self._window, self._blocked_until = {}, {}
-        return self.settings()
-
-    def count(self, api: str, errcode: int | str) -> None:
-        with self.lock:
-            self.calls[api] = self.calls.get(api, 0) + 1
-            if errcode == 0:
-                self.ok[api] = self.ok.get(api, 0) + 1
-            else:
-                self.errors[str(errcode)] = self.errors.get(str(errcode), 0) + 1
-
-    def stats(self) -> dict[str, dict[str, int]]:
-        with self.lock:
-            return {"calls": dict(self.calls), "ok": dict(self.ok), "errors": dict(self.errors)}
-
-    def check_rate(self, api: str) -> None:
-        """At most `rate_limit` calls a minute per API; the first over blocks it for `block_seconds`."""
-        limit = self.options.rate_limit
-        if not limit:
-            return
-        with self.lock:
-            now = time.monotonic()
-            if self._blocked_until.get(api, 0) > now:
-                raise ApiError(45009, "api freq out of limit")
-            window = self._window.setdefault(api, deque())
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if len(window) >= limit:
-                self._blocked_until[api] = now + self.options.block_seconds
-                window.clear()
-                raise ApiError(45009, "api freq out of limit")
-            window.append(now)
-
-    def check_debug_rate(self, api: str) -> None:
-        """A call with `debug=1`: at most DEBUG_CALLS_PER_MINUTE of them a minute per API (Part A7)."""
-        with self.lock:
-            now = time.monotonic()
-            window = self._debug_window.setdefault(api, deque())
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if len(window) >= DEBUG_CALLS_PER_MINUTE:
-                raise ApiError(45009, "api freq out of limit, at most 5 calls a minute with debug=1")
-            window.append(now)
-
-    @contextmanager
-    def in_flight(self, api: str) -> Iterator[None]:
-        """Counts the call in flight; more than `max_concurrency` at once answers 45033."""
-        with self.lock:
-            self._in_flight[api] = self._in_flight.get(api, 0) + 1
-            over = bool(self.options.max_concurrency) and self._in_flight[api] > self.options.max_concurrency
-        try:
-            if self.options.latency_ms:
-                time.sleep(self.options.latency_ms / 1000)
-            if over:
-                raise ApiError(45033, "api concurrent out of limit")
-            yield
-        finally:
-            with self.lock:
-                self._in_flight[api] -= 1
-
-    def draw_fault(self) -> Literal["http", "busy"] | None:
-        """A reproducible draw (with `seed`): an HTTP 502, a -1, or nothing."""
-        http_rate, fail_rate = self.options.http_error_rate, self.options.fail_rate
-        if not http_rate and not fail_rate:
-            return None
-        with self.lock:
-            draw = self.random.random()
-        if draw < http_rate:
-            return "http"
-        if draw < http_rate + fail_rate:
-            return "busy"
-        return None
-
-
-# Bounds of the settings: large enough for any test or rehearsal, small enough that a typo (or
-# 1e308) cannot stall every call or overflow time.sleep. (name: (smallest, largest))
-NUMBER_BOUNDS = {"fail_rate": (0, 1), "http_error_rate": (0, 1), "latency_ms": (0, 60_000),
-                 "block_seconds": (0, 86_400), "token_ttl": (0, 10_000_000)}
-WHOLE_BOUNDS = {"rate_limit": 1_000_000, "max_concurrency": 100_000, "max_list_members": 10_000_000,
-                "seed": 2**64}  # whole numbers from 0 to this, or null (0 and null: no limit)
-FLAGS = ("restrict_details", "hide_private_fields", "ignore_fetch_child")
-
-
-def _brief(value: Any) -> str:
-    """A refused value as the error message shows it: at most 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _validate_faults(changes: dict[str, Any]) -> dict[str, Any]:
-    """Checks types and ranges of fault settings; raises ValueError naming the setting.
-
-    Example:
-        >>> _validate_faults({"latency_ms": float("inf")})
-        Traceback (most recent call last):
-        ...
-        ValueError: latency_ms must be a number from 0 to 60000, not inf
-    """
-    out: dict[str, Any] = {}
-    for name, value in changes.items():
-        if name in NUMBER_BOUNDS:
-            low, high = NUMBER_BOUNDS[name]
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not number or not math.isfinite(value) or not low <= value <= high:
-                raise ValueError(f"{name} must be a number from {low} to {high}, not {_brief(value)}")
-            out[name] = float(value) if name in ("fail_rate", "http_error_rate") else value
-        elif name in WHOLE_BOUNDS:
-            high = WHOLE_BOUNDS[name]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or not 0 <= value <= high):
-                raise ValueError(f"{name} must be a whole number from 0 to {high}, or null, "
-                                 f"not {_brief(value)}")
-            out[name] = value
-        elif name in FLAGS:
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false, not {_brief(value)}")
-            out[name] = value
-        elif name == "hidden_from_lists":
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"hidden_from_lists must be a list of userids (strings), "
-                                 f"not {_brief(value)}")
-            out[name] = list(value)
-    return out

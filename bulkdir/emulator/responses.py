@@ -1,6 +1,11 @@
 """HTTP in, JSON out: reads the query string and JSON body, calls the models, writes the answer.
 
-No rules live here (they are in models.py); this module only knows the wire format (Part A1):
+`WeComResponses` has one method per API, reading its parameters and calling one Corp method, and
+one per control endpoint; `call` wraps every API call in the gate (limits, faults) and the counts.
+Which method answers which path is urls.py's table, read by server.py's router: nothing here
+chooses a handler.
+
+No rules live here (they are in models.py and gate.py); this module only knows the wire format (Part A1):
 `access_token` in the query string, GET parameters in the query string, POST parameters as a JSON
 body, HTTP 200 with `errcode`/`errmsg` even on errors, and the platform's errmsg shape
 `"<text>, hint: [...], from ip: ..., more info at https://open.work.weixin.qq.com/devtool/query?e=N"`.
@@ -16,10 +21,12 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
-from bulkdir.emulator.models import WRITES, ApiError, Caller, Corp, Gate, bad_param
+from bulkdir.emulator.gate import Gate
+from bulkdir.emulator.models import WRITES, ApiError, Caller, Corp, bad_param
 
 JSON_TYPE = "application/json; charset=UTF-8"
 BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -142,40 +149,27 @@ class WeComResponses:
     """One method per API; each reads its parameters and calls one Corp method.
 
     Example:
-        >>> from bulkdir.emulator.models import EmulatorOptions
+        >>> from bulkdir.emulator.options import EmulatorOptions
         >>> options = EmulatorOptions()
         >>> responses = WeComResponses(Corp(options), Gate(options))
-        >>> responses.dispatch(Request("GET", "/cgi-bin/gettoken")).body[:35]
+        >>> route = ("GET", WeComResponses.gettoken, "ok")  # as urls.py's API_URLS holds it
+        >>> responses.call("gettoken", route, Request("GET", "/cgi-bin/gettoken")).body[:35]
         b'{"errcode": 41002, "errmsg": "corpi'
+        >>> responses.control_stats(Request("GET", "/_emulator/stats"))
+        {'calls': {'gettoken': 1}, 'ok': {}, 'errors': {'41002': 1}}
     """
 
     def __init__(self, corp: Corp, gate: Gate):
-        from bulkdir.emulator.urls import API_URLS, CONTROL_URLS  # urls.py names this class's methods
-
         self.corp = corp
         self.gate = gate
-        self.api_urls, self.control_urls = API_URLS, CONTROL_URLS
 
-    def dispatch(self, request: Request) -> Answer:
-        """The answer to one HTTP request."""
-        if request.path.startswith("/cgi-bin/"):
-            api = request.path[len("/cgi-bin/"):]
-            route = self.api_urls.get(api)
-            if route is None:
-                return json_answer({"errcode": 404, "errmsg": f"api not found: {request.path}"}, 404)
-            return self._call(api, route, request)
-        # HEAD reads like GET (server.py sends the headers only); no control endpoint that changes
-        # anything is a GET, so a HEAD cannot reach one.
-        method = "GET" if request.method == "HEAD" else request.method
-        control = self.control_urls.get((method, request.path))
-        if control is None:
-            return json_answer({"error": f"not found: {request.method} {request.path}"}, 404)
-        try:
-            return json_answer(control(self, request))
-        except ValueError as error:
-            return json_answer({"error": str(error)}, 400)
+    def call(self, api: str, route: tuple[str, Callable, str], request: Request) -> Answer:
+        """The answer to one WeCom API call (`api` without /cgi-bin/, `route` its row in API_URLS).
 
-    def _call(self, api: str, route: tuple[str, Callable, str], request: Request) -> Answer:
+        In order: the gate (latency, 45033, a reset while waiting, debug=1's and the rate limit, the
+        faults drawn), the HTTP method, the token, then the handler; every answer but one that began
+        before a reset is counted.
+        """
         method, handler, success = route
         generation = self.corp.generation
         try:
@@ -281,13 +275,14 @@ class WeComResponses:
 
     def control_set_faults(self, request: Request) -> dict:
         try:
-            changes = parse_json(request.body, json.loads)  # NaN parses: _validate_faults names the setting
+            changes = parse_json(request.body, json.loads)  # NaN parses: validate_faults names the setting
         except ValueError as error:
             raise ValueError(f"the body must be a JSON object of settings: {error}") from None
         if changes is None:
             changes = {}
         if not isinstance(changes, dict):
-            raise ValueError("the body must be a JSON object of settings")
+            # A ValueError, not a TypeError: the router answers it 400 with its text.
+            raise ValueError("the body must be a JSON object of settings")  # noqa: TRY004
         return self.gate.configure(changes)
 
     def control_expire_tokens(self, request: Request) -> dict:

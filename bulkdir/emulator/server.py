@@ -1,4 +1,10 @@
-"""The emulator's HTTP server: a lean HTTP/1.1 server with keep-alive, one thread per connection.
+"""The emulator's HTTP server: a lean HTTP/1.1 server with keep-alive, one thread per connection,
+and its router.
+
+`Router` chooses the handler of each request from urls.py's tables (a WeCom API under /cgi-bin/, a
+control endpoint under /_emulator/) and answers 404 for the rest; responses.py's WeComResponses
+answers the call. `EmulatorServer` puts the parts together: the corp (models.py) on its store
+(store.py), the gate (gate.py), the responses and the router, served in a background thread.
 
 `http.server`'s handler parses headers with the email package, which costs more than the whole
 emulated call; this reads the request line and headers directly, which is all a JSON API needs
@@ -10,9 +16,12 @@ It is also a server that a broken or hostile client cannot take down: a request 
 answers 400 (a body over MAX_BODY 413, unread) and the connection is closed, and at most
 MAX_CONNECTIONS connections (so threads) are open at once.
 
-    server = EmulatorServer(EmulatorOptions(rate_limit=600)).start()
-    ...  # talk to server.url over HTTP
-    server.stop()
+    >>> import json, urllib.request
+    >>> server = EmulatorServer(EmulatorOptions(rate_limit=600)).start()
+    >>> with urllib.request.urlopen(server.url + "/cgi-bin/gettoken?corpid=wwsandbox") as answer:
+    ...     json.load(answer)["errcode"]
+    41004
+    >>> server.stop()
 """
 
 from __future__ import annotations
@@ -28,18 +37,68 @@ import threading
 import time
 import traceback
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote, unquote_plus
 
-from bulkdir.emulator.models import Corp, EmulatorOptions, Gate
+from bulkdir.emulator.gate import Gate
+from bulkdir.emulator.models import Corp
+from bulkdir.emulator.options import EmulatorOptions
 from bulkdir.emulator.responses import Answer, Request, WeComResponses, json_answer
 from bulkdir.emulator.store import SQLiteStore, Store
+from bulkdir.emulator.urls import API_URLS, CONTROL_URLS
 
 MAX_LINE = 65536  # a request line or header line; longer answers 400
 MAX_BODY = 32 * 1024 * 1024  # room for a 20 MB media upload; a larger body answers 413 unread
 MAX_CONNECTIONS = 256  # open at once; each has a thread (see _HTTPServer.verify_request)
 _VERSION_RE = re.compile(r"HTTP/[0-9]\.[0-9]\Z")
 _BUSY = json_answer({"error": "too many connections, try again"}, 503)
+
+
+class Router:
+    """Chooses the handler of each request from urls.py's tables, and answers what none handles.
+
+    A path under /cgi-bin/ is a WeCom API: its row of API_URLS goes to `WeComResponses.call` (the
+    gate, the faults, the counts), and an API not in the table answers 404 with an errcode. Any other
+    path is a control endpoint of CONTROL_URLS, found by method and path: the dict it returns is the
+    JSON answer, a ValueError it raises answers 400, and a method and path not in the table 404.
+
+    Example:
+        >>> options = EmulatorOptions()
+        >>> router = Router(WeComResponses(Corp(options), Gate(options)))
+        >>> router.dispatch(Request("GET", "/cgi-bin/gettoken")).body[:35]
+        b'{"errcode": 41002, "errmsg": "corpi'
+        >>> router.dispatch(Request("GET", "/cgi-bin/user/nothing")).status
+        404
+        >>> router.dispatch(Request("HEAD", "/_emulator/stats")).body  # HEAD reads like GET
+        b'{"calls": {"gettoken": 1}, "ok": {}, "errors": {"41002": 1}}'
+        >>> answer = router.dispatch(Request("POST", "/_emulator/faults", body=b'{"fail_rate": 2}'))
+        >>> answer.status, answer.body
+        (400, b'{"error": "fail_rate must be a number from 0 to 1, not 2"}')
+    """
+
+    def __init__(self, responses: WeComResponses):
+        self.responses = responses
+        self._call = responses.call
+        self.api_urls, self.control_urls = API_URLS, CONTROL_URLS  # read faster than module globals
+
+    def dispatch(self, request: Request) -> Answer:
+        """The answer to one HTTP request."""
+        if request.path.startswith("/cgi-bin/"):
+            api = request.path[len("/cgi-bin/"):]
+            route = self.api_urls.get(api)
+            if route is None:
+                return json_answer({"errcode": 404, "errmsg": f"api not found: {request.path}"}, 404)
+            return self._call(api, route, request)
+        # HEAD reads like GET (_Connection sends the headers only); no control endpoint that changes
+        # anything is a GET, so a HEAD cannot reach one.
+        method = "GET" if request.method == "HEAD" else request.method
+        control = self.control_urls.get((method, request.path))
+        if control is None:
+            return json_answer({"error": f"not found: {request.method} {request.path}"}, 404)
+        try:
+            return json_answer(control(self.responses, request))
+        except ValueError as error:
+            return json_answer({"error": str(error)}, 400)
 
 
 class _BadRequest(Exception):
@@ -53,7 +112,7 @@ class _BadRequest(Exception):
 class _Slot:
     """One open connection as the server sees it, for the connection cap."""
 
-    __slots__ = ("sock", "idle_since", "closing")
+    __slots__ = ("closing", "idle_since", "sock")
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
@@ -66,7 +125,7 @@ class _Connection(socketserver.StreamRequestHandler):
 
     disable_nagle_algorithm = True
     timeout = 300  # an idle keep-alive connection is closed after five minutes
-    server: "_HTTPServer"
+    server: _HTTPServer
 
     def handle(self) -> None:
         slot = self.server.slots.get(self.connection) or _Slot(self.connection)
@@ -101,8 +160,8 @@ class _Connection(socketserver.StreamRequestHandler):
         path, _, query_string = target.partition("?")
         request = Request(method.upper(), unquote(path), _query(query_string), body, self.client_address[0])
         try:
-            answer = self.server.responses.dispatch(request)
-        except Exception:  # a bug in the emulator: answer 500 and show it on stderr
+            answer = self.server.router.dispatch(request)
+        except Exception:  # noqa: BLE001 -- a bug in the emulator: answer 500 and show it on stderr
             traceback.print_exc(file=sys.stderr)
             answer = json_answer({"errcode": -1, "errmsg": "emulator internal error"}, 500)
         self._send(answer, keep_alive, head)
@@ -205,7 +264,7 @@ def _query(query_string: str) -> dict[str, str]:
     return query
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _status_line(status: int) -> str:
     return f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"
 
@@ -215,8 +274,8 @@ class _HTTPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 4096  # the listen backlog: a burst of connects waits here, not in SYN retries
 
-    def __init__(self, address: tuple[str, int], responses: WeComResponses):
-        self.responses = responses
+    def __init__(self, address: tuple[str, int], router: Router):
+        self.router = router
         self.slots: dict[socket.socket, _Slot] = {}  # every open connection, under slots_lock
         self.slots_lock = threading.Lock()
         if ":" in address[0]:
@@ -290,13 +349,14 @@ class EmulatorServer:
         self.corp = Corp(self.options, self.store)
         self.gate = Gate(self.options)
         self.responses = WeComResponses(self.corp, self.gate)
+        self.router = Router(self.responses)
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> Self:
         """Binds the port and serves in a background thread; returns self."""
         try:
-            self._server = _HTTPServer((self.host, self.port), self.responses)
+            self._server = _HTTPServer((self.host, self.port), self.router)
         except OSError:
             self.store.close()
             raise
@@ -367,10 +427,10 @@ class EmulatorServer:
             self.stop()
         return caught[0]
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:

@@ -1,13 +1,14 @@
-"""Which path answers with which handler: a plain table.
+"""Which path answers with which handler: a plain table, read by server.py's Router.
 
 WeCom APIs are under /cgi-bin/ (keys here leave the prefix out, as the stats do): HTTP method,
 handler, and the errmsg of a successful answer. The emulator's own control endpoints live under the
-reserved prefix /_emulator/, which the platform never uses.
+reserved prefix /_emulator/, which the platform never uses. The handlers are WeComResponses methods
+(responses.py), which know nothing of this table.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from bulkdir.emulator.responses import WeComResponses as R
 

@@ -1,0 +1,143 @@
+"""Limits and faults in front of every call, and the call counters (Part A5).
+
+The gate is what the platform does around an API rather than in it: the rate limit (and the tighter
+one of calls with `debug=1`), the concurrency limit, the slowness (`latency_ms`), the faults drawn at
+random (-1 system busy, HTTP 502), and the counts GET /_emulator/stats answers. Its settings are
+`EmulatorOptions` fields (options.py), which POST /_emulator/faults changes through `configure`.
+Refusals raise models.py's `ApiError`, as the corp's rules do; responses.py's call wrapper asks the
+gate before it calls the corp.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from bulkdir.emulator.models import ApiError
+from bulkdir.emulator.options import FAULT_SETTINGS, EmulatorOptions, validate_faults
+
+DEBUG_CALLS_PER_MINUTE = 5  # per API, for calls with debug=1 (the platform's global error-code page)
+
+
+class Gate:
+    """Limits and faults in front of every call, and the call counters (Part A5).
+
+    Example:
+        >>> gate = Gate(EmulatorOptions(rate_limit=1, block_seconds=60))
+        >>> gate.check_rate("user/get")
+        >>> gate.check_rate("user/get")
+        Traceback (most recent call last):
+        ...
+        bulkdir.emulator.models.ApiError: 45009 api freq out of limit
+    """
+
+    def __init__(self, options: EmulatorOptions):
+        self.options = options
+        self.lock = threading.Lock()
+        self.random = random.Random(options.seed)
+        self._in_flight: dict[str, int] = {}  # real calls on their way: a reset does not end them
+        self.reset()
+
+    def reset(self) -> None:
+        """Zeroes the counters and lifts rate-limit blocks."""
+        with self.lock:
+            self.calls: dict[str, int] = {}
+            self.ok: dict[str, int] = {}
+            self.errors: dict[str, int] = {}
+            self._window: dict[str, deque[float]] = {}
+            self._blocked_until: dict[str, float] = {}
+            self._debug_window: dict[str, deque[float]] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return {name: getattr(self.options, name) for name in FAULT_SETTINGS}
+
+    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Changes fault and limit settings while running; returns them all."""
+        unknown = set(changes) - set(FAULT_SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(FAULT_SETTINGS)}")
+        checked = validate_faults(changes)
+        with self.lock:
+            for name, value in checked.items():
+                setattr(self.options, name, value)
+            if "seed" in checked:
+                self.random = random.Random(checked["seed"])
+            if "rate_limit" in checked or "block_seconds" in checked:
+                self._window, self._blocked_until = {}, {}
+        return self.settings()
+
+    def count(self, api: str, errcode: int | str) -> None:
+        with self.lock:
+            self.calls[api] = self.calls.get(api, 0) + 1
+            if errcode == 0:
+                self.ok[api] = self.ok.get(api, 0) + 1
+            else:
+                self.errors[str(errcode)] = self.errors.get(str(errcode), 0) + 1
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return {"calls": dict(self.calls), "ok": dict(self.ok), "errors": dict(self.errors)}
+
+    def check_rate(self, api: str) -> None:
+        """At most `rate_limit` calls a minute per API; the first over blocks it for `block_seconds`."""
+        limit = self.options.rate_limit
+        if not limit:
+            return
+        with self.lock:
+            now = time.monotonic()
+            if self._blocked_until.get(api, 0) > now:
+                raise ApiError(45009, "api freq out of limit")
+            window = self._window.setdefault(api, deque())
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= limit:
+                self._blocked_until[api] = now + self.options.block_seconds
+                window.clear()
+                raise ApiError(45009, "api freq out of limit")
+            window.append(now)
+
+    def check_debug_rate(self, api: str) -> None:
+        """A call with `debug=1`: at most DEBUG_CALLS_PER_MINUTE of them a minute per API (Part A7)."""
+        with self.lock:
+            now = time.monotonic()
+            window = self._debug_window.setdefault(api, deque())
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= DEBUG_CALLS_PER_MINUTE:
+                raise ApiError(45009, "api freq out of limit, at most 5 calls a minute with debug=1")
+            window.append(now)
+
+    @contextmanager
+    def in_flight(self, api: str) -> Iterator[None]:
+        """Counts the call in flight; more than `max_concurrency` at once answers 45033."""
+        with self.lock:
+            self._in_flight[api] = self._in_flight.get(api, 0) + 1
+            over = bool(self.options.max_concurrency) and self._in_flight[api] > self.options.max_concurrency
+        try:
+            if self.options.latency_ms:
+                time.sleep(self.options.latency_ms / 1000)
+            if over:
+                raise ApiError(45033, "api concurrent out of limit")
+            yield
+        finally:
+            with self.lock:
+                self._in_flight[api] -= 1
+
+    def draw_fault(self) -> Literal["http", "busy"] | None:
+        """A reproducible draw (with `seed`): an HTTP 502, a -1, or nothing."""
+        http_rate, fail_rate = self.options.http_error_rate, self.options.fail_rate
+        if not http_rate and not fail_rate:
+            return None
+        with self.lock:
+            draw = self.random.random()
+        if draw < http_rate:
+            return "http"
+        if draw < http_rate + fail_rate:
+            return "busy"
+        return None

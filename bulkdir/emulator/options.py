@@ -1,0 +1,129 @@
+"""The emulator's settings: `EmulatorOptions`, given at startup, and the checks of the ones that may
+change while it runs.
+
+FAULT_SETTINGS names the limits and faults POST /_emulator/faults may change; `validate_faults`
+checks their types and bounds, both when the options are made (so an absurd `--latency-ms` fails
+at startup, naming the option) and when gate.py's `Gate.configure` changes them while running.
+
+This module imports nothing of the emulator's: models.py (the corp) and gate.py (the limits and
+faults) both read the options, and neither imports the other's half.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+# The settings POST /_emulator/faults may change while running.
+FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "max_concurrency", "latency_ms",
+                  "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields",
+                  "ignore_fetch_child", "max_list_members", "hidden_from_lists")
+
+
+@dataclass
+class EmulatorOptions:
+    """Startup options; the names match `bulkdir emulator`'s flags.
+
+    Example:
+        >>> EmulatorOptions(rate_limit=600, block_seconds=1).corp_id
+        'wwsandbox'
+        >>> EmulatorOptions(fail_rate=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: fail_rate must be a number from 0 to 1, not 2
+    """
+
+    corp_id: str = "wwsandbox"
+    secret: str = field(default="sandbox-secret", repr=False)
+    app_secret: str = field(default="sandbox-app-secret", repr=False)
+    corp_name: str = "示例企业"
+    token_ttl: int = 7200
+    rate_limit: int | None = None  # calls per minute per API; None or 0 = no limit
+    block_seconds: float = 60
+    max_concurrency: int | None = None  # calls in flight per API; None or 0 = no limit
+    latency_ms: float = 0
+    fail_rate: float = 0.0
+    http_error_rate: float = 0.0
+    seed: int | None = None
+    restrict_details: bool = False
+    hide_private_fields: bool = False
+    # Part A7: user/list and user/simplelist answer the named department's own members only
+    ignore_fetch_child: bool = False
+    max_list_members: int | None = None  # a user/list of more members answers 45029; None or 0 = no limit
+    # A fault for tests: these userids are left out of user/list and user/simplelist answers (as a
+    # platform that silently drops members would), while user/get and user/list_id still show them.
+    hidden_from_lists: list[str] = field(default_factory=list)
+    db: str | None = None
+
+    def __post_init__(self) -> None:
+        # The same bounds as POST /_emulator/faults: an absurd value fails here, naming the option,
+        # instead of breaking every call later (time.sleep(inf) in the middle of a request).
+        for name, value in validate_faults({name: getattr(self, name) for name in FAULT_SETTINGS}).items():
+            setattr(self, name, value)
+
+
+def default_faults() -> dict[str, Any]:
+    """The fault and limit settings of a fresh `EmulatorOptions()`.
+
+    Example:
+        >>> default_faults()["fail_rate"]
+        0.0
+    """
+    defaults = EmulatorOptions()
+    return {name: getattr(defaults, name) for name in FAULT_SETTINGS}
+
+
+# Bounds of the settings: large enough for any test or rehearsal, small enough that a typo (or
+# 1e308) cannot stall every call or overflow time.sleep. (name: (smallest, largest))
+NUMBER_BOUNDS = {"fail_rate": (0, 1), "http_error_rate": (0, 1), "latency_ms": (0, 60_000),
+                 "block_seconds": (0, 86_400), "token_ttl": (0, 10_000_000)}
+WHOLE_BOUNDS = {"rate_limit": 1_000_000, "max_concurrency": 100_000, "max_list_members": 10_000_000,
+                "seed": 2**64}  # whole numbers from 0 to this, or null (0 and null: no limit)
+FLAGS = ("restrict_details", "hide_private_fields", "ignore_fetch_child")
+
+
+def _brief(value: Any) -> str:
+    """A refused value as the error message shows it: at most 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate_faults(changes: dict[str, Any]) -> dict[str, Any]:
+    """Checks types and ranges of fault settings; raises ValueError naming the setting.
+
+    Names it does not know are left out of the answer (Gate.configure refuses them first).
+
+    Example:
+        >>> validate_faults({"fail_rate": 1, "rate_limit": None})
+        {'fail_rate': 1.0, 'rate_limit': None}
+        >>> validate_faults({"latency_ms": float("inf")})
+        Traceback (most recent call last):
+        ...
+        ValueError: latency_ms must be a number from 0 to 60000, not inf
+    """
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in NUMBER_BOUNDS:
+            low, high = NUMBER_BOUNDS[name]
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or not low <= value <= high:
+                raise ValueError(f"{name} must be a number from {low} to {high}, not {_brief(value)}")
+            out[name] = float(value) if name in ("fail_rate", "http_error_rate") else value
+        elif name in WHOLE_BOUNDS:
+            high = WHOLE_BOUNDS[name]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 <= value <= high):
+                raise ValueError(f"{name} must be a whole number from 0 to {high}, or null, "
+                                 f"not {_brief(value)}")
+            out[name] = value
+        elif name in FLAGS:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, not {_brief(value)}")
+            out[name] = value
+        elif name == "hidden_from_lists":
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"hidden_from_lists must be a list of userids (strings), "
+                                 f"not {_brief(value)}")
+            out[name] = list(value)
+    return out
