@@ -278,10 +278,20 @@ def prepare_import(path: str | Path, client: Any, options: ImportOptions,
     journal = _journal(options)
     key = options.plan_key("import", client)
     plan = plan_import(records.members, records.departments, directory, records.invalid, options.delete,
-                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key))
+                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key),
+                       reserved_ids=_reserved_ids(journal, "import", source_hash, key))
     prepared = Prepared("import", path, source_hash, plan, records, directory, journal, key)
     _consult_journal(prepared)
     return prepared
+
+
+def _reserved_ids(journal: Journal, command: str, source_hash: str | None, key: dict[str, Any]) -> dict[str, int]:
+    """The ids the unfinished run of this sheet chose for the departments it was to create, by key."""
+    run_id = journal.find_unfinished(command, source_hash, key) if source_hash else None
+    if run_id is None:
+        return {}
+    return {op_key: int(record.body["id"]) for op_key, record in journal.operations(run_id).items()
+            if record.kind == "department_create" and isinstance(record.body.get("id"), int)}
 
 
 def _recent(journal: Journal, key: dict[str, Any]) -> RecentRemovals:
