@@ -351,7 +351,8 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
     journal = _journal(options)
     key = options.plan_key("import", client)
     plan = build_plan(records.members, records.departments, directory, records.invalid, options.delete,
-                      named_by_invalid=records.named_by_invalid, recent=_recent(journal, key))
+                      named_by_invalid=records.named_by_invalid, recent=_recent(journal, key),
+                      reserved_ids=_reserved_ids(journal, "import", source_hash, key))
     prepared = ImportPlan("import", path, source_hash, plan, records, directory, journal, key, client, options)
     _consult_journal(prepared)
     return prepared
@@ -363,6 +364,15 @@ def _rows_hash(book: Workbook) -> str:
     for name in book.sheet_names:
         digest.update(json.dumps([name, book.read(name).rows], ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
+
+
+def _reserved_ids(journal: Journal, command: str, source_hash: str | None, key: dict[str, Any]) -> dict[str, int]:
+    """The ids the unfinished run of this sheet chose for the departments it was to create, by key."""
+    run_id = journal.find_unfinished(command, source_hash, key) if source_hash else None
+    if run_id is None:
+        return {}
+    return {op_key: int(record.body["id"]) for op_key, record in journal.operations(run_id).items()
+            if record.kind == "department_create" and isinstance(record.body.get("id"), int)}
 
 
 def _recent(journal: Journal, key: dict[str, Any]) -> RecentRemovals:

@@ -281,9 +281,19 @@ class _DepartmentTree:
     parent: dict[int, int]
     next_id: int
     ops: dict[tuple[str, ...], Operation] = field(default_factory=dict)  # path -> its create or update
+    # ids an interrupted run of the same sheet gave its new departments, by department key: a resumed run
+    # gives them the same ids, so that the directory ends as an uninterrupted run would leave it
+    reserved: dict[str, int] = field(default_factory=dict)
 
-    def allocate(self) -> int:
+    def allocate(self, path: tuple[str, ...]) -> int:
+        """The id a new department at `path` gets: the one an interrupted run chose, while no other
+        department holds it, else the next free one."""
+        reserved = self.reserved.get(department_key(path))
+        if reserved is not None and reserved not in self.parent:
+            return reserved
         self.next_id += 1
+        while self.next_id in self.parent or self.next_id in self.reserved.values():
+            self.next_id += 1
         return self.next_id
 
     def ensure(self, path: tuple[str, ...], plan: Plan) -> tuple[int, list[str]]:
@@ -297,7 +307,7 @@ class _DepartmentTree:
                 parent_op = self.ops.get(prefix[:-1])
                 self.add(Operation(key=department_key(prefix), kind="department_create", phase=PHASE_DEPARTMENTS,
                                    target=path_text(prefix, root="/"),
-                                   body={"name": prefix[-1], "parentid": parent_id, "id": self.allocate()},
+                                   body={"name": prefix[-1], "parentid": parent_id, "id": self.allocate(prefix)},
                                    needs=[parent_op.key] if parent_op else [], before={"exists": False},
                                    depth=depth), prefix, plan)
             if prefix in self.ops:
@@ -327,13 +337,14 @@ def _snapshot_paths(directory: Directory) -> dict[tuple[str, ...], int]:
 def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Directory,
                 invalid_rows: dict[tuple[str, int], str] | None = None,
                 deletes: DeleteOptions | None = None, *, named_by_invalid: InvalidRowNames | None = None,
-                recent: RecentRemovals | None = None) -> Plan:
+                recent: RecentRemovals | None = None, reserved_ids: dict[str, int] | None = None) -> Plan:
     """Diff sheet records against a Directory snapshot into a Plan.
 
     `members` and `departments` are bulkdir.schema records (rows with problems already left out);
     `invalid_rows` maps ("members" | "departments", row) to the reason the row is not imported, and
     `named_by_invalid` says whom those rows name (never deleted, never pruned); `recent` is what was
-    removed on the corp in the brake's window.
+    removed on the corp in the brake's window; `reserved_ids` the ids an interrupted run of the same sheet
+    gave its new departments (by department key), given again.
 
     Example:
         >>> plan = build_plan(records.members, records.departments, fetch_directory(client))  # doctest: +SKIP
@@ -369,7 +380,7 @@ def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Di
     sheet_ids = {d.id for d in departments if d.id}
     tree = _DepartmentTree(by_path=_snapshot_paths(directory),
                            parent={i: d.parentid for i, d in directory.departments.items()},
-                           next_id=max(known_ids | sheet_ids | {ROOT_ID}))
+                           next_id=max(known_ids | sheet_ids | {ROOT_ID}), reserved=dict(reserved_ids or {}))
 
     _plan_department_sheet(plan, departments, directory, tree)
 
@@ -515,7 +526,7 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Direct
             existing_id = tree.by_path.get(path)
         needs = [tree.ops[parent_path].key] if parent_path in tree.ops else []
         if existing_id is None or existing_id not in directory.departments:
-            new_id = record.id or tree.allocate()
+            new_id = record.id or tree.allocate(path)
             body: dict[str, Any] = {"name": path[-1], "parentid": parent_id, "id": new_id}
             if record.order is not None:
                 body["order"] = record.order

@@ -96,3 +96,25 @@ def test_a_run_is_not_resumed_against_another_endpoint_with_the_same_corp_id(sta
     assert "Resuming run" in again.stderr and again.exit_code == 0
     assert json.loads(again.stdout.strip().splitlines()[-1])["created"] == ROWS
     assert len(members_of(rehearsal.state())) == ROWS
+
+
+def test_departments_created_after_a_kill_get_the_ids_an_uninterrupted_run_gives(start_emulator, tmp_path: Path,
+                                                                                 bulkdir_home: Path) -> None:
+    rows = [["a1", "甲", "13900000001", "总部/研发中心/平台组", ""], ["a2", "乙", "13900000002", "市场部", ""],
+            ["a3", "丙", "13900000003", "总部/研发中心/测试组", ""]]
+    sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, rows)
+    clean = start_emulator(latency_ms=50)
+    assert run_json(clean, "import", str(sheet), "--yes", "--journal", str(tmp_path / "clean.sqlite3"))[0] == 0
+    killed = start_emulator(latency_ms=50)
+    process = subprocess_import(killed, "import", str(sheet), "--yes", "--quiet", BULKDIR_HOME=str(bulkdir_home))
+    wait_for(lambda: killed.stats()["ok"].get("department/create", 0) >= 1, every=0.001)
+    stop(process, signal.SIGKILL)
+    code, summary = run_json(killed, "import", str(sheet), "--yes")
+    assert code == 0 and summary["created"] == 3
+
+    def ids(handle) -> list[tuple[int, str, int]]:
+        return sorted((d["id"], d["name"], d["parentid"]) for d in handle.state()["departments"])
+
+    assert ids(killed) == ids(clean)
+    assert {m["userid"]: m["department"] for m in killed.state()["members"]} == \
+           {m["userid"]: m["department"] for m in clean.state()["members"]}
