@@ -164,7 +164,8 @@ def main() -> None:
     print("|--------------|---------|------------------|------------------|--------------------------|--------|")
     for api, clients, rate, errors, _, raw_rate, raw_errors, raw_cpu in rows:
         cpu = f"{raw_cpu:.0f}" if raw_cpu is not None else "n/a"
-        print(f"| {api:<12} | {clients:>7} | {rate:>16.0f} | {raw_rate:>16.0f} | {cpu:>24} | {errors + raw_errors:>6} |")
+        print(f"| {api:<12} | {clients:>7} | {rate:>16.0f} | {raw_rate:>16.0f} | {cpu:>24} "
+              f"| {errors + raw_errors:>6} |")
 
 
 if __name__ == "__main__":

@@ -142,8 +142,8 @@ def main() -> None:
             before = calls()
             wall, rss, stderr = run_measured([sys.executable, "-m", "bulkdir", "export", str(target), "--quiet"], env)
             made = {k: v - before.get(k, 0) for k, v in calls().items() if v - before.get(k, 0)}
-            size = target.stat().st_size + sum(p.stat().st_size for p in out.glob(f"export-{args.members}-departments.csv")
-                                               if format == "csv")
+            siblings = out.glob(f"export-{args.members}-departments.csv") if format == "csv" else []
+            size = target.stat().st_size + sum(p.stat().st_size for p in siblings)
             rows.append((f"export {format}", wall, made, rss, size))
     finally:
         if emulator.stdin:

@@ -1419,8 +1419,8 @@ class Sweep:
                                                               for o in kills]),
             line("formats: A as CSV and B as xlsx end like the clean runs", [formats.ok]),
             ["secrets: runs and files searched, leaks", len(AUDIT.texts) + AUDIT.files_searched,
-             len(AUDIT.texts) + AUDIT.files_searched - len({l.split(" in ", 1)[1] for l in AUDIT.leaks}),
-             len({l.split(" in ", 1)[1] for l in AUDIT.leaks})],
+             len(AUDIT.texts) + AUDIT.files_searched - len({leak.split(" in ", 1)[1] for leak in AUDIT.leaks}),
+             len({leak.split(" in ", 1)[1] for leak in AUDIT.leaks})],
             ["formulas: risky xlsx cells stored as text", xlsx["risky"], xlsx["risky"] - xlsx["live"], xlsx["live"]],
             ["formulas: risky CSV cells guarded with '", csv_["risky"], csv_["risky"] - csv_["live"], csv_["live"]],
         ]

@@ -23,12 +23,17 @@ import time
 from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
-HEADERS = ["姓名", "帐号", "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "地址", "直属上级", "启用", "排序"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建华文辉力建国海燕鹏飞志强晓东子涵浩然梓萱一诺欣怡宇轩"
+HEADERS = ["姓名", "帐号", "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "地址", "直属上级", "启用",
+           "排序"]
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+            "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+            "龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建华文辉力建国海燕鹏飞志强"
+         "晓东子涵浩然梓萱一诺欣怡宇轩")
 CENTERS = ["研发中心", "销售部", "市场部", "财务部", "人力资源部", "运营中心", "客户服务部", "法务部"]
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安"]
-POSITIONS = ["工程师", "高级工程师", "产品经理", "销售经理", "会计", "招聘专员", "运营专员", "客服代表", "法务顾问", "总监"]
+POSITIONS = ["工程师", "高级工程师", "产品经理", "销售经理", "会计", "招聘专员", "运营专员", "客服代表", "法务顾问",
+             "总监"]
 STREETS = ["中山路", "人民路", "解放路", "建设路", "和平路", "科技园路", "天府大道", "滨江路"]
 
 
@@ -198,8 +203,9 @@ def cap_files(out: Path) -> list[tuple[str, Path]]:
 def caps(out: Path) -> None:
     """Peak memory of read_sheet on the files of `cap_files`, each read in a child process. The files are
     made in a child too: a process started from this one would report this one's peak as its own."""
-    made = subprocess.run([sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); import validate; "
-                           "print(json.dumps([(l, str(p)) for l, p in validate.cap_files(validate.Path(sys.argv[2]))]))",
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import validate; "
+              "print(json.dumps([(l, str(p)) for l, p in validate.cap_files(validate.Path(sys.argv[2]))]))")
+    made = subprocess.run([sys.executable, "-c", script,
                            str(Path(__file__).parent), str(out)], capture_output=True, text=True)
     if made.returncode:
         raise SystemExit(f"making the files failed:\n{made.stderr}")

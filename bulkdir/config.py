@@ -79,7 +79,7 @@ class Settings:
     """Everything the WeCom client needs. `repr` never shows a secret.
 
     >>> Settings(corp_id="ww1", secret="s3cret")
-    Settings(corp_id='ww1', secret=<set>, app_secret=None, base_url='https://qyapi.weixin.qq.com', rate=1800, workers=4, timeout=15.0)
+    Settings(corp_id='ww1', secret=<set>, app_secret=None, base_url='https://qyapi.weixin.qq.com', ...)
     """
 
     corp_id: str | None = None
@@ -107,7 +107,7 @@ class Settings:
 
         >>> Settings(corp_id="ww1").require("corp_id", "secret")
         Traceback (most recent call last):
-        bulkdir.errors.ConfigError: missing contacts-sync secret (通讯录同步 Secret): pass --secret, set BULKDIR_SECRET, or add secret = "..." to ./bulkdir.toml or ...
+        bulkdir.errors.ConfigError: missing contacts-sync secret (通讯录同步 Secret): pass --secret, ...
         """
         for name in names:
             if not getattr(self, name):
@@ -146,7 +146,8 @@ def missing_setting_message(name: str) -> Text:
     local, user = config_files()
     return Text(f"missing {words} ({words.zh}): pass {flag}, set {variable}, or add {name} = \"...\" "
                 f"to ./{local.name} or {user}",
-                f"缺少{words.zh}：请使用 {flag}、设置环境变量 {variable}，或在 ./{local.name} 或 {user} 中写 {name} = \"...\"")
+                f"缺少{words.zh}：请使用 {flag}、设置环境变量 {variable}，"
+                f"或在 ./{local.name} 或 {user} 中写 {name} = \"...\"")
 
 
 def resolve_settings(

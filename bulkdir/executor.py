@@ -32,7 +32,8 @@ from bulkdir.wecom.client import WeComClient
 from bulkdir.wecom.directory import Directory
 
 BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
-KEPT_DEPARTMENT = (codes.DEPARTMENT_HAS_MEMBERS, codes.DEPARTMENT_HAS_CHILDREN)  # department/delete of one that still holds members or sub-departments
+# department/delete of one that still holds members or sub-departments: kept, and said so
+KEPT_DEPARTMENT = (codes.DEPARTMENT_HAS_MEMBERS, codes.DEPARTMENT_HAS_CHILDREN)
 FAILED = "failed"
 SKIPPED = "skipped"
 
@@ -284,7 +285,8 @@ def _member_read_back(op: Operation, client: WeComClient, failed: OpResult, conf
     try:
         current = client.user_get(userid)
     except Exception as error:  # noqa: BLE001
-        if getattr(error, "errcode", None) == codes.DETAIL_READS_REFUSED and op.kind == "member_create" and conflict_hint:
+        refused = getattr(error, "errcode", None) == codes.DETAIL_READS_REFUSED
+        if refused and op.kind == "member_create" and conflict_hint:
             # details cannot be read: our earlier attempt is the likely author; bring it in line with the row
             try:
                 client.user_update({k: v for k, v in op.body.items() if k not in ("to_invite",)})
@@ -298,7 +300,8 @@ def _member_read_back(op: Operation, client: WeComClient, failed: OpResult, conf
     if conflict_hint:
         failed.message = Text(f"a member with userid {userid} already exists with other values "
                               f"({', '.join(differing)}); {failed.message}",
-                              f"已有帐号为 {userid} 的成员，但其 {', '.join(differing)} 与表格不同；{failed.message.zh}")
+                              f"已有帐号为 {userid} 的成员，但其 {', '.join(differing)} 与表格不同；"
+                              f"{failed.message.zh}")
     return failed
 
 

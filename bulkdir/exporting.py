@@ -239,7 +239,7 @@ def _parse_fields(fields: Sequence[str] | str | None) -> list[str] | None:
             raise ConfigError(f"unknown field {name!r} in --fields; the fields are: {', '.join(allowed)} "
                               f"(未知字段 {name}；可用字段见上)")
         if key not in keys:
-            keys.append(key)  # type: ignore[arg-type]
+            keys.append(key)
     return keys
 
 
@@ -399,7 +399,8 @@ class _Layout:
             if key in _ALIGNED:
                 # all zero is the platform's default: blank keeps it, and lets a person change the
                 # departments without having to keep these lists the same length
-                cells.append(";".join(YES_NO_WORDS.get(v, str(v)) if key == "is_leader_in_dept" else str(v) for v in value)
+                cells.append(";".join(YES_NO_WORDS.get(v, str(v)) if key == "is_leader_in_dept" else str(v)
+                                      for v in value)
                              if any(value) else "")
             elif key in _LIST_FIELDS:
                 cells.append(";".join(str(v) for v in value))

@@ -174,11 +174,13 @@ class ImportResult:
         of the sheet first, then the members and departments the run changed that the sheet does not list."""
         import pandas
 
-        records = [{"sheet": sheet, "row": row, "target": self.targets.get((sheet, row), ""),
-                    "result": outcome.result, "errcode": outcome.errcode, "message": Text(outcome.message).in_lang(lang)}
+        def record(sheet: str, row: int | None, target: str, outcome: RowResult) -> dict[str, Any]:
+            return {"sheet": sheet, "row": row, "target": target, "result": outcome.result,
+                    "errcode": outcome.errcode, "message": Text(outcome.message).in_lang(lang)}
+
+        records = [record(sheet, row, self.targets.get((sheet, row), ""), outcome)
                    for (sheet, row), outcome in sorted(self.rows.items())]
-        records += [{"sheet": "", "row": None, "target": " ".join(cells.values()) or Text(outcome.message).split(":")[0],
-                     "result": outcome.result, "errcode": outcome.errcode, "message": Text(outcome.message).in_lang(lang)}
+        records += [record("", None, " ".join(cells.values()) or outcome.message.split(":")[0], outcome)
                     for cells, outcome in self.extra]
         return pandas.DataFrame(records, columns=["sheet", "row", "target", "result", "errcode", "message"])
 
@@ -298,7 +300,9 @@ def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str
                     department_refs(text)
                 name = (values.get("name") or [""])[0]
                 parent_id = (values.get("parentid") or [""])[0]
-                parent = (() if parent_id == "1" else directory.path_of(int(parent_id))) if parent_id.isdigit() else None
+                parent = None
+                if parent_id.isdigit():
+                    parent = () if parent_id == "1" else directory.path_of(int(parent_id))
                 if name and parent is not None and None not in parent:
                     named.department_paths.add(tuple(str(p) for p in parent) + (name,))
     return named
@@ -477,7 +481,8 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
             raise ReportInterruptedError(
                 f"interrupted while the report of run {run_id} was written: the journal holds every result; "
                 "run the same command again to finish the run and write the report (nothing done is repeated).",
-                f"写报告时被中断：运行 {run_id} 的结果都在日志中；重新运行同一命令即可完成并写出报告（已完成的不会重复）。"
+                f"写报告时被中断：运行 {run_id} 的结果都在日志中；"
+                "重新运行同一命令即可完成并写出报告（已完成的不会重复）。"
             ) from None
         except BaseException:
             journal.finish_run(run_id, "interrupted", {})
@@ -586,7 +591,8 @@ def _account(prepared: ImportPlan, results: dict[str, OpResult], interrupted: bo
             if result is None:
                 continue
             word = result.outcome
-            extra.append((_member_cells(prepared, op.target), RowResult(word, result.errcode, _extra_message(op, result))))
+            extra.append((_member_cells(prepared, op.target),
+                          RowResult(word, result.errcode, _extra_message(op, result))))
             count(word)
             continue
         for ref in op.rows:
@@ -776,7 +782,8 @@ def prepare_apply(path: str | Path, client: WeComClient, options: ImportOptions,
     return prepared
 
 
-def _apply_brake(plan: Plan, directory: Directory, options: ImportOptions, recent: RecentRemovals, done: set[str]) -> None:
+def _apply_brake(plan: Plan, directory: Directory, options: ImportOptions, recent: RecentRemovals,
+                 done: set[str]) -> None:
     """A saved plan's removals meet the same brake as an import's, counted against the directory as it is."""
     if options.delete.allow_mass_delete:
         return

@@ -251,7 +251,8 @@ def same_value(name: str, want: Any, have: Any) -> bool:
         # the platform keeps a mobile as typed (`+86 138...`); the reader normalises the sheet's
         return mobile_key(want or "") == mobile_key(have or "")
     if name == "extattr":
-        return json.dumps(want, sort_keys=True, ensure_ascii=False) == json.dumps(have, sort_keys=True, ensure_ascii=False)
+        return (json.dumps(want, sort_keys=True, ensure_ascii=False)
+                == json.dumps(have, sort_keys=True, ensure_ascii=False))
     if isinstance(want, (list, dict)) or isinstance(have, (list, dict)):
         return want == have
     return str(want).strip() == ("" if have is None else str(have).strip())
@@ -364,7 +365,8 @@ def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Di
             "app secret is set): every member already in the corp will be updated with every field of its row.",
             "注意：只能按帐号读取通讯录（该 Secret 不能读取详情，48009，且未设置应用 Secret）：已有成员将按表格"
             "更新每一个字段。"))
-        if len(directory.departments) > 1 and any(not isinstance(ref, int) for m in members for ref in m.departments or []):
+        by_path = any(not isinstance(ref, int) for m in members for ref in m.departments or [])
+        if len(directory.departments) > 1 and by_path:
             plan.notes.append(Text(
                 "Note: department names cannot be read either, so department paths cannot be matched with the "
                 "existing departments: use department ids (a 所在部门/department_id column) or set an app secret.",
@@ -429,8 +431,8 @@ def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Di
             final_departments[userid.lower()] = dep_ids or [ROOT_ID]
         else:
             changes = _member_changes(values, member.clear, dep_ids, main_id, current, plan.mode, hidden)
-            if leaders and not deferred_leaders and (plan.mode == "ids-only"
-                                                     or not same_value("direct_leader", leaders, current.get("direct_leader"))):
+            leaders_differ = not same_value("direct_leader", leaders, current.get("direct_leader"))
+            if leaders and not deferred_leaders and (plan.mode == "ids-only" or leaders_differ):
                 changes["direct_leader"] = list(leaders)
             final_departments[userid.lower()] = dep_ids or list(current.get("department") or [])
             if changes:
@@ -519,7 +521,8 @@ def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Direct
         if record.id:
             existing_id = record.id if record.id in directory.departments else None
             if existing_id is None and path in tree.by_path:
-                plan.invalid[ref] = (f"department {path_text(path, root='/')} already exists with id {tree.by_path[path]}, "
+                shown = path_text(path, root="/")
+                plan.invalid[ref] = (f"department {shown} already exists with id {tree.by_path[path]}, "
                                      f"not {record.id}")
                 continue
         else:
@@ -661,13 +664,15 @@ def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], direct
         shown = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "")
         plan.notes.append(Text(f"Kept {len(kept)} member(s) that rows with problems name ({shown}): a row that "
                                "cannot be imported is never taken as missing.",
-                               f"有问题的行所对应的 {len(kept)} 名成员（{shown}）不会被{verb_zh}：无法导入的行不算缺少。"))
+                               f"有问题的行所对应的 {len(kept)} 名成员（{shown}）不会被{verb_zh}："
+                               "无法导入的行不算缺少。"))
     if named_by_invalid.unidentified and missing:
         rows = ", ".join(map(str, named_by_invalid.unidentified[:10]))
         plan.notes.append(Text(
             f"No member is {verb}: rows {rows} have problems and name no userid, mobile or email, so the members "
             "they stand for cannot be told from those the sheet leaves out. Fix them and run again.",
-            f"本次不{verb_zh}任何成员：第 {rows} 行有问题且没有帐号、手机或邮箱，无法判断对应哪位成员；请修正后重新运行。"))
+            f"本次不{verb_zh}任何成员：第 {rows} 行有问题且没有帐号、手机或邮箱，无法判断对应哪位成员；"
+            "请修正后重新运行。"))
         return
     if options.disable_instead:
         missing = [uid for uid in missing if _current(directory.members[uid], "enable") != 0]
@@ -763,7 +768,8 @@ def _plan_prune(plan: Plan, members: list[Any], departments: list[Any], director
         path = tuple(name or f"#{dep_id}" for name in dep.path)  # a name unknown (ids only): shown by id
         if not kept & directory.subtree(dep_id):
             plan.operations.append(Operation(key=f"prune:{dep_id}", kind="department_delete", phase=PHASE_PRUNE,
-                                             target=path_text(path, root="/"), body={"id": dep_id}, before={"exists": True},
+                                             target=path_text(path, root="/"), body={"id": dep_id},
+                                             before={"exists": True},
                                              depth=len(path)))
         elif dep_id in occupied:
             shown = path_text(path, root="/")

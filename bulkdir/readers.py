@@ -332,16 +332,19 @@ class DepartmentReader:
         elif name:
             if reason := department_name_problem(name):
                 self.problems.append(make_problem("invalid-department-name", row=row, field="name",
-                                                  column=self.columns.keys.get("name"), value=name, label=DEPARTMENT_LABELS["name"],
+                                                  column=self.columns.keys.get("name"), value=name,
+                                                  label=DEPARTMENT_LABELS["name"],
                                                   reason=reason))
                 return None
             path = got.get("parent", ()) + (name,) if "parent" in got or "parentid" not in got else ()
             if len(path) + 1 > MAX_DEPTH:
-                self.problems.append(make_problem("department-too-deep", row=row, field="name", label=DEPARTMENT_LABELS["name"],
+                self.problems.append(make_problem("department-too-deep", row=row, field="name",
+                                                  label=DEPARTMENT_LABELS["name"],
                                                   column=self.columns.keys.get("name"), value=path_text(path)))
         else:
             if not bad:
-                self.problems.append(make_problem("missing-required", row=row, field="name", label=DEPARTMENT_LABELS["name"],
+                self.problems.append(make_problem("missing-required", row=row, field="name",
+                                                  label=DEPARTMENT_LABELS["name"],
                                                   column=self.columns.keys.get("name")))
             return None
         if got.get("id") == 1 or (not path and "parentid" not in got):
@@ -363,7 +366,8 @@ class DepartmentReader:
     def _disagree(self, row: int, path: tuple[str, ...], key: str, other: str) -> None:
         self.problems.append(make_problem("department-columns-disagree", row=row, field="path",
                                           column=self.columns.keys.get("path"), value=path_text(path),
-                                          label=DEPARTMENT_LABELS["path"], other_column=self.columns.keys.get(key), other=other))
+                                          label=DEPARTMENT_LABELS["path"], other_column=self.columns.keys.get(key),
+                                          other=other))
 
     def finish(self) -> None:
         """Give a path to departments whose parent is named by an id the sheet defines; warn where a

@@ -72,7 +72,8 @@ def _result_rows(part: SheetResults, lang: str) -> list[list[Any]]:
 
 
 def _outcome_cells(outcome: RowResult, lang: str) -> list[str]:
-    return [outcome.result, "" if outcome.errcode is None else str(outcome.errcode), _message_cell(outcome.message, lang)]
+    errcode = "" if outcome.errcode is None else str(outcome.errcode)
+    return [outcome.result, errcode, _message_cell(outcome.message, lang)]
 
 
 def _message_cell(message: str, lang: str) -> str:
@@ -112,7 +113,8 @@ def check_output_path(path: str | Path, *, force: bool = False, protect: Sequenc
         if Path(kept).exists() and path.exists() and path.resolve() == Path(kept).resolve():
             raise ConfigError(f"{option} {path} would overwrite {Path(kept).name}, the input sheet; bulkdir never "
                               "writes over it. Name another file.",
-                              f"{option} {path} 会覆盖输入的表格 {Path(kept).name}，bulkdir 不会覆盖它；请换一个文件名。")
+                              f"{option} {path} 会覆盖输入的表格 {Path(kept).name}，bulkdir 不会覆盖它；"
+                              "请换一个文件名。")
     if path.is_dir():
         raise ConfigError(f"{option} {path} is a folder; name a file.", f"{option} {path} 是文件夹，请指定文件名。")
     if path.exists() and not force:

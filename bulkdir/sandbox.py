@@ -80,8 +80,8 @@ def start_sandbox(base: Settings | None = None, *, rate: int | None = None) -> S
 def reset_sandbox() -> Path:
     """Empty the sandbox: the root department only, no members, no tokens. Returns where it lives.
 
-    >>> reset_sandbox()
-    PosixPath('/home/me/.local/share/bulkdir/sandbox.sqlite3')
+    >>> reset_sandbox().name
+    'sandbox.sqlite3'
     """
     sandbox = start_sandbox()
     try:

@@ -81,40 +81,49 @@ class Column:
         return {normalise_header(h) for h in (self.key, self.field, self.label, *self.aliases)}
 
 
+def _member(key: str, field: str, aliases: tuple[str, ...], parse: Callable[[str], Any] | None,
+            clearable: bool = False) -> Column:
+    return Column(key, field, MEMBER_LABELS[key], aliases, parse, clearable)
+
+
+def _department(key: str, field: str, aliases: tuple[str, ...], parse: Callable[[str], Any] | None) -> Column:
+    return Column(key, field, DEPARTMENT_LABELS[key], aliases, parse)
+
+
 MEMBER_COLUMNS: list[Column] = [
-    Column("userid", "userid", MEMBER_LABELS["userid"], ("账号", "成员帐号", "成员账号", "user_id", "account", "成员id"), parse_userid),
-    Column("name", "name", MEMBER_LABELS["name"], ("名字", "成员姓名"), parse_text(64)),
-    Column("alias", "alias", MEMBER_LABELS["alias"], ("英文名",), parse_text(64), clearable=True),
-    Column("position", "position", MEMBER_LABELS["position"], ("职位", "title"), parse_text(128), clearable=True),
-    Column("department", "department", MEMBER_LABELS["department"], ("所属部门", "部门路径", "departments"), None),
-    Column("department_id", "department", MEMBER_LABELS["department_id"], ("部门id", "department_ids", "所在部门id"), None),
-    Column("main_department", "main_department", MEMBER_LABELS["main_department"], ("main_dept",), None),
-    Column("gender", "gender", MEMBER_LABELS["gender"], ("sex",), parse_gender),
-    Column("mobile", "mobile", MEMBER_LABELS["mobile"], ("手机号", "手机号码", "phone", "mobile_phone"), parse_mobile, clearable=True),
-    Column("telephone", "telephone", MEMBER_LABELS["telephone"], ("电话", "座机号码", "办公电话", "tel"), parse_telephone, clearable=True),
-    Column("email", "email", MEMBER_LABELS["email"], ("个人邮箱", "电子邮箱", "e_mail", "mail"), parse_email, clearable=True),
-    Column("biz_mail", "biz_mail", MEMBER_LABELS["biz_mail"], ("bizmail",), parse_email, clearable=True),
-    Column("address", "address", MEMBER_LABELS["address"], ("办公地址", "工作地点"), parse_text(128), clearable=True),
-    Column("is_leader_in_dept", "is_leader_in_dept", MEMBER_LABELS["is_leader_in_dept"], ("部门内领导", "是否领导", "部门负责人", "is_leader"),
+    _member("userid", "userid", ("账号", "成员帐号", "成员账号", "user_id", "account", "成员id"), parse_userid),
+    _member("name", "name", ("名字", "成员姓名"), parse_text(64)),
+    _member("alias", "alias", ("英文名",), parse_text(64), clearable=True),
+    _member("position", "position", ("职位", "title"), parse_text(128), clearable=True),
+    _member("department", "department", ("所属部门", "部门路径", "departments"), None),
+    _member("department_id", "department", ("部门id", "department_ids", "所在部门id"), None),
+    _member("main_department", "main_department", ("main_dept",), None),
+    _member("gender", "gender", ("sex",), parse_gender),
+    _member("mobile", "mobile", ("手机号", "手机号码", "phone", "mobile_phone"), parse_mobile, clearable=True),
+    _member("telephone", "telephone", ("电话", "座机号码", "办公电话", "tel"), parse_telephone, clearable=True),
+    _member("email", "email", ("个人邮箱", "电子邮箱", "e_mail", "mail"), parse_email, clearable=True),
+    _member("biz_mail", "biz_mail", ("bizmail",), parse_email, clearable=True),
+    _member("address", "address", ("办公地址", "工作地点"), parse_text(128), clearable=True),
+    _member("is_leader_in_dept", "is_leader_in_dept", ("部门内领导", "是否领导", "部门负责人", "is_leader"),
            parse_leader_flags),
-    Column("direct_leader", "direct_leader", MEMBER_LABELS["direct_leader"], ("上级", "汇报对象", "leader", "direct_leaders"), parse_leaders,
+    _member("direct_leader", "direct_leader", ("上级", "汇报对象", "leader", "direct_leaders"), parse_leaders,
            clearable=True),
-    Column("order", "order", MEMBER_LABELS["order"], ("部门内排序", "次序"), parse_order_list),
-    Column("enable", "enable", MEMBER_LABELS["enable"], ("是否启用", "enabled", "状态"), parse_enable),
-    Column("disabled", "enable", MEMBER_LABELS["disabled"], ("是否禁用", "disable"), parse_disabled),
-    Column("external_position", "external_position", MEMBER_LABELS["external_position"], (), parse_text(12), clearable=True),
-    Column("nickname", "nickname", MEMBER_LABELS["nickname"], ("视频号名称",), parse_text(64), clearable=True),
-    Column("to_invite", "to_invite", MEMBER_LABELS["to_invite"], ("是否邀请", "invite"), parse_to_invite),
+    _member("order", "order", ("部门内排序", "次序"), parse_order_list),
+    _member("enable", "enable", ("是否启用", "enabled", "状态"), parse_enable),
+    _member("disabled", "enable", ("是否禁用", "disable"), parse_disabled),
+    _member("external_position", "external_position", (), parse_text(12), clearable=True),
+    _member("nickname", "nickname", ("视频号名称",), parse_text(64), clearable=True),
+    _member("to_invite", "to_invite", ("是否邀请", "invite"), parse_to_invite),
 ]
 
 DEPARTMENT_COLUMNS: list[Column] = [
-    Column("name", "name", DEPARTMENT_LABELS["name"], ("名称", "department_name"), parse_text(None)),
-    Column("path", "path", DEPARTMENT_LABELS["path"], ("完整路径", "full_path", "department_path", "部门全路径"), None),
-    Column("parent", "parent", DEPARTMENT_LABELS["parent"], ("父部门", "parent_path", "上级部门路径", "父部门路径"), None),
-    Column("parentid", "parentid", DEPARTMENT_LABELS["parentid"], ("parent_id", "上级部门id"), parse_parent_id),
-    Column("id", "id", DEPARTMENT_LABELS["id"], ("department_id",), parse_department_id),
-    Column("order", "order", DEPARTMENT_LABELS["order"], ("次序",), parse_order),
-    Column("name_en", "name_en", DEPARTMENT_LABELS["name_en"], ("英文名", "name_english"), parse_text(64)),
+    _department("name", "name", ("名称", "department_name"), parse_text(None)),
+    _department("path", "path", ("完整路径", "full_path", "department_path", "部门全路径"), None),
+    _department("parent", "parent", ("父部门", "parent_path", "上级部门路径", "父部门路径"), None),
+    _department("parentid", "parentid", ("parent_id", "上级部门id"), parse_parent_id),
+    _department("id", "id", ("department_id",), parse_department_id),
+    _department("order", "order", ("次序",), parse_order),
+    _department("name_en", "name_en", ("英文名", "name_english"), parse_text(64)),
 ]
 
 # Headers read silently and never imported: the admin template's 企业简称, the batch CSV's note

@@ -45,7 +45,8 @@ from bulkdir.fields import YES_NO_WORDS
 __all__ = [
     "RawSheet", "Workbook", "open_workbook", "read_sheet", "cell_text", "normalise_header",
     "find_header_row", "OutSheet", "write_xlsx", "write_csv", "csv_guard", "RISKY_PREFIXES",
-    "HEADER_SCAN_ROWS", "frame_workbook", "display_width", "pad", "open_json_workbook", "atomic_file", "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
+    "HEADER_SCAN_ROWS", "frame_workbook", "display_width", "pad", "open_json_workbook", "atomic_file",
+    "check_sheet_file", "read_capped", "MAX_SHEET_BYTES",
     "MAX_UNPACKED_BYTES", "MAX_CELLS", "MAX_ROWS",
 ]
 
@@ -172,7 +173,8 @@ class Workbook:
         if name not in self.sheet_names:
             raise SheetError(f"{self.path.name} has no sheet named {name!r}; its sheets are: "
                              + ", ".join(self.sheet_names),
-                             f"{self.path.name} 中没有名为 {name!r} 的工作表；现有工作表：" + "、".join(self.sheet_names),
+                             f"{self.path.name} 中没有名为 {name!r} 的工作表；现有工作表："
+                             + "、".join(self.sheet_names),
                              slug="no-such-sheet")
         return self._reader(name)
 
@@ -193,7 +195,8 @@ def frame_workbook(frames: Any) -> Workbook:
     sheets: dict[str, RawSheet] = {}
     for name, frame in named.items():
         if not isinstance(frame, pandas.DataFrame):
-            raise SheetError(f"{name} is not a pandas DataFrame", f"{name} 不是 pandas DataFrame", slug="not-a-spreadsheet")
+            raise SheetError(f"{name} is not a pandas DataFrame", f"{name} 不是 pandas DataFrame",
+                             slug="not-a-spreadsheet")
         rows = [[cell_text(h) for h in frame.columns]]
         rows += [["" if _missing(v) else cell_text(v.item() if hasattr(v, "item") else v) for v in record]
                  for record in frame.itertuples(index=False, name=None)]
@@ -310,7 +313,8 @@ def _too_large(path: Path, what: str, what_zh: str) -> SheetError:
 
 def _file_too_large(path: Path) -> SheetError:
     megabytes = MAX_SHEET_BYTES >> 20
-    return _too_large(path, f"more than {megabytes} MB, the most bulkdir reads", f"超过 bulkdir 可读取的 {megabytes} MB")
+    return _too_large(path, f"more than {megabytes} MB, the most bulkdir reads",
+                      f"超过 bulkdir 可读取的 {megabytes} MB")
 
 
 def _too_many(path: Path, count: int, cap: int, unit: str, unit_zh: str, where: str, where_zh: str) -> SheetError:
@@ -782,7 +786,8 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
                              slug="unknown-encoding") from None
         except UnicodeDecodeError as error:
             raise SheetError(f"{name} is not valid {encoding} text (byte {error.start})",
-                             f"{name} 不是有效的 {encoding} 文本（第 {error.start} 字节）", slug="not-a-spreadsheet") from None
+                             f"{name} 不是有效的 {encoding} 文本（第 {error.start} 字节）",
+                             slug="not-a-spreadsheet") from None
     if data.startswith(b"\xef\xbb\xbf"):
         candidates = ["utf-8-sig"]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -796,7 +801,8 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
             continue
     raise SheetError(f"{name} is not a spreadsheet: it is neither an Excel file nor text in UTF-8 or GBK"
                      " (use --encoding to name another encoding)",
-                     f"{name} 不是电子表格：既不是 Excel 文件，也不是 UTF-8 或 GBK 编码的文本（可用 --encoding 指定其他编码）",
+                     f"{name} 不是电子表格：既不是 Excel 文件，也不是 UTF-8 或 GBK 编码的文本"
+                     "（可用 --encoding 指定其他编码）",
                      slug="not-a-spreadsheet")
 
 
@@ -876,7 +882,8 @@ def open_json_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     if not isinstance(document, dict) or not isinstance(document.get("members", []), list) \
             or not isinstance(document.get("departments", []), list):
         raise SheetError(f"{path.name} is not a bulkdir JSON file: expected an object with a \"members\" list",
-                         f"{path.name} 不是 bulkdir 的 JSON 文件：应为含 \"members\" 列表的对象", slug="not-a-spreadsheet")
+                         f"{path.name} 不是 bulkdir 的 JSON 文件：应为含 \"members\" 列表的对象",
+                         slug="not-a-spreadsheet")
     sheets: dict[str, RawSheet] = {}
     for name, preferred in (("members", document.get("fields")), ("departments", None)):
         records = document.get(name)

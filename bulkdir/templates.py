@@ -160,7 +160,7 @@ DEPARTMENT_TEMPLATE: tuple[TemplateColumn, ...] = (
 )
 
 TEMPLATE_FILES: tuple[tuple[str, TemplateKind, HeaderLanguage], ...] = tuple(
-    (f"{kind}{'' if lang == 'zh' else '_en'}.{suffix}", kind, lang)  # type: ignore[misc]
+    (f"{kind}{'' if lang == 'zh' else '_en'}.{suffix}", kind, lang)
     for kind in ("members", "departments") for lang in ("zh", "en") for suffix in ("xlsx", "csv"))
 """The files kept in the repository's templates/ folder: (file name, kind, header language)."""
 

@@ -215,7 +215,8 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
         problems += _in_sheet(check_departments_sheet(departments, department_columns.header_of),
                               tables["departments"].sheet)
     sheet_order = {table.sheet: index for index, table in enumerate(tables.values())}
-    problems.sort(key=lambda p: (sheet_order.get(p.sheet or "", 0), p.row or 0))  # stable: a row's problems stay in column order
+    # a stable sort: a row's problems stay in column order
+    problems.sort(key=lambda p: (sheet_order.get(p.sheet or "", 0), p.row or 0))
     return ValidationResult(book.path, members, departments, problems, tables)
 
 

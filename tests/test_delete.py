@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bulkdir.importer import ImportOptions, prepare_delete, prepare_import, run_import
+from bulkdir.plan import DeleteOptions
 from import_support import (
     MEMBER_HEADER,
     client_for,
@@ -17,9 +19,6 @@ from import_support import (
     write_sheet,
     writes,
 )
-
-from bulkdir.importer import ImportOptions, prepare_delete, prepare_import, run_import
-from bulkdir.plan import DeleteOptions
 
 
 def populate(emulator, counts: dict[str, int]) -> dict[str, int]:
@@ -163,7 +162,8 @@ def test_a_prune_that_fails_is_a_failure_but_a_department_kept_for_its_members_i
     options = ImportOptions(delete=DeleteOptions(prune_departments=True, allow_mass_delete=True),
                             journal=tmp_path / "j.db")
     prepared = prepare_import(sheet, client, options)
-    assert sorted(op.target for op in prepared.plan.operations if op.kind == "department_delete") == ["另一个", "旧部门"]
+    prunes = sorted(op.target for op in prepared.plan.operations if op.kind == "department_delete")
+    assert prunes == ["另一个", "旧部门"]
     client.user_create({"userid": "late", "name": "后来", "mobile": "13900000009", "department": [20]})
     result = run_import(prepared, client, options)  # 旧部门 now holds a member: kept, and said so
     assert result.exit_status == 0 and result.counts.get("departments_deleted") == 1

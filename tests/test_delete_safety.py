@@ -8,10 +8,9 @@ import json
 import sqlite3
 from pathlib import Path
 
+from bulkdir.journal import Journal
 from import_support import MEMBER_HEADER, client_for, members_of, read_results, run_cli, run_json, write_sheet, writes
 from test_delete import populate, rows_for
-
-from bulkdir.journal import Journal
 
 
 def test_members_on_invalid_rows_are_kept_by_delete_missing(emulator, tmp_path: Path) -> None:

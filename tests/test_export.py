@@ -208,7 +208,8 @@ def test_one_edited_department_cell_renames_or_moves_it(emulator, tmp_path: Path
         client.department_create({"name": "一组", "parentid": 6, "id": 7})
     path = tmp_path / "d.xlsx"
     assert run(emulator, "export", str(path)).exit_code == 0
-    for column, value, body in (("name", "筹备处", {"id": 6, "name": "筹备处"}), ("parentid", "2", {"id": 6, "parentid": 2})):
+    edits = (("name", "筹备处", {"id": 6, "name": "筹备处"}), ("parentid", "2", {"id": 6, "parentid": 2}))
+    for column, value, body in edits:
         book = load_workbook(path)
         sheet = book["departments"]
         headers = [c.value for c in sheet[1]]
@@ -436,8 +437,9 @@ def test_json_reader_refuses_what_is_not_an_export(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text, encoding="utf-8")
         with pytest.raises(SheetError, match=name):
             open_json_workbook(tmp_path / name)
-    (tmp_path / "ok.json").write_text('{"members": [{"userid": "a", "name": "甲", "department": ["示例企业/x", "示例企业"],'
-                                      ' "enable": 0, "is_leader_in_dept": [1, 0]}]}', encoding="utf-8")
+    (tmp_path / "ok.json").write_text('{"members": [{"userid": "a", "name": "甲", '
+                                      '"department": ["示例企业/x", "示例企业"], "enable": 0, '
+                                      '"is_leader_in_dept": [1, 0]}]}', encoding="utf-8")
     assert open_json_workbook(tmp_path / "ok.json").read("members").rows == [
         ["userid", "name", "department", "enable", "is_leader_in_dept"], ["a", "甲", "示例企业/x;示例企业", "0", "1;0"]]
 

@@ -7,6 +7,8 @@ import json
 import threading
 from pathlib import Path
 
+from bulkdir.executor import execute
+from bulkdir.plan import PHASE_MEMBERS, Operation
 from import_support import (
     MEMBER_HEADER,
     client_for,
@@ -18,9 +20,6 @@ from import_support import (
     write_sheet,
     writes,
 )
-
-from bulkdir.executor import execute
-from bulkdir.plan import PHASE_MEMBERS, Operation
 
 
 def test_faults_and_expired_tokens_every_row_lands_exactly_once(emulator, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
+
+from bulkdir.journal import Journal
 from import_support import (
     MEMBER_HEADER,
     client_for,
@@ -20,8 +22,6 @@ from import_support import (
     wait_for,
     write_sheet,
 )
-
-from bulkdir.journal import Journal
 
 ROWS = 160
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from import_support import MEMBER_HEADER, member_rows, run_cli, run_json, write_sheet
-
 from bulkdir.config import user_dirs
 from bulkdir.journal import Journal, file_hash
 from bulkdir.plan import Operation
+from import_support import MEMBER_HEADER, member_rows, run_cli, run_json, write_sheet
 
 
 def ops(*keys: str) -> list[Operation]:

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from bulkdir.journal import Journal
 from import_support import (
     MEMBER_HEADER,
     member_rows,
@@ -23,8 +25,6 @@ from import_support import (
     write_sheet,
     writes,
 )
-
-from bulkdir.journal import Journal
 
 
 def private(path: Path) -> bool:

@@ -43,7 +43,8 @@ def test_new_paths_are_created_parents_first_with_planned_ids() -> None:
     plan = build_plan([member(2, "a", [("华南", "广州", "天河")], name="甲", mobile="13900000001"),
                         member(3, "b", [("研发中心", "广州", "一组")], name="乙", mobile="13900000002")],
                        [], directory())
-    creates = [(op.target, op.body["id"], op.body["parentid"]) for op in plan.ordered() if op.phase == PHASE_DEPARTMENTS]
+    creates = [(op.target, op.body["id"], op.body["parentid"])
+               for op in plan.ordered() if op.phase == PHASE_DEPARTMENTS]
     assert creates == [("华南", 4, 1), ("华南/广州", 5, 4), ("华南/广州/天河", 6, 5), ("研发中心/广州/一组", 7, 3)]
     a = next(op for op in plan.operations if op.target == "a")
     assert a.body["department"] == [6] and a.body["main_department"] == 6

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from import_support import MEMBER_HEADER, members_of, run_cli, write_sheet
-from test_delete import populate, rows_for
 
 from bulkdir.planfile import sign
+from import_support import MEMBER_HEADER, members_of, run_cli, write_sheet
+from test_delete import populate, rows_for
 
 
 def saved_plan(emulator, tmp_path: Path, *extra: str) -> Path:

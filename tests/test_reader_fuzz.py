@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from bulkdir.cli import cli
 
-HEADERS = ["姓名", "帐号", "手机", "邮箱", "部门", "所在部门", "主部门", "性别", "启用", "禁用", "排序", "是否部门内领导",
-           "直属上级", "职务", "座机", "别名", "部门名称", "上级部门", "部门ID", "父部门ID", "部门路径", "userid", "name",
-           "mobile", "department", "unknown", ""]
+HEADERS = ["姓名", "帐号", "手机", "邮箱", "部门", "所在部门", "主部门", "性别", "启用", "禁用", "排序",
+           "是否部门内领导", "直属上级", "职务", "座机", "别名", "部门名称", "上级部门", "部门ID", "父部门ID",
+           "部门路径", "userid", "name", "mobile", "department", "unknown", ""]
 SHEET_NAMES = ["成员列表", "members", "部门", "departments", "Sheet1", "其他"]
 
 # openpyxl refuses control characters in cells; everything else is fair game

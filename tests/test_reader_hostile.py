@@ -232,8 +232,9 @@ def xlsx_with_sheet_data(path, sheet_data: bytes, *, declared_size: int | None =
 
 
 def cells(*references: str) -> bytes:
-    return b"".join(b'<row r="%s"><c r="%s"><v>1</v></c></row>' % (ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz").encode(),
-                                                                  ref.encode()) for ref in references)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return b"".join(b'<row r="%s"><c r="%s"><v>1</v></c></row>' % (ref.lstrip(letters).encode(), ref.encode())
+                    for ref in references)
 
 
 @pytest.fixture

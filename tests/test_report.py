@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from import_support import MEMBER_HEADER, client_for, read_results, run_json, write_sheet
 from openpyxl import Workbook, load_workbook
 
 from bulkdir.validation import validate_file
+from import_support import MEMBER_HEADER, client_for, read_results, run_json, write_sheet
 
 
 def test_result_file_has_every_row_with_result_errcode_and_message(emulator, tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from bulkdir.journal import Journal
+from bulkdir.runlock import CorpLock, RunLockedError
 from import_support import (
     MEMBER_HEADER,
     member_rows,
@@ -21,9 +24,6 @@ from import_support import (
     write_sheet,
     writes,
 )
-
-from bulkdir.journal import Journal
-from bulkdir.runlock import CorpLock, RunLockedError
 
 ROWS = 300
 

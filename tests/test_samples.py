@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from workbook_snapshot import snapshot
 
 from bulkdir.cli import cli
 from bulkdir.problems import flatten
 from bulkdir.validation import validate_file
+from workbook_snapshot import snapshot
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 RESULT_FILE = re.compile(r"\.(result|errors)-\d{8}-\d{6}-[0-9a-f]{4}\.")  # an import's report left beside a sample
@@ -108,7 +108,8 @@ def test_admin_console_template_skips_its_example_row() -> None:
     result = validate_file(SAMPLES / "admin_console_template.xlsx")
     table = result.tables["members"]
     assert (table.sheet, table.header_row) == ("成员列表", 9)
-    assert table.headers == ["姓名", "帐号", "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "地址", "企业简称"]
+    assert table.headers == ["姓名", "帐号", "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "地址",
+                             "企业简称"]
     assert table.raw.merged[0] == (0, 0, 7, 10)  # the notes: A1:K8
     assert flatten(result.problems) == [(10, "name", "example-row")]
     assert len(result.members) == 8 and result.members[0].row == 11

@@ -129,7 +129,8 @@ def test_department_ids_and_leaders():
 
 # ---- the member reader -------------------------------------------------------------------------
 
-HEADERS = ["帐号", "姓名", "手机", "邮箱", "部门", "是否部门内领导", "排序", "主部门", "直属上级", "性别", "启用", "职务"]
+HEADERS = ["帐号", "姓名", "手机", "邮箱", "部门", "是否部门内领导", "排序", "主部门", "直属上级", "性别", "启用",
+           "职务"]
 
 
 def read(rows, headers=HEADERS, **options):
@@ -166,7 +167,8 @@ def test_a_department_listed_twice_is_a_problem_naming_it():
                               ["b", "B", "13900000002", "", "研发中心;销售部", "", "", "", "", "", "", ""]])
     assert flatten(problems) == [(2, "department", "duplicate-department")]
     assert "研发中心/广州" in problems[0].message and "研发中心/广州" in problems[0].message.zh
-    _, by_id = read([["张三", "zhangsan", "13912345678", "", "2;3;2"]], headers=["姓名", "帐号", "手机号", "邮箱", "所在部门"])
+    _, by_id = read([["张三", "zhangsan", "13912345678", "", "2;3;2"]],
+                    headers=["姓名", "帐号", "手机号", "邮箱", "所在部门"])
     assert flatten(by_id) == [(2, "department", "duplicate-department")] and by_id[0].value == "2"
     assert by_id[0].column == "所在部门"
 

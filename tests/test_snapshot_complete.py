@@ -9,6 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+
+from bulkdir.config import Settings
+from bulkdir.journal import Journal
+from bulkdir.wecom.client import WeComClient
+from bulkdir.wecom.directory import IncompleteSnapshotError, fetch_directory
 from import_support import (
     MEMBER_HEADER,
     client_for,
@@ -20,11 +25,6 @@ from import_support import (
     write_sheet,
     writes,
 )
-
-from bulkdir.config import Settings
-from bulkdir.journal import Journal
-from bulkdir.wecom.client import WeComClient
-from bulkdir.wecom.directory import IncompleteSnapshotError, fetch_directory
 
 
 def seed(emulator) -> None:

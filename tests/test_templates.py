@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from workbook_snapshot import snapshot
 
 from bulkdir.cli import cli
 from bulkdir.problems import flatten
@@ -22,6 +21,7 @@ from bulkdir.templates import (
     write_template,
 )
 from bulkdir.validation import validate_file
+from workbook_snapshot import snapshot
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -277,7 +277,8 @@ def test_cli_unreadable_file_reason_in_chinese(tmp_path):
     notes.write_text("说明\n" * 30, encoding="utf-8")
     assert "没有找到表头" in run(notes, "--lang", "zh").stderr
     english = run(junk)
-    assert english.exit_code == 2 and english.stderr.strip() == "Error: junk.xlsx is not a spreadsheet: it is not an Excel file"
+    assert english.exit_code == 2
+    assert english.stderr.strip() == "Error: junk.xlsx is not a spreadsheet: it is not an Excel file"
 
 
 def test_report_keeps_formula_like_values_as_text(tmp_path):
@@ -379,7 +380,8 @@ def test_hard_inputs_end_cleanly(tmp_path):
     book.active.append(["帐号", "姓名", "手机", "地址"])
     book.active.append(["a", "甲", "13900000001", "长" * 1_000_000])  # past Excel's own limit, still read
     book.save(tmp_path / "huge.xlsx")
-    expected = {"huge.xlsx": (1, "address (地址) is longer than 128 characters"), "empty.csv": (2, "is empty"), "header.csv": (0, "0 rows read"),
+    expected = {"huge.xlsx": (1, "address (地址) is longer than 128 characters"), "empty.csv": (2, "is empty"),
+                "header.csv": (0, "0 rows read"),
                 "huge.csv": (1, "address (地址) is longer than 128 characters"),
                 "notes.csv": (2, "no header row found"), "wide.xlsx": (0, "列9 … (+9990)' is not a known field")}
     for name, (code, text) in expected.items():

@@ -12,7 +12,7 @@ from bulkdir.cli.progress import RunBar
 from bulkdir.errors import ExitStatus
 
 
-def _import_options(command):  # type: ignore[no-untyped-def]
+def _import_options(command):
     """Options shared by import, apply and delete: confirmation, reports, the journal, output, the lock."""
     options = [
         click.option("--yes", "-y", is_flag=True, help="Go ahead without asking for confirmation."),
@@ -33,7 +33,7 @@ def _import_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
-def _run_options(client, journal: str | None, report: str | None, quiet: bool, lang: str,  # type: ignore[no-untyped-def]
+def _run_options(client, journal: str | None, report: str | None, quiet: bool, lang: str,
                  **plan_shaping):
     """ImportOptions from what `_import_options` adds to import, apply and delete, plus the command's own."""
     from bulkdir.importer import ImportOptions
@@ -61,7 +61,7 @@ def _check_files(source: str, report: str | None, plan_out: str | None, force: b
         check_output_path(plan_out, force=force, protect=[source], option="--plan-out")
 
 
-def _corp_lock(client, command: str, wait: float, dry_run: bool = False):  # type: ignore[no-untyped-def]
+def _corp_lock(client, command: str, wait: float, dry_run: bool = False):
     """The corp's lock for a command that writes (none for --dry-run, which only reads)."""
     from contextlib import nullcontext
 
@@ -92,7 +92,7 @@ def _confirm_or_stop(yes: bool, as_json: bool) -> None:
         _exit_with(ExitStatus.OK)
 
 
-def _plan_then_run(prepared, client, options, yes: bool, as_json: bool,  # type: ignore[no-untyped-def]
+def _plan_then_run(prepared, client, options, yes: bool, as_json: bool,
                    dry_run: bool = False, plan_out: str | None = None, lock=None) -> None:
     """Show the plan, save it, stop for --dry-run, ask, run, and report: the tail of import, apply and delete."""
     from bulkdir.importer import run_import, save_plan
@@ -122,7 +122,7 @@ SUMMARY_LINE = ("{created} created, {updated} updated, {unchanged} unchanged, {d
                 "{departments_updated} updated, {departments_deleted} deleted")
 
 
-def _finish(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _finish(result, as_json: bool) -> None:
     import json as _json
 
     counts = result.summary()

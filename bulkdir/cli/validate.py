@@ -60,7 +60,7 @@ def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, 
     sys.exit(ExitStatus.OK if result.valid else ExitStatus.PROBLEMS)
 
 
-def _problem_table(result, lang: str) -> str:  # type: ignore[no-untyped-def]
+def _problem_table(result, lang: str) -> str:
     zh = lang == "zh"
     lines = []
     if result.problems:

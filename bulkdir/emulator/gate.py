@@ -118,7 +118,8 @@ class Gate:
         """Counts the call in flight; more than `max_concurrency` at once answers 45033."""
         with self.lock:
             self._in_flight[api] = self._in_flight.get(api, 0) + 1
-            over = bool(self.options.max_concurrency) and self._in_flight[api] > self.options.max_concurrency
+            limit = self.options.max_concurrency or 0
+            over = bool(limit) and self._in_flight[api] > limit
         try:
             if self.options.latency_ms:
                 time.sleep(self.options.latency_ms / 1000)

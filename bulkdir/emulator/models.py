@@ -214,7 +214,8 @@ class Corp:
         for key, member in self.members.items():
             self._index(key, member)
         now = time.time()
-        for value, caller, expires_at in tokens:
+        for value, stored, expires_at in tokens:
+            caller: Caller = "app" if stored == "app" else "sync"
             self.tokens[value] = Token(value, caller, expires_at)
             if expires_at > now:
                 self.current_token[caller] = value

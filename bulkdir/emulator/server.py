@@ -210,7 +210,8 @@ class _Connection(socketserver.StreamRequestHandler):
         return body
 
     def _chunks(self) -> bytes:
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             size_line = self.rfile.readline(MAX_LINE)
             if not size_line:

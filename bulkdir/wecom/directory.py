@@ -131,10 +131,10 @@ class Directory:
         import pandas
 
         if kind == "departments":
-            return pandas.DataFrame(
-                [{"id": d.id, "name": d.name, "parentid": d.parentid, "order": d.order,
-                  "path": "/".join(str(p) for p in d.path)} for d in map(self.departments.__getitem__, self.tree_order())],
-                columns=["id", "name", "parentid", "order", "path"])
+            ordered = [self.departments[i] for i in self.tree_order()]
+            rows = [{"id": d.id, "name": d.name, "parentid": d.parentid, "order": d.order,
+                     "path": "/".join(str(p) for p in d.path)} for d in ordered]
+            return pandas.DataFrame(rows, columns=["id", "name", "parentid", "order", "path"])
         return pandas.DataFrame(list(self.members.values()))
 
     def member(self, userid: str) -> dict | None:
@@ -276,7 +276,8 @@ def _check_complete(client: WeComClient, members: dict[str, dict], expected: dic
     if mode == "app-secret":
         why_en = ("the app secret reads details here (48009 for the contacts-sync secret), and the app's visible "
                   "range (可见范围) does not cover them: widen it to the whole directory")
-        why_zh = "通讯录同步 Secret 无法读取详情（48009），改用应用 Secret 读取，但应用的可见范围未覆盖这些成员：请将可见范围设为全部通讯录"
+        why_zh = ("通讯录同步 Secret 无法读取详情（48009），改用应用 Secret 读取，但应用的可见范围未覆盖这些成员："
+                  "请将可见范围设为全部通讯录")
     else:
         why_en = ("the platform's list reads (user/list) left them out although user/list_id lists them; "
                   "try again later, and report it if it stays")
