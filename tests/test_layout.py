@@ -33,8 +33,9 @@ def top_level_imports(name: str, path: Path) -> set[str]:
             found.update(alias.name for alias in node.names if alias.name.startswith("bulkdir"))
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            if node.level:  # a relative import
+                parents = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parents + ([base] if base else []))
             if not base.startswith("bulkdir"):
                 continue
             known = modules()
