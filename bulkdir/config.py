@@ -243,7 +243,7 @@ def _parse(name: str, value: Any, source: str) -> Any:
         if not value.startswith(("http://", "https://")):
             raise ConfigError(f"invalid base_url {value!r} from {source}: expected http(s)://host[:port]")
         value = value.rstrip("/")
-        if value.endswith("/cgi-bin"):  # Part A1: the base URL is the host root
+        if value.endswith("/cgi-bin"):  # the base URL is the host root (README, "Connecting")
             value = value[: -len("/cgi-bin")]
     return value or None
 

@@ -35,12 +35,12 @@ WORD_GENDERS: dict[str, str] = {word: code for code, word in GENDER_WORDS.items(
 YES_NO_WORDS: dict[int, str] = {1: "是", 0: "否"}
 WORD_YES_NO: dict[str, int] = {word: value for value, word in YES_NO_WORDS.items()}
 
-# What the platform stopped returning to apps created after 2022-06-20 (API notes, Part A2): read back
+# What the platform stopped returning to apps created after 2022-06-20 (platform page 96255): read back
 # empty, so they cannot be compared.
 PRIVATE_FIELDS = ("mobile", "email", "gender", "avatar", "address", "biz_mail")
 
 def mobile_key(mobile: str) -> str:
-    """The platform's rule for "the same mobile" (API notes, Part A8): spaces and `-` removed, and a leading
+    """The platform's rule for "the same mobile" (platform page 95402): spaces and `-` removed, and a leading
     `+86`, so `+86 138-0013-8000` and `13800138000` are one number.
 
     >>> mobile_key("+86 138-0013-8000"), mobile_key("+852 1234 5678")
@@ -50,7 +50,7 @@ def mobile_key(mobile: str) -> str:
     return digits[3:] if digits.startswith("+86") else digits
 
 
-# The platform's limits (API notes, Part A3 and A4).
+# The platform's limits (user/create platform page 90195, department/create 90205).
 MAX_DEPARTMENTS = 100  # departments of one member
 MAX_LEADERS = 5  # direct_leader of one member
 MAX_DEPTH = 15  # levels of departments, the top one included

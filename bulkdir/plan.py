@@ -261,7 +261,7 @@ def same_value(name: str, want: Any, have: Any) -> bool:
 def _current(member: dict[str, Any], name: str) -> Any:
     value = member.get(name)
     if name == "enable" and value is None:
-        # user/list may leave `enable` out; status 2 means disabled (Part B 3.2)
+        # user/list may leave `enable` out; status 2 means disabled (platform page 90196)
         return 0 if member.get("status") == 2 else 1
     return value
 

@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 
 from bulkdir.errors import RunLockedError
 from bulkdir.journal import process_alive as _alive
+from bulkdir.sheets import atomic_file
 
 
 def locks_folder() -> Path:
@@ -112,11 +113,8 @@ class CorpLock:
             time.sleep(0.05)
 
     def _write_info(self) -> None:
-        temporary = self.info_path.with_name(f".{self.info_path.name}.{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(self.info, handle)
-        os.replace(temporary, self.info_path)
+        with atomic_file(self.info_path) as temporary:
+            temporary.write_text(json.dumps(self.info), encoding="utf-8")
 
     def _locked_error(self, wait: float) -> RunLockedError:
         holder = self._current_holder()

@@ -1,4 +1,5 @@
-"""Limits and faults in front of every call, and the call counters (Part A5).
+"""Limits and faults in front of every call, and the call counters (the platform's limits:
+platform page 90454).
 
 The gate is what the platform does around an API rather than in it: the rate limit (and the tighter
 one of calls with `debug=1`), the concurrency limit, the slowness (`latency_ms`), the faults drawn at
@@ -25,7 +26,7 @@ DEBUG_CALLS_PER_MINUTE = 5  # per API, for calls with debug=1 (the platform's gl
 
 
 class Gate:
-    """Limits and faults in front of every call, and the call counters (Part A5).
+    """Limits and faults in front of every call, and the call counters.
 
     Example:
         >>> gate = Gate(EmulatorOptions(rate_limit=1, block_seconds=60))
@@ -103,7 +104,8 @@ class Gate:
             window.append(now)
 
     def check_debug_rate(self, api: str) -> None:
-        """A call with `debug=1`: at most DEBUG_CALLS_PER_MINUTE of them a minute per API (Part A7)."""
+        """A call with `debug=1`: at most DEBUG_CALLS_PER_MINUTE of them a minute per API (the platform's
+        error-code page, platform page 90313)."""
         with self.lock:
             now = time.monotonic()
             window = self._debug_window.setdefault(api, deque())

@@ -1,4 +1,4 @@
-"""The emulated corp: its state and the platform's rules (../shared/wecom-api.md, Part A).
+"""The emulated corp: its state and the platform's rules (as the README's emulator section lists them).
 
 Every rule raises `ApiError(errcode, text)` with the platform's errcode; responses.py turns it into
 the JSON the platform answers. Nothing here knows about HTTP.
@@ -54,13 +54,13 @@ def bad_param(detail: str) -> ApiError:
 
 
 # --------------------------------------------------------------------------------------------------
-# Field checks, one small function per Part A rule.
+# Field checks, one small function per rule of user/create (platform page 90195).
 
 USERID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
 MOBILE_RE = re.compile(r"[0-9+\- ]{1,32}\Z")
 TELEPHONE_RE = re.compile(r"[0-9+\-,]{1,32}\Z")
 # What user/get and user/list answer empty to an app's secret with `hide_private_fields`: the platform's
-# list (Part A2, 2022-06-20) with thumb_avatar beside avatar; gender, the other one, reads "0" (unset)
+# list (2022-06-20, platform page 96255) with thumb_avatar beside avatar; gender, the other one, reads "0" (unset)
 # rather than "", so _shown sets it apart. Not fields.PRIVATE_FIELDS, on purpose: that is bulkdir's side,
 # the fields of its own it reads back empty and so cannot compare (gender among them, qr_code and
 # thumb_avatar not: bulkdir never writes them). The emulator answers as the platform does, so it empties more.
@@ -318,7 +318,7 @@ class Corp:
             return len(self.tokens)
 
     def authorize(self, caller: Caller, api: str) -> None:
-        """Which secret may call which API (Part A2)."""
+        """Which secret may call which API (writes: platform page 90199; 48009: 96255)."""
         if caller == "app" and (api in WRITES or api == "user/list_id"):
             raise ApiError(48002, "api forbidden")
         if caller == "sync" and self.options.restrict_details and api in DETAIL_READS:
@@ -364,7 +364,7 @@ class Corp:
         return {}
 
     def _apply_member_fields(self, member: dict, body: dict, creating: bool) -> dict:
-        """Checks the fields `body` gives and returns `member` with them applied (Part A3)."""
+        """Checks the fields `body` gives and returns `member` with them applied (platform page 90195)."""
         key = member["userid"].lower()
         if body.get("name") is not None:
             member["name"] = _check_name(_text(body, "name"))
@@ -384,7 +384,7 @@ class Corp:
         if not member["mobile"] and not member["email"]:
             raise ApiError(60129, "missing mobile or email")
 
-        # Tencent's own sample sends `"department": 2`: a bare integer is a list of one (Part A7).
+        # Tencent's own sample sends `"department": 2`: a bare integer is a list of one.
         departments = _int_list(body, "department", bare=True)
         if departments is not None and (departments or not creating):
             self._check_departments(departments)
@@ -524,7 +524,7 @@ class Corp:
         with self.lock:
             if department_id not in self.departments:
                 raise ApiError(60123, f"invalid party id {department_id}")
-            # With ignore_fetch_child the emulator behaves as the current page reads (Part A7).
+            # With ignore_fetch_child the emulator behaves as the current page reads (platform page 90201).
             if str(fetch_child).strip() == "1" and not self.options.ignore_fetch_child:
                 wanted = {d["id"] for d in self._subtree(department_id)}
             else:
@@ -541,7 +541,7 @@ class Corp:
     def user_list(self, caller: Caller, department_id: Any, fetch_child: Any) -> dict:
         members = self._members_in(department_id, fetch_child)
         limit = self.options.max_list_members
-        if limit and len(members) > limit:  # the platform's answer to a huge user/list (Part A7)
+        if limit and len(members) > limit:  # the platform's answer to a huge user/list (45029)
             raise ApiError(45029, "response size too large, use a smaller department or user/list_id")
         return {"userlist": [self._shown(caller, m) for m in members]}
 

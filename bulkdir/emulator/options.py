@@ -48,7 +48,8 @@ class EmulatorOptions:
     seed: int | None = None
     restrict_details: bool = False
     hide_private_fields: bool = False
-    # Part A7: user/list and user/simplelist answer the named department's own members only
+    # platform page 90201 no longer lists fetch_child: user/list and user/simplelist answer the named
+    # department's own members only
     ignore_fetch_child: bool = False
     max_list_members: int | None = None  # a user/list of more members answers 45029; None or 0 = no limit
     # A fault for tests: these userids are left out of user/list and user/simplelist answers (as a

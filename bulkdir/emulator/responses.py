@@ -5,9 +5,9 @@ one per control endpoint; `call` wraps every API call in the gate (limits, fault
 Which method answers which path is urls.py's table, read by server.py's router: nothing here
 chooses a handler.
 
-No rules live here (they are in models.py and gate.py); this module only knows the wire format (Part A1):
-`access_token` in the query string, GET parameters in the query string, POST parameters as a JSON
-body, HTTP 200 with `errcode`/`errmsg` even on errors, and the platform's errmsg shape
+No rules live here (they are in models.py and gate.py); this module only knows the wire format (the
+README's emulator section): `access_token` in the query string, GET parameters in the query string, POST
+parameters as a JSON body, HTTP 200 with `errcode`/`errmsg` even on errors, and the platform's errmsg shape
 `"<text>, hint: [...], from ip: ..., more info at https://open.work.weixin.qq.com/devtool/query?e=N"`.
 A JSON body the emulator could not keep or answer again (nested too deep, a lone surrogate, NaN)
 answers 40058 like malformed JSON. HEAD reads like GET and never writes (server.py sends its headers).

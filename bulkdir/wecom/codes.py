@@ -1,7 +1,8 @@
 """The catalogue of WeCom error codes bulkdir meets, each with a hint in English and Chinese.
 
-Every code of `shared/wecom-api.md` (Part A and Part B §8) is here. `hint(errcode, errmsg)` fills in what
-the platform's errmsg tells (the egress IP of a 60020, the member who already has a mobile of a 60104).
+Every code the platform documents for the contacts APIs is here (its global error-code page is platform
+page 90313). `hint_for(errcode, errmsg)` fills in what the platform's errmsg tells (the egress IP of a
+60020, the member who already has a mobile of a 60104).
 The client decides what to retry from `RETRY_WITH_BACKOFF`, `RENEW_TOKEN` and `BLOCKED`.
 """
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 from filelock import FileLock
+
+from bulkdir.sheets import atomic_file
 
 # Renew five minutes early, or a tenth of the lifetime for short-lived tokens (the emulator's tests).
 EARLY_RENEWAL_SECONDS = 300.0
@@ -90,14 +91,6 @@ class TokenCache:
         return None
 
     def _write(self, data: dict) -> None:
-        # Written under a new name and renamed, so a reader never sees half a file; created 0600 so the
-        # token is never readable by others, not even for a moment.
-        temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            if hasattr(os, "fchmod"):  # not on Windows, where the folder's ACL protects the file
-                os.fchmod(descriptor, 0o600)
-            os.write(descriptor, json.dumps(data).encode())
-        finally:
-            os.close(descriptor)
-        os.replace(temporary, self.path)
+        # atomic_file: a reader never sees half a file, and the token is never readable by others
+        with atomic_file(self.path) as temporary:
+            temporary.write_text(json.dumps(data), encoding="utf-8")
