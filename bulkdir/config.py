@@ -2,9 +2,10 @@
 
 Each setting is resolved in this order, the first that has it wins:
 
-    1. a command-line flag            --corp-id, --secret, --app-secret, --base-url, --rate, --workers, --timeout
+    1. a command-line flag            --corp-id, --secret, --app-secret, --base-url, --rate, --workers, --timeout,
+                                      --mapping
     2. the environment                BULKDIR_CORP_ID, BULKDIR_SECRET, BULKDIR_APP_SECRET, BULKDIR_BASE_URL,
-                                      BULKDIR_RATE, BULKDIR_WORKERS, BULKDIR_TIMEOUT
+                                      BULKDIR_RATE, BULKDIR_WORKERS, BULKDIR_TIMEOUT, BULKDIR_MAPPING
     3. ./bulkdir.toml                 (the folder the command runs in)
     4. <config dir>/bulkdir.toml      (see `user_dirs()`)
 
@@ -17,6 +18,7 @@ A config file holds a default section and named profiles; keys are named like th
     [profiles.prod]
     secret = "..."            # the contacts-sync (通讯录同步) secret
     app_secret = "..."        # a self-built app's secret, for detail reads (48009)
+    mapping = "beisen"        # the column mapping of this corp's HR sheets, a [mappings.beisen] table
 
 `--profile prod` (or BULKDIR_PROFILE) picks a profile; inside one file the profile's keys win over the
 default section's. Secrets never appear in a repr, a message or a file bulkdir writes (the token cache
@@ -89,6 +91,7 @@ class Settings:
     rate: int = DEFAULT_RATE  # calls per minute per API
     workers: int = DEFAULT_WORKERS
     timeout: float = DEFAULT_TIMEOUT  # seconds, for every HTTP call
+    mapping: str | None = None  # the column mapping sheets are read with: a [mappings.NAME] or a file (mapping.py)
 
     def __repr__(self) -> str:
         def show(name: str) -> str:
@@ -132,6 +135,7 @@ SETTINGS_SOURCES: dict[str, SettingSource] = {
     "rate": SettingSource("--rate", "BULKDIR_RATE", Text("rate (calls per minute per API)", "每个接口每分钟调用次数")),
     "workers": SettingSource("--workers", "BULKDIR_WORKERS", Text("workers", "并发数")),
     "timeout": SettingSource("--timeout", "BULKDIR_TIMEOUT", Text("timeout (seconds)", "超时（秒）")),
+    "mapping": SettingSource("--mapping", "BULKDIR_MAPPING", Text("column mapping", "列映射")),
 }
 
 
@@ -194,7 +198,8 @@ def _read_config_file(path: Path, profile: str | None) -> tuple[dict[str, Any], 
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read {path}: {error}") from None
-    top = {key: value for key, value in data.items() if key not in ("default", "profiles")}
+    # [mappings.NAME] tables are column mappings, read by bulkdir/mapping.py
+    top = {key: value for key, value in data.items() if key not in ("default", "profiles", "mappings")}
     layers = [top, data.get("default", {})]
     profiles = data.get("profiles", {})
     found = profile is not None and profile in profiles

@@ -37,6 +37,8 @@ from bulkdir.errors import (
 )
 from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, Progress, execute, read_back, shows_done
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
+from bulkdir.mapping import Mapping
+from bulkdir.matching import Identification, Identified, UseridMaker, identify
 from bulkdir.plan import (
     OUTCOME,
     DeleteOptions,
@@ -53,6 +55,7 @@ from bulkdir.plan import (
 from bulkdir.planfile import PLAN_FORMAT, check_plan_document, read_plan_document, sign
 from bulkdir.report import RowResult, SheetResults, report_paths, write_errors, write_results
 from bulkdir.runlock import CorpLock
+from bulkdir.schema import Member
 from bulkdir.sheets import Workbook
 from bulkdir.validation import Source
 from bulkdir.wecom.client import WeComClient
@@ -68,6 +71,8 @@ class ImportOptions:
     delete: DeleteOptions = field(default_factory=DeleteOptions)
     strict: bool = False
     sheet: str | None = None
+    mapping: Mapping = field(default_factory=Mapping)  # an HR system's headers (bulkdir/mapping.py)
+    maker: UseridMaker | None = None  # userids for new hires (--make-userid, --userid-from)
     encoding: str | None = None
     workers: int = 4
     journal: str | Path | None = None
@@ -79,7 +84,9 @@ class ImportOptions:
         """The options a resumed run must share with the interrupted one: the same corp at the same endpoint
         (a rehearsal may share a production corp id; the sandbox is named by its state file, not its port)."""
         return {"command": command, "delete": vars(self.delete), "strict": self.strict, "sheet": self.sheet,
-                "corp_id": client.settings.corp_id, "endpoint": client.endpoint}
+                "corp_id": client.settings.corp_id, "endpoint": client.endpoint,
+                "mapping": [[c.column, c.target, c.values] for c in self.mapping.columns],
+                "make_userid": self.maker.template if self.maker else None}
 
 
 @dataclass
@@ -95,6 +102,8 @@ class SheetRecords:
     columns: dict[str, str] = field(default_factory=dict)  # field -> header as written (members sheet)
     examples: dict[tuple[str, int], str] = field(default_factory=dict)  # template example rows, never imported
     named_by_invalid: InvalidRowNames = field(default_factory=InvalidRowNames)  # kept from deletes and prunes
+    identities: dict[int, Identified] = field(default_factory=dict)  # rows without a userid: who they are
+    notes: list[Text] = field(default_factory=list)  # for the plan: how the rows were matched
 
 
 @dataclass
@@ -209,9 +218,13 @@ class ImportResult:
 
 
 def read_records(path: Source, directory: Directory, sheet: str | None = None,
-                 encoding: str | None = None) -> SheetRecords:
+                 encoding: str | None = None, *, mapping: Mapping | None = None,
+                 maker: UseridMaker | None = None, client: WeComClient | None = None) -> SheetRecords:
     """Read and validate an import sheet (members, and a departments sheet when the workbook has one),
-    knowing the corp's userids (a row for an existing member is an update and needs no name).
+    knowing the corp's userids (a row for an existing member is an update and needs no name) and its custom
+    fields; read through `mapping` when the sheet has an HR system's headers. Rows without a userid are
+    matched to members by mobile or email, or given one by `maker` (bulkdir/matching.py; `client` makes the
+    lookups when the snapshot cannot show mobiles and emails).
 
     Rows with errors are left out of `members`/`departments` and listed in `invalid` with the reason;
     problems of the table itself (a missing required column) are in `table_errors`.
@@ -223,10 +236,13 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
         (40, {})
     """
     from bulkdir.parsers import DEFAULT_ROOT_NAME
-    from bulkdir.validation import validate_file
+    from bulkdir.validation import row_cells, validate_file
 
     result = validate_file(path, sheet=sheet, encoding=encoding, known_userids=set(directory.members),
-                           root_name=directory.root_name or DEFAULT_ROOT_NAME)
+                           root_name=directory.root_name or DEFAULT_ROOT_NAME, mapping=mapping,
+                           custom_fields=directory.custom_fields())
+    if maker is not None and MEMBERS in result.tables:
+        maker.check(result.tables[MEMBERS].headers)
     kind_of_sheet = {table.sheet: kind for kind, table in result.tables.items()}
     reasons: dict[tuple[str, int], list[Text]] = {}
     table_errors = []
@@ -245,6 +261,13 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
     invalid: dict[tuple[str, int], str] = {ref: Text(" ".join(texts), " ".join(t.zh for t in texts))
                                            for ref, texts in reasons.items()}
     members = [m for m in result.members if (MEMBERS, m.row) not in invalid]
+    identification = Identification()
+    if MEMBERS in result.tables and not table_errors:
+        cells = row_cells(result.tables[MEMBERS], maker.columns()) if maker else None
+        identification = identify(members, directory, client=client, maker=maker, cells=cells)
+        for row, reason in identification.problems.items():
+            invalid[(MEMBERS, row)] = reason
+        members = [m for m in members if (MEMBERS, m.row) not in invalid]
     departments = [d for d in result.departments if (DEPARTMENTS, d.row) not in invalid]
     parts = {kind: SheetResults(table) for kind, table in result.tables.items()}
     columns: dict[str, str] = {}
@@ -254,8 +277,9 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
             if name and name not in columns:
                 columns[name] = header
     named = _named_by_invalid(result.tables, invalid, directory, examples)
+    identities = {row: item for row, item in identification.found.items() if (MEMBERS, row) not in invalid}
     return SheetRecords(members, departments, invalid, parts, result.problems, table_errors, columns, examples,
-                        named)
+                        named, identities, identification.notes)
 
 
 def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Directory,
@@ -337,7 +361,8 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
         source_hash = _rows_hash(book)
     name = path.name if path is not None else "the DataFrame"
     directory = (fetch or fetch_directory)(client)
-    records = read_records(book, directory, options.sheet, options.encoding)
+    records = read_records(book, directory, options.sheet, options.encoding, mapping=options.mapping,
+                           maker=options.maker, client=client)
     if records.table_errors:
         raise SheetError(f"{name} cannot be imported: " + " ".join(p.message for p in records.table_errors[:3]),
                          f"{name} 无法导入：" + " ".join(p.message.zh for p in records.table_errors[:3]))
@@ -357,6 +382,9 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
     plan = build_plan(records.members, records.departments, directory, records.invalid, options.delete,
                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key),
                       reserved_ids=_reserved_ids(journal, "import", source_hash, key))
+    plan.identities = {(MEMBERS, row): (item.userid, item.how, item.lookup)
+                       for row, item in records.identities.items()}
+    plan.notes = records.notes + plan.notes
     prepared = ImportPlan("import", path, source_hash, plan, records, directory, journal, key, client, options)
     _consult_journal(prepared)
     return prepared
@@ -546,6 +574,7 @@ def _write_reports(prepared: ImportPlan, outcome: ImportResult, options: ImportO
     parts = list(prepared.records.parts.values())
     for kind, part in prepared.records.parts.items():
         part.results = {row: result for (sheet, row), result in outcome.rows.items() if sheet == kind}
+    _note_userids(prepared)
     if parts:
         parts[0].extra = outcome.extra
     try:
@@ -553,6 +582,27 @@ def _write_reports(prepared: ImportPlan, outcome: ImportResult, options: ImportO
         outcome.errors_path = write_errors(errors_path, parts)
     except OSError as error:
         raise BulkdirError(f"cannot write the report {results_path}: {error.strerror or error}") from None
+
+
+def _note_userids(prepared: ImportPlan) -> None:
+    """Give the result file each row's userid when rows were matched or given one (a sheet without userids)."""
+    plan, records = prepared.plan, prepared.records
+    if records is None or not plan.identities:
+        return
+    for kind in (MEMBERS, DELETES):
+        part = records.parts.get(kind)
+        if part is None:
+            continue
+        userids = {row: userid for (sheet, row), (userid, _, _) in plan.identities.items()
+                   if sheet == kind and (sheet, row) not in plan.invalid}
+        for op in plan.operations:
+            if op.kind.startswith("member_"):
+                userids.update({row: op.target for sheet, row in op.rows if sheet == kind})
+        for item in plan.unchanged:
+            userids.update({row: item.target for sheet, row in item.rows if sheet == kind})
+        part.userids = userids
+        fields = part.table.fields
+        part.userid_index = fields.index("userid") if "userid" in fields else None
 
 
 def _earlier(prepared: ImportPlan, key: str) -> str | None:
@@ -856,48 +906,80 @@ def _id_of(directory: Directory, target: str) -> int | None:
 # `bulkdir delete FILE`
 
 
-def read_userids(path: str | Path, sheet: str | None = None,
-                 encoding: str | None = None) -> tuple[Any, list[tuple[int, str]]]:
-    """The userid column of a sheet (header `userid`, `帐号`, … in the first 20 rows): a Table and (row, userid)s.
+_LEAVER_FIELDS = ("userid", "name", "mobile", "email", "biz_mail")
 
-    >>> read_userids("leavers.csv")[1]
-    [(2, 'wangqiang'), (3, 'wangyuhan'), (4, 'guojie')]
+
+def read_leavers(path: str | Path, sheet: str | None = None, encoding: str | None = None,
+                 mapping: Mapping | None = None) -> tuple[Any, list[Member], dict[int, Text]]:
+    """The rows of a leavers sheet: who each names, by userid or by mobile and email (with the name, which
+    must agree); a Table, one Member per row (only those fields), and the rows whose cells do not parse.
+    Other columns (离职日期, 原因, ...) are read silently: they are the HR system's, not bulkdir's.
+
+    >>> table, rows, bad = read_leavers("leavers.csv")
+    >>> [m.values["userid"] for m in rows], bad
+    (['wangqiang', 'wangyuhan', 'guojie'], {})
     """
+    from bulkdir.parsers import CellProblem
+    from bulkdir.readers import HeaderMap, _cell_problem
     from bulkdir.schema import MEMBER_HEADERS
-    from bulkdir.sheets import HEADER_SCAN_ROWS, normalise_header, open_workbook
+    from bulkdir.sheets import find_header_row, normalise_header, open_workbook
     from bulkdir.validation import Table
 
+    mapping = mapping or Mapping()
     book = open_workbook(path, encoding)
     raw = book.read(sheet)
-    header_index = column = None
-    for index, row in enumerate(raw.rows[:HEADER_SCAN_ROWS]):
-        for position, cell in enumerate(row):
-            found = MEMBER_HEADERS.get(normalise_header(cell)) if cell and len(cell) < 100 else None
-            if found is not None and found.key == "userid":
-                header_index, column = index, position
-                break
-        if column is not None:
-            break
-    if header_index is None or column is None:
-        raise SheetError(f"{Path(path).name} has no userid column (帐号 / userid) in its first "
-                         f"{HEADER_SCAN_ROWS} rows")
+    known = {header for header, column in MEMBER_HEADERS.items() if column.key in _LEAVER_FIELDS} | mapping.headers()
+    header_index = find_header_row(raw.rows, known)
+    if header_index is None:  # a sheet of one column: its header alone
+        header_index = next((i for i, row in enumerate(raw.rows[:20])
+                             if any(cell and normalise_header(cell) in known for cell in row)), None)
+    if header_index is None:
+        raise SheetError(f"{Path(path).name} has no userid (帐号), mobile (手机) or email (邮箱) column in its first "
+                         "20 rows", f"{Path(path).name} 的前 20 行中没有“帐号”“手机”或“邮箱”列")
+    if mapping:
+        mapping.check_headers([raw.rows[header_index]], Path(path).name)
     headers = [h.strip() for h in raw.rows[header_index]]
-    data, numbers, pairs = [], [], []
+    columns = HeaderMap(headers, MEMBER_HEADERS, header_index + 1, mapping=mapping)
+    used = [(i, c, h) for i, c, h in columns.plan if c.key in _LEAVER_FIELDS]
+    if not any(c.key != "name" for _, c, _ in used):
+        raise SheetError(f"{Path(path).name} has no userid (帐号), mobile (手机) or email (邮箱) column: a name alone "
+                         "is never enough to delete a member",
+                         f"{Path(path).name} 没有“帐号”“手机”或“邮箱”列：仅凭姓名不会删除任何成员")
+    data, numbers, rows = [], [], []
+    bad: dict[int, Text] = {}
     for index in range(header_index + 1, len(raw.rows)):
         cells = raw.rows[index]
         if not any(c.strip() for c in cells):
             continue
+        number = index + 1
         data.append(cells)
-        numbers.append(index + 1)
-        pairs.append((index + 1, cells[column].strip() if column < len(cells) else ""))
-    fields: list[str | None] = [("userid" if i == column else None) for i in range(len(headers))]
+        numbers.append(number)
+        member = Member(number)
+        for position, column, header in used:
+            text = cells[position].strip() if position < len(cells) else ""
+            if not text:
+                continue
+            try:
+                member.values[column.field] = column.parse(text) if column.parse else text
+            except CellProblem as error:
+                problem = _cell_problem(error, number, column, header, text)
+                bad[number] = Text(f"{bad[number]} {problem.message}" if number in bad else problem.message,
+                                   f"{bad[number].zh} {problem.message.zh}" if number in bad else problem.message.zh)
+        if number not in bad and not any(member.values.get(n) for n in _LEAVER_FIELDS if n != "name"):
+            bad[number] = Text("names no userid, mobile or email: a name alone is never enough to delete a member",
+                               "没有帐号、手机或邮箱：仅凭姓名不会删除成员")
+        rows.append(member)
+    fields: list[str | None] = [None] * len(headers)
+    for position, column, _ in used:
+        fields[position] = column.field
     table = Table("members", raw.name, header_index + 1, headers, fields, data, numbers, raw.rows[:header_index])
-    return table, pairs
+    return table, rows, bad
 
 
 def prepare_delete(path: str | Path, client: WeComClient, options: ImportOptions,
                    fetch: Callable[[Any], Any] | None = None) -> ImportPlan:
-    """Plan `bulkdir delete FILE`: every listed userid in the directory is deleted (or disabled).
+    """Plan `bulkdir delete FILE`: every member the sheet names (by userid, or by mobile or email) is deleted
+    (or disabled); rows that match nobody, or whose name is not the member's, are skipped with the reason.
 
     Example:
         >>> _ = Path("leavers.csv").write_text("帐号\\nzhangsan\\n", encoding="utf-8")
@@ -908,14 +990,38 @@ def prepare_delete(path: str | Path, client: WeComClient, options: ImportOptions
 
     path = Path(path)
     source_hash = _hash(path)
-    table, pairs = read_userids(path, options.sheet, options.encoding)
+    table, leavers, bad = read_leavers(path, options.sheet, options.encoding, options.mapping)
     directory = (fetch or fetch_directory)(client)
     journal = _journal(options)
     key = options.plan_key("delete", client)
+    named = [m for m in leavers if m.row not in bad]
+    outcome = identify(named, directory, client=client, deleting=True)
+    _check_named_userids(named, directory, outcome)
+    left_out = {**outcome.problems, **outcome.unmatched}
+    pairs = [(m.row, str(m.values.get("userid") or "")) for m in named if m.row not in left_out]
     plan = build_delete_plan(pairs, directory, options.delete.allow_mass_delete, options.delete.disable_instead,
-                       _recent(journal, key))
-    records = SheetRecords([], [], dict(plan.invalid), {DELETES: SheetResults(table)}, [],
-                           columns={"userid": table.headers[table.fields.index("userid")]})
+                             _recent(journal, key))
+    for row, reason in bad.items():
+        plan.invalid[(DELETES, row)] = reason
+    for row, reason in left_out.items():
+        plan.skipped[(DELETES, row)] = Text(f"not deleted: {reason}", f"未删除：{reason.zh}")
+    plan.identities = {(DELETES, row): (item.userid, item.how, item.lookup)
+                       for row, item in outcome.found.items() if row not in left_out}
+    plan.notes = outcome.notes + plan.notes
+    columns = {name: table.headers[table.fields.index(name)] for name in _LEAVER_FIELDS if name in table.fields}
+    records = SheetRecords([], [], dict(plan.invalid), {DELETES: SheetResults(table)}, [], columns=columns)
     prepared = ImportPlan("delete", path, source_hash, plan, records, directory, journal, key, client, options)
     _consult_journal(prepared)
     return prepared
+
+
+def _check_named_userids(rows: list[Member], directory: Directory, outcome: Identification) -> None:
+    """A leaver named by userid and by a name that is not that member's: not deleted (the row may be wrong)."""
+    for member in rows:
+        userid, name = member.values.get("userid"), member.values.get("name")
+        if not userid or not name or member.row in outcome.found:
+            continue
+        have = (directory.members.get(str(userid).lower()) or {}).get("name")
+        if have and "".join(str(have).split()).casefold() != "".join(str(name).split()).casefold():
+            outcome.problems[member.row] = Text(f"{userid} is {have}, not {name}; correct the row",
+                                                f"{userid} 是 {have}，不是 {name}；请改正该行")

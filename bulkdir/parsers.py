@@ -309,3 +309,54 @@ def path_text(path: Sequence[str], root: str = "") -> str:
     ('研发中心/广州', '', '/')
     """
     return "/".join(path) or root
+
+
+MAX_CUSTOM_TEXT = 64  # characters of a text custom field's value (platform page 90195)
+MAX_WEB_TITLE = 12  # characters of a web custom field's title
+_WEB_SPLIT = re.compile(r"\s*[;；]\s*")
+
+
+def parse_custom(name: str, kind: str | None) -> Callable[[str], dict[str, Any]]:
+    """A parser for a custom field (自定义字段) `name`: the cell as the attribute user/create takes. A text
+    field holds at most 64 characters; a web field is written as the admin console writes it, `标题；https://…`.
+    `kind` is "text" or "web" as the corp defines the field, None when it is not known (a web value is then
+    told by its address).
+
+    >>> parse_custom("工号", "text")("E1001")
+    {'type': 0, 'name': '工号', 'text': {'value': 'E1001'}}
+    >>> parse_custom("主页", None)("个人主页；https://example.com/zs")
+    {'type': 1, 'name': '主页', 'web': {'url': 'https://example.com/zs', 'title': '个人主页'}}
+    """
+    def parse(text: str) -> dict[str, Any]:
+        if kind == "web" or (kind is None and _looks_like_web(text)):
+            parts = _WEB_SPLIT.split(text.strip(), maxsplit=1)
+            if len(parts) != 2 or not parts[1].lower().startswith(("http://", "https://")) or not parts[0]:
+                raise CellProblem("invalid-web-field")
+            title, url = parts
+            if len(title) > MAX_WEB_TITLE:
+                raise CellProblem("invalid-web-field")
+            return {"type": 1, "name": name, "web": {"url": url, "title": title}}
+        if len(text) > MAX_CUSTOM_TEXT:
+            raise CellProblem("too-long", limit=MAX_CUSTOM_TEXT)
+        return {"type": 0, "name": name, "text": {"value": text}}
+    return parse
+
+
+def _looks_like_web(text: str) -> bool:
+    parts = _WEB_SPLIT.split(text.strip(), maxsplit=1)
+    return len(parts) == 2 and parts[1].lower().startswith(("http://", "https://"))
+
+
+def custom_value_text(attr: dict[str, Any] | None) -> str:
+    """A custom attribute as a sheet cell shows it: the text, or `标题；https://…`; "" when empty.
+
+    >>> custom_value_text({"type": 1, "name": "主页", "web": {"url": "https://e.com", "title": "主页"}})
+    '主页；https://e.com'
+    """
+    if not attr:
+        return ""
+    if attr.get("type") == 1 or "web" in attr:
+        web = attr.get("web") or {}
+        url, title = str(web.get("url") or ""), str(web.get("title") or "")
+        return f"{title}；{url}" if url or title else ""
+    return str((attr.get("text") or {}).get("value") or "")

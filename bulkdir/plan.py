@@ -20,7 +20,8 @@ from typing import Any, Iterable, Sequence
 
 from bulkdir.errors import RefusedError, Text
 from bulkdir.fields import PRIVATE_FIELDS, ROOT_ID, mobile_key
-from bulkdir.parsers import path_text
+from bulkdir.mapping import EXTATTR
+from bulkdir.parsers import custom_value_text, path_text
 from bulkdir.wecom.directory import Directory
 
 # Phases, run in this order. Departments must exist before members enter them; members leave a
@@ -98,6 +99,8 @@ class Plan:
     notes: list[Text] = field(default_factory=list)
     mode: str = "detail"
     delete_scope: int | None = None  # members in scope of --delete-missing when planned (for apply's brake)
+    # rows without a userid -> (userid, how: "mobile" | "email" | "biz_mail" | "userid" | "made", by lookup)
+    identities: dict[tuple[str, int], tuple[str, str, bool]] = field(default_factory=dict)
 
     def ordered(self) -> list[Operation]:
         """Operations in the order they must start: by phase; departments parents first; prunes children first."""
@@ -148,7 +151,37 @@ class Plan:
                 lines.append(f"  {label} {op.target}{detail}" + (f"  [{where}]" if where else ""))
             if len(ops) > first:
                 lines.append(f"  ... and {len(ops) - first} more to {label}")
+        lines += self._identity_lines(lang)
         lines.extend(note.in_lang(lang) for note in self.notes)
+        return lines
+
+    def _identity_lines(self, lang: str, shown: int = 50) -> list[str]:
+        """How the rows without a userid were matched, and every made userid (up to `shown`; the rest are in
+        the results file and the saved plan)."""
+        from bulkdir.matching import HOW_WORDS
+
+        if not self.identities:
+            return []
+        tally: dict[str, int] = {}
+        for _, how, lookup in self.identities.values():
+            tally[how] = tally.get(how, 0) + 1
+        zh = lang == "zh"
+        words = ", ".join(f"{count} {HOW_WORDS[how].in_lang(lang)}" for how, count in sorted(tally.items()))
+        lines = [("无帐号的行：" if zh else "Rows without a userid: ") + words]
+        made = [(ref, userid) for ref, (userid, how, _) in sorted(self.identities.items()) if how == "made"]
+        for (_, row), userid in made[:shown]:
+            lines.append(f"  第 {row} 行 → 新帐号 {userid}" if zh else f"  row {row}: new userid {userid}")
+        if len(made) > shown:
+            lines.append(f"  … 另有 {len(made) - shown} 个新帐号（见结果文件）" if zh
+                         else f"  ... and {len(made) - shown} more new userids (all in the results file)")
+        matched = [(ref, item) for ref, item in sorted(self.identities.items()) if item[1] != "made"]
+        for (_, row), (userid, how, lookup) in matched[:5]:
+            extra = ("（接口查询）" if zh else " (looked up)") if lookup else ""
+            lines.append(f"  第 {row} 行：{HOW_WORDS[how].zh}{extra} → {userid}" if zh
+                         else f"  row {row}: {HOW_WORDS[how]}{extra}: {userid}")
+        if len(matched) > 5:
+            more = len(matched) - 5
+            lines.append(f"  … 另有 {more} 行已匹配" if zh else f"  ... and {more} more matched")
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -161,6 +194,8 @@ class Plan:
             "invalid": [[sheet, row, reason] for (sheet, row), reason in sorted(self.invalid.items())],
             "skipped": [[sheet, row, reason] for (sheet, row), reason in sorted(self.skipped.items())],
             "delete_scope": self.delete_scope,
+            "identities": [[sheet, row, userid, how, lookup]
+                           for (sheet, row), (userid, how, lookup) in sorted(self.identities.items())],
         }
 
     @classmethod
@@ -174,6 +209,8 @@ class Plan:
             notes=[Text(note) for note in data.get("notes", [])],
             mode=data.get("mode", "detail"),
             delete_scope=data.get("delete_scope"),
+            identities={(sheet, row): (userid, how, bool(lookup))
+                        for sheet, row, userid, how, lookup in data.get("identities", [])},
         )
 
 
@@ -414,6 +451,8 @@ def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Di
             plan.invalid[ref] = problem
             continue
         current = directory.members.get(userid.lower())
+        custom = {name: values.pop(name) for name in [k for k in values if k.startswith(EXTATTR)]}
+        cleared = {name for name in member.clear if name.startswith(EXTATTR)}
         leaders = values.pop("direct_leader", None)
         deferred_leaders = bool(leaders) and any(str(x).lower() in created_userids and str(x).lower() != userid.lower()
                                                  for x in leaders)
@@ -425,12 +464,17 @@ def build_plan(members: Iterable[Any], departments: Iterable[Any], directory: Di
                 body["main_department"] = main_id
             if leaders and not deferred_leaders:
                 body["direct_leader"] = list(leaders)
+            if custom:
+                body["extattr"] = {"attrs": list(custom.values())}
             op = Operation(key=member_key(userid), kind="member_create", phase=PHASE_MEMBERS, target=userid,
                            body=body, rows=[ref], needs=_unique(needs), before={"exists": False})
             plan.operations.append(op)
             final_departments[userid.lower()] = dep_ids or [ROOT_ID]
         else:
-            changes = _member_changes(values, member.clear, dep_ids, main_id, current, plan.mode, hidden)
+            changes = _member_changes(values, member.clear - cleared, dep_ids, main_id, current, plan.mode, hidden)
+            extattr = _custom_field_changes(custom, cleared, current, plan.mode == "ids-only")
+            if extattr is not None:
+                changes["extattr"] = extattr
             leaders_differ = not same_value("direct_leader", leaders, current.get("direct_leader"))
             if leaders and not deferred_leaders and (plan.mode == "ids-only" or leaders_differ):
                 changes["direct_leader"] = list(leaders)
@@ -504,6 +548,41 @@ def _member_changes(values: dict[str, Any], clear: set[str] | None, dep_ids: lis
     if main_id is not None and (full or not same_value("main_department", main_id, current.get("main_department"))):
         changes["main_department"] = main_id
     return changes
+
+
+def _custom_field_changes(custom: dict[str, dict[str, Any]], cleared: set[str], current: dict[str, Any],
+                          full: bool) -> dict[str, Any] | None:
+    """The `extattr` of an update, None when the sheet's custom fields already hold what the member has.
+
+    Sent whole (wecom-api.md A8): every custom field the member shows, at its current value, with the
+    sheet's values in place, so the result is the same whether the platform merges or replaces.
+
+    >>> have = {"extattr": {"attrs": [{"type": 0, "name": "工号", "text": {"value": "E1"}},
+    ...                               {"type": 0, "name": "职级", "text": {"value": "P5"}}]}}
+    >>> sheet = {"extattr:职级": {"type": 0, "name": "职级", "text": {"value": "P6"}}}
+    >>> [attr["text"]["value"] for attr in _custom_field_changes(sheet, set(), have, False)["attrs"]]
+    ['E1', 'P6']
+    """
+    if not custom and not cleared:
+        return None
+    attrs: dict[str, dict[str, Any]] = {}
+    for attr in (current.get("extattr") or {}).get("attrs") or []:
+        if isinstance(attr, dict) and isinstance(attr.get("name"), str):
+            attrs[attr["name"]] = attr
+    changed = full
+    for key in sorted(cleared):
+        name = key[len(EXTATTR):]
+        have = attrs.get(name)
+        if custom_value_text(have):
+            web = have is not None and (have.get("type") == 1 or "web" in have)
+            attrs[name] = ({"type": 1, "name": name, "web": {"url": "", "title": ""}} if web
+                           else {"type": 0, "name": name, "text": {"value": ""}})
+            changed = True
+    for attr in custom.values():
+        if custom_value_text(attr) != custom_value_text(attrs.get(attr["name"])):
+            changed = True
+        attrs[attr["name"]] = attr
+    return {"attrs": list(attrs.values())} if changed else None
 
 
 def _plan_department_sheet(plan: Plan, departments: list[Any], directory: Directory, tree: _DepartmentTree) -> None:

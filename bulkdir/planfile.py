@@ -140,9 +140,18 @@ def check_plan_document(document: dict[str, Any], corp_id: str | None, endpoint:
     for name in ("unchanged", "invalid", "skipped"):
         if not isinstance(plan.get(name, []), list):
             problems.append(f"its {name} list is not a list")
+    identities = plan.get("identities", [])
+    if not isinstance(identities, list) or not all(
+            isinstance(item, list) and len(item) == 5 and item[0] in _SHEETS and _whole(item[1], 1, 10**7)
+            and isinstance(item[2], str) and _USERID.match(item[2]) and item[3] in _HOW and isinstance(item[4], bool)
+            for item in identities):
+        problems.append("its list of how rows were matched is malformed")
     if not isinstance(plan.get("delete_scope"), (int, type(None))) or isinstance(plan.get("delete_scope"), bool):
         problems.append("its delete scope is not a whole number")
     return problems
+
+
+_HOW = ("mobile", "email", "biz_mail", "userid", "made")
 
 
 def _name(op: Any) -> str:

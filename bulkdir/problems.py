@@ -37,7 +37,25 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
      "The sheet has neither a mobile (手机) nor an email (邮箱) column; every new member needs one of them.",
      "表格既没有“手机”列也没有“邮箱”列，新成员至少需要其中之一。"),
     ("unknown-column", "warning",
-     "Column {column!r} is not a known field; it is ignored.", "无法识别列“{column}”，已忽略。"),
+     "Column {column!r} is not a known field; it is ignored. Map it with {suggestion}.",
+     "无法识别列“{column}”，已忽略。可用 {suggestion.zh} 映射。"),
+    ("no-userid-column", "warning",
+     "The sheet has no userid (帐号) column: each row is matched to a member by mobile or email when it is "
+     "imported, and a row that matches nobody needs --make-userid or --userid-from to be created.",
+     "表格没有“帐号”列：导入时按手机或邮箱匹配已有成员；匹配不到的行需要 --make-userid 或 --userid-from 才能新建。"),
+    ("unknown-custom-field", "error",
+     "Column {column!r} is mapped to the custom field {value!r}, which the corp does not have (its custom "
+     "fields: {known}); WeCom would drop the value. Add the field in the admin console or correct the mapping.",
+     "列“{column}”映射到自定义字段“{value}”，但企业没有这个字段（现有：{known}），企业微信会丢弃该值；"
+     "请先在管理后台添加该字段，或改正映射。"),
+    ("custom-fields-unchecked", "warning",
+     "Column {column!r} is mapped to the custom field {value!r}, which cannot be checked: the directory shows no "
+     "custom fields (it is empty, or its members cannot be read). A field the corp does not have is dropped by WeCom.",
+     "列“{column}”映射到自定义字段“{value}”，但无法核对：通讯录中看不到自定义字段（通讯录为空或无法读取成员）。"
+     "企业没有的字段会被企业微信丢弃。"),
+    ("mapped-to-other-sheet", "warning",
+     "Column {column!r} is mapped to {value!r}, which a {kind} sheet does not have; it is ignored.",
+     "列“{column}”映射为“{value}”，但{kind_zh}没有这个字段，已忽略。"),
     ("duplicate-column", "error",
      "Column {column!r} is a second {field} column; delete one of the two (only the first is read).",
      "列“{column}”与前面的“{field}”列重复，请删除其中一列（目前只读取第一列）。"),
@@ -107,6 +125,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ("main-department-not-listed", "error",
      "{field} {value!r} is not among the member's departments (部门); add it there or choose one of them.",
      "“{field}”中的“{value}”不在该成员的部门中；请把它加到“部门”里，或改为其中一个。"),
+    ("userid-not-made", "error", "{reason}.", "{reason.zh}。"),
+    ("invalid-web-field", "error",
+     "{field} {value!r} is not a web field: write it as 标题；https://… (a title of at most 12 characters, then "
+     "the http or https address).",
+     "“{field}”的值“{value}”不是有效的网页字段：应写成 标题；https://…"
+     "（标题最多 12 个字符，后接 http 或 https 网址）。"),
     ("no-mobile-or-email", "error",
      "The member has neither a mobile (手机) nor an email (邮箱); one is required.",
      "该成员既没有手机也没有邮箱，至少需要填写一项。"),

@@ -7,9 +7,12 @@ go on: a bad row is data, never an exception.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Collection, Iterable
 
-from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH
+from bulkdir.errors import Text
+from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH, MEMBER_LABELS
+from bulkdir.mapping import IGNORE, ColumnMapping, Mapping, custom_field_column, suggest
 from bulkdir.parsers import (
     _DIGITS,
     CLEAR_MARKERS,
@@ -45,10 +48,15 @@ def _cell_problem(error: CellProblem, row: int, column: Column, header: str, tex
 
 class HeaderMap:
     """Which column holds which field: built from a header row, reporting unknown, duplicate and
-    missing columns as Problems of the header's row."""
+    missing columns as Problems of the header's row.
+
+    `mapping` (bulkdir/mapping.py) names the columns an HR system heads its own way; `custom_fields` are
+    the corp's custom fields (name -> "text" | "web") when the directory is known: a header that is a custom
+    field's name fills it, and a column mapped to a custom field the corp lacks is an error."""
 
     def __init__(self, headers: list[str], table: dict[str, Column], header_row: int,
-                 required: Iterable[str] = ()):
+                 required: Iterable[str] = (), *, mapping: Mapping | None = None, kind: str = "members",
+                 custom_fields: dict[str, str] | None = None):
         self.headers = headers
         self.header_row = header_row
         self.plan: list[tuple[int, Column, str]] = []
@@ -60,7 +68,16 @@ class HeaderMap:
             key = normalise_header(header) if header else ""
             if not key or key in IGNORED_HEADERS:
                 continue
-            column = table.get(key)
+            mapped = mapping.lookup(header) if mapping else None
+            if mapped is not None:
+                column = self._mapped_column(mapped, header, kind, custom_fields)
+                if column is None:
+                    continue
+            else:
+                column = table.get(key)
+                if column is None and custom_fields and kind == "members" and header.strip() in custom_fields:
+                    name = header.strip()
+                    column = custom_field_column(name, custom_fields[name])
             if column is None:
                 unknown.append(header)
                 continue
@@ -73,15 +90,44 @@ class HeaderMap:
             self.plan.append((index, column, header))
         if len(unknown) > 10:
             shown = ", ".join(unknown[:10]) + f" … (+{len(unknown) - 10})"
-            self.problems.append(make_problem("unknown-column", row=header_row, column=shown))
+            self.problems.append(make_problem("unknown-column", row=header_row, column=shown,
+                                              suggestion=Text("--map COLUMN=FIELD", "--map 列名=字段")))
         else:
-            self.problems += [make_problem("unknown-column", row=header_row, column=h) for h in unknown]
+            self.problems += [make_problem("unknown-column", row=header_row, column=h, suggestion=suggest(h))
+                              for h in unknown]
         self.keys = seen  # column key -> header as written
         for key in required:
             if key not in seen:
                 column = next(c for c in table.values() if c.key == key)
                 self.problems.append(make_problem("missing-required-column", row=header_row, field=column.field,
                                                   label=column.label))
+
+    def _mapped_column(self, mapped: ColumnMapping, header: str, kind: str,
+                       custom_fields: dict[str, str] | None) -> Column | None:
+        """The Column a mapped header fills, or None (ignored, or a field this kind of sheet lacks)."""
+        if mapped.target == IGNORE:
+            return None
+        name = mapped.custom_field
+        if name is not None and kind == "members":
+            if custom_fields is not None and name not in custom_fields:
+                known = "、".join(custom_fields) if custom_fields else ""
+                slug = "unknown-custom-field" if custom_fields else "custom-fields-unchecked"
+                self.problems.append(make_problem(slug, row=self.header_row, column=header, value=name,
+                                                  known=known or "none"))
+                if custom_fields:
+                    return None
+            return custom_field_column(name, (custom_fields or {}).get(name))
+        column = mapped.member_column() if kind == "members" and name is None else (
+            mapped.department_column() if kind == "departments" else None)
+        if column is None:
+            kind_zh = "成员表" if kind == "members" else "部门表"
+            self.problems.append(make_problem("mapped-to-other-sheet", row=self.header_row, column=header,
+                                              value=mapped.target, kind=kind, kind_zh=kind_zh))
+            return None
+        if mapped.values and column.parse is not None:
+            parse = column.parse
+            column = replace(column, parse=lambda text: parse(mapped.sheet_value(text)))
+        return column
 
     def header_of(self, field_name: str) -> str | None:
         """The header as written of the first column filling `field_name`."""
@@ -107,15 +153,29 @@ class MemberReader:
     """
 
     def __init__(self, headers: list[str], header_row: int, root_name: str = DEFAULT_ROOT_NAME,
-                 known_userids: Collection[str] | None = None):
+                 known_userids: Collection[str] | None = None, *, mapping: Mapping | None = None,
+                 custom_fields: dict[str, str] | None = None, makes_userids: bool = False):
         # With a directory at hand a sheet of updates needs no name column: only new members need names.
-        required = ("userid", "name") if known_userids is None else ("userid",)
-        self.columns = HeaderMap(headers, MEMBER_HEADERS, header_row, required=required)
+        # A sheet without userids is read too when its rows can be found by mobile or email (or be given
+        # made userids): bulkdir/matching.py finds them when the sheet is imported.
+        self.columns = HeaderMap(headers, MEMBER_HEADERS, header_row, mapping=mapping, kind="members",
+                                 custom_fields=custom_fields)
         self.root_name = root_name
         self.known = known_userids
         self.problems: list[Problem] = list(self.columns.problems)
         keys = self.columns.keys
         self.has_contact = "mobile" in keys or "email" in keys
+        self.findable = self.has_contact or "biz_mail" in keys
+        required = ["name"] if known_userids is None else []
+        if "userid" not in keys:
+            if not self.findable and not makes_userids:
+                required.insert(0, "userid")
+            elif not makes_userids:
+                self.problems.append(make_problem("no-userid-column", row=header_row))
+        for key in required:
+            if key not in keys:
+                self.problems.append(make_problem("missing-required-column", row=header_row, field=key,
+                                                  label=MEMBER_LABELS[key]))
         if not self.has_contact and known_userids is None:
             self.problems.append(make_problem("no-mobile-or-email-column", row=header_row))
         self._name_index = next((i for i, c, _ in self.columns.plan if c.key == "name"), None)
@@ -247,14 +307,19 @@ class MemberReader:
         problems = self.problems
         userid = values.get("userid")
         known = self.known is not None and userid is not None and userid.lower() in self.known
-        if userid is None and "userid" not in bad and "userid" in self.columns.keys:
+        findable = "mobile" in values or "email" in values or "biz_mail" in values
+        if userid is None and "userid" not in bad and not findable and ("userid" in self.columns.keys
+                                                                       or not self.findable):
             problems.append(make_problem("missing-required", row=row, field="userid", column=header_of("userid")))
         checks_new = self.known is not None  # rows of new members are checked even without the columns
-        if ("name" not in values and "name" not in bad and not known
+        # A row without a userid found by mobile or email is an update: whether it needs a name is decided
+        # once it is matched (bulkdir/matching.py); offline, it is checked as a new member's.
+        maybe_known = userid is None and checks_new
+        if ("name" not in values and "name" not in bad and not known and not maybe_known
                 and ("name" in self.columns.keys or checks_new)):
             problems.append(make_problem("missing-required", row=row, field="name", column=header_of("name")))
-        if ((self.has_contact or checks_new) and not known and "mobile" not in values and "email" not in values
-                and "mobile" not in bad and "email" not in bad):
+        if ((self.has_contact or checks_new) and not known and not (maybe_known and findable)
+                and "mobile" not in values and "email" not in values and "mobile" not in bad and "email" not in bad):
             problems.append(make_problem("no-mobile-or-email", row=row))
         departments = member.departments
         if len(departments) > MAX_DEPARTMENTS and "department" not in bad:
@@ -290,8 +355,9 @@ class DepartmentReader:
     """Turns departments-sheet rows into `Department` records, appending Problems to `problems`.
     Call `finish()` after the last row to resolve parents given by id."""
 
-    def __init__(self, headers: list[str], header_row: int, root_name: str = DEFAULT_ROOT_NAME):
-        self.columns = HeaderMap(headers, DEPARTMENT_HEADERS, header_row)
+    def __init__(self, headers: list[str], header_row: int, root_name: str = DEFAULT_ROOT_NAME, *,
+                 mapping: Mapping | None = None):
+        self.columns = HeaderMap(headers, DEPARTMENT_HEADERS, header_row, mapping=mapping, kind="departments")
         self.root_name = root_name
         self.problems: list[Problem] = list(self.columns.problems)
         keys = self.columns.keys

@@ -2,7 +2,8 @@
 
     <input>.result-<run>.xlsx   the original rows and columns, plus `result` (created, updated, unchanged,
                                 deleted, disabled, failed, invalid, skipped), `errcode` and `message` (with the hint);
-                                members deleted or disabled because the sheet does not list them are added below
+                                members deleted or disabled because the sheet does not list them are added below;
+                                a sheet without userids gets a 帐号 column: the userid each row was matched to or given
     <input>.errors-<run>.xlsx   only the failed, invalid and skipped rows, in the input's own layout (the same
                                 sheets, the same header rows and columns), to fix and import again
 
@@ -22,6 +23,7 @@ from bulkdir.sheets import OutSheet, write_csv, write_xlsx
 RESULTS = ("created", "updated", "unchanged", "deleted", "disabled", "failed", "invalid", "skipped")
 TO_FIX = ("failed", "invalid", "skipped")
 RESULT_HEADERS = ["result", "errcode", "message"]
+USERID_HEADER = "帐号"  # the column of userids a result file adds to a sheet without one
 
 
 @dataclass
@@ -43,6 +45,14 @@ class SheetResults:
     results: dict[int, RowResult] = field(default_factory=dict)
     # rows that are not on the sheet: (cells by header, result), e.g. a member deleted by --delete-missing
     extra: list[tuple[dict[str, str], RowResult]] = field(default_factory=list)
+    # each row's userid, for a sheet whose rows are matched or given userids: a 帐号 column when the sheet
+    # has none, else its blank cells filled in, so HR can record the new userids (and the file reads back)
+    userids: dict[int, str] = field(default_factory=dict)
+    userid_index: int | None = None  # the sheet's own userid column
+
+    @property
+    def adds_userid(self) -> bool:
+        return bool(self.userids) and self.userid_index is None
 
     @property
     def name(self) -> str:
@@ -64,10 +74,17 @@ class SheetResults:
 
 def _result_rows(part: SheetResults, lang: str) -> list[list[Any]]:
     width = len(part.headers)
-    rows = [(cells + [""] * (width - len(cells)))[:width] + _outcome_cells(part.results[number], lang)
-            for number, cells in part.data_rows()]
-    rows += [[values.get(h, "") for h in part.headers] + _outcome_cells(outcome, lang)
-             for values, outcome in part.extra]
+    rows = []
+    for number, cells in part.data_rows():
+        cells = (cells + [""] * (width - len(cells)))[:width]
+        userid = part.userids.get(number, "")
+        if part.adds_userid:
+            cells.append(userid)
+        elif part.userid_index is not None and userid and not cells[part.userid_index].strip():
+            cells[part.userid_index] = userid
+        rows.append(cells + _outcome_cells(part.results[number], lang))
+    rows += [[values.get(h, "") for h in part.headers] + ([values.get(USERID_HEADER, "")] if part.adds_userid else [])
+             + _outcome_cells(outcome, lang) for values, outcome in part.extra]
     return rows
 
 
@@ -147,8 +164,8 @@ def write_results(path: str | Path, parts: Sequence[SheetResults], lang: str = "
         >>> write_results("staff.result.xlsx", [SheetResults(table, {2: RowResult("created")})])
         PosixPath('staff.result.xlsx')
     """
-    return _write(Path(path), [OutSheet(part.name, part.headers + RESULT_HEADERS, _result_rows(part, lang))
-                               for part in parts])
+    return _write(Path(path), [OutSheet(part.name, part.headers + ([USERID_HEADER] if part.adds_userid else [])
+                                        + RESULT_HEADERS, _result_rows(part, lang)) for part in parts])
 
 
 def write_errors(path: str | Path, parts: Sequence[SheetResults]) -> Path | None:

@@ -15,10 +15,12 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Collection, Iterator, Literal, Union
+from typing import Any, Callable, Collection, Iterator, Literal, Union
 
 from bulkdir.checks import check_departments_sheet, check_duplicates, check_leaders, check_member_departments
 from bulkdir.errors import SheetError, Text
+from bulkdir.mapping import EXTATTR, IGNORE, Mapping
+from bulkdir.matching import UseridMaker
 from bulkdir.parsers import DEFAULT_ROOT_NAME
 from bulkdir.problems import Problem, flatten, has_errors, make_problem
 from bulkdir.readers import DepartmentReader, HeaderMap, MemberReader
@@ -146,20 +148,26 @@ def open_source(source: Source, encoding: str | None = None) -> Workbook:
 
 def validate_file(path: Source, sheet: str | None = None, encoding: str | None = None,
                   known_userids: Collection[str] | None = None,
-                  root_name: str = DEFAULT_ROOT_NAME) -> ValidationResult:
+                  root_name: str = DEFAULT_ROOT_NAME, *, mapping: Mapping | None = None,
+                  custom_fields: dict[str, str] | None = None, maker: UseridMaker | None = None) -> ValidationResult:
     """Read and check a members and/or departments spreadsheet. Raises SheetError only when the
     file cannot be read at all; everything wrong inside it is a Problem.
 
     `known_userids` (lower-cased userids of the corp) makes a row whose userid exists an update,
     which needs no name, mobile or email, and lets unknown leaders be errors. `root_name` is the
-    top department's name, dropped from the front of department paths.
+    top department's name, dropped from the front of department paths. `mapping` reads an HR system's
+    headers (bulkdir/mapping.py; MappingError before any row is read when it does not fit the sheet);
+    `custom_fields` are the corp's (name -> "text" | "web"), when known; `maker` gives the rows without a
+    userid the userids they would get in an empty directory (bulkdir/matching.py), so that a name that
+    makes none is a problem now, not at import.
 
     >>> result = validate_file("staff.xlsx", known_userids={"zhangsan"}, root_name="示例企业")  # doctest: +SKIP
     >>> [m.values["userid"] for m in result.members][:2]                                       # doctest: +SKIP
     ['zhangsan', 'lisi']
     """
     with _gc_paused():
-        return _validate(open_source(path, encoding), sheet, known_userids, root_name)
+        return _validate(open_source(path, encoding), sheet, known_userids, root_name,
+                         mapping or Mapping(), custom_fields, maker)
 
 
 @contextmanager
@@ -176,8 +184,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] | None,
-              root_name: str) -> ValidationResult:
-    chosen = _choose_sheets(book, sheet)
+              root_name: str, mapping: Mapping, custom_fields: dict[str, str] | None,
+              maker: UseridMaker | None) -> ValidationResult:
+    known = _ALL_HEADERS | mapping.headers() | {normalise_header(name) for name in custom_fields or ()}
+    chosen = _choose_sheets(book, sheet, known, mapping)
+    if mapping:
+        mapping.check_headers((raw.rows[index] for _, raw, index in chosen), book.path.name)
     members: list[Member] = []
     departments: list[Department] = []
     problems: list[Problem] = []
@@ -188,12 +200,17 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
         sheet_problems: list[Problem] = []
         table = _table(kind, raw, header_index, sheet_problems)
         if kind == "members":
-            reader = MemberReader(table.headers, table.header_row, root_name, known_userids)
+            if maker is not None:
+                maker.check(table.headers)
+            reader = MemberReader(table.headers, table.header_row, root_name, known_userids, mapping=mapping,
+                                  custom_fields=custom_fields, makes_userids=maker is not None)
             members = reader.read_all(table.rows, table.row_numbers)
             sheet_problems += reader.problems
+            if maker is not None and known_userids is None:
+                sheet_problems += _made_userids(members, maker, table)
             member_columns = reader.columns
         else:
-            department_reader = DepartmentReader(table.headers, table.header_row, root_name)
+            department_reader = DepartmentReader(table.headers, table.header_row, root_name, mapping=mapping)
             for cells, number in zip(table.rows, table.row_numbers):
                 department_reader.read(cells, number)
             department_reader.finish()
@@ -220,12 +237,37 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
     return ValidationResult(book.path, members, departments, problems, tables)
 
 
+def _made_userids(members: list[Member], maker: UseridMaker, table: Table) -> list[Problem]:
+    """The userids the rows without one would get in an empty directory, and a Problem for each row that
+    gets none."""
+    from bulkdir.matching import identify
+    from bulkdir.wecom.directory import Directory
+
+    outcome = identify(members, Directory({}, {}), maker=maker, cells=row_cells(table, maker.columns()))
+    header = next((h for h, f in zip(table.headers, table.fields) if f == "userid"), None)
+    return [make_problem("userid-not-made", row=row, field="userid", column=header, reason=reason)
+            for row, reason in sorted(outcome.problems.items())]
+
+
+def row_cells(table: Table, headers: list[str]) -> Callable[[int], dict[str, str]]:
+    """`cells(row)`: a row's cells of the given headers (as written, stripped), for userid templates."""
+    indexes = {header: table.headers.index(header) for header in headers if header in table.headers}
+    positions = {number: index for index, number in enumerate(table.row_numbers)}
+
+    def cells(row: int) -> dict[str, str]:
+        found = table.rows[positions[row]] if row in positions else []
+        return {header: (found[i].strip() if i < len(found) else "") for header, i in indexes.items()}
+    return cells
+
+
 def _in_sheet(problems: list[Problem], sheet: str) -> list[Problem]:
     return [replace(p, sheet=sheet) for p in problems]
 
 
-def _kind_of(raw: RawSheet, header_index: int) -> TableKind:
-    keys = {normalise_header(c) for c in raw.rows[header_index] if c and len(c) < 100}
+def _kind_of(raw: RawSheet, header_index: int, mapping: Mapping) -> TableKind:
+    keys = {normalise_header(_as_mapped(c, mapping)) for c in raw.rows[header_index] if c and len(c) < 100}
+    if any(key.startswith(EXTATTR) for key in keys):
+        return "members"
     if keys & _MEMBER_ONLY:
         return "members"
     member_score = len(keys & set(MEMBER_HEADERS))
@@ -233,8 +275,14 @@ def _kind_of(raw: RawSheet, header_index: int) -> TableKind:
     return "departments" if department_score > member_score else "members"
 
 
-def _header_index(raw: RawSheet, book: Workbook) -> int:
-    index = find_header_row(raw.rows, _ALL_HEADERS)
+def _as_mapped(header: str, mapping: Mapping) -> str:
+    """The field a header stands for when the mapping names it, else the header itself."""
+    target = mapping.target_of(header) if mapping else None
+    return header if target is None or target == IGNORE else target
+
+
+def _header_index(raw: RawSheet, book: Workbook, known: set[str]) -> int:
+    index = find_header_row(raw.rows, known)
     if index is None:
         where = f"sheet {raw.name!r} of {book.path.name}" if len(book.sheet_names) > 1 or book.path.suffix.lower() \
             not in (".csv", ".tsv", ".txt") else book.path.name
@@ -249,21 +297,22 @@ def _no_header(where: str, hint: Text = Text("")) -> SheetError:
                       slug="no-header-row")
 
 
-def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, RawSheet, int]]:
+def _choose_sheets(book: Workbook, sheet: str | None, known: set[str],
+                   mapping: Mapping) -> list[tuple[TableKind, RawSheet, int]]:
     if sheet is not None:
         raw = book.read(sheet)
-        index = _header_index(raw, book)
-        return [(_kind_of(raw, index), raw, index)]
+        index = _header_index(raw, book, known)
+        return [(_kind_of(raw, index, mapping), raw, index)]
     names = {normalise_header(n): n for n in reversed(book.sheet_names)}
     member_name = next((names[k] for k in names if k in MEMBER_SHEET_NAMES), None)
     department_name = next((names[k] for k in names if k in DEPARTMENT_SHEET_NAMES), None)
     chosen: list[tuple[TableKind, RawSheet, int]] = []
     if member_name is not None:
         raw = book.read(member_name)
-        chosen.append(("members", raw, _header_index(raw, book)))
+        chosen.append(("members", raw, _header_index(raw, book, known)))
     if department_name is not None:
         raw = book.read(department_name)
-        chosen.append(("departments", raw, _header_index(raw, book)))
+        chosen.append(("departments", raw, _header_index(raw, book, known)))
     if member_name is None:
         # No sheet is named for members: take the first sheet whose header row looks like one
         # (a notes sheet often comes first), or failing that a departments sheet.
@@ -272,10 +321,10 @@ def _choose_sheets(book: Workbook, sheet: str | None) -> list[tuple[TableKind, R
             if name == department_name:
                 continue
             raw = book.read(name)
-            found = find_header_row(raw.rows, _ALL_HEADERS)
+            found = find_header_row(raw.rows, known)
             if found is None:
                 continue
-            kind = _kind_of(raw, found)
+            kind = _kind_of(raw, found, mapping)
             if kind == "members":
                 chosen.insert(0, (kind, raw, found))
                 break

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from typing import Callable
 
 import pytest
@@ -328,11 +327,10 @@ def test_the_base_must_be_a_userid() -> None:
     refused("userid-too-long", Allocator().take, "a" * 65)
 
 
-def test_many_of_the_same_name_stay_fast() -> None:
+def test_many_of_the_same_name_are_numbered_in_order() -> None:
+    # (how fast: bench/validate.py; tests do not assert timings)
     allocator = Allocator()
-    started = time.perf_counter()
     handed = [allocator.take("zhangwei") for _ in range(20_000)]
-    assert time.perf_counter() - started < 2
     assert handed[-1] == "zhangwei20000" and len(set(handed)) == 20_000
 
 
@@ -389,14 +387,11 @@ def realistic_names(count: int, seed: int = 1) -> list[str]:
     return names
 
 
-def test_100000_names_in_well_under_two_seconds() -> None:
+def test_100000_realistic_names_all_get_distinct_userids() -> None:
     names = realistic_names(100_000)
     assert len(set(names)) > 50_000  # mostly distinct: the cache per name is not what makes it fast
     userids._pieces.cache_clear()
     userids._read.cache_clear()
-    started = time.perf_counter()
     allocator = Allocator()
     handed = [allocator.take(pinyin_userid(name)) for name in names]
-    elapsed = time.perf_counter() - started
     assert len(set(handed)) == len(names)
-    assert elapsed < 2.0, f"{elapsed:.2f}s for 100,000 names"

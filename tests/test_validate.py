@@ -359,7 +359,8 @@ def test_every_problem_type_renders_in_both_languages():
     from bulkdir.problems import PROBLEM_TYPES
 
     params = {"limit": 64, "count": 6, "expected": 2, "other_row": 3, "reason": Text("is bad", "无效"),
-              "cells": "A2:A3", "other_column": "部门名称", "other": "y"}
+              "cells": "A2:A3", "other_column": "部门名称", "other": "y", "suggestion": Text("--map 工号=userid"),
+              "known": "工号", "kind": "members", "kind_zh": "成员表"}
     for slug in PROBLEM_TYPES:
         problem = make_problem(slug, row=2, field="mobile", column="手机", value="x", **params)
         assert problem.type == slug and problem.message and problem.message.zh

@@ -7,7 +7,7 @@ import sys
 import click
 
 from bulkdir.cli.app import cli, lang_option
-from bulkdir.cli.options import Connection, connection_options
+from bulkdir.cli.options import Connection, SheetOptions, connection_options, sheet_options
 from bulkdir.cli.progress import RunBar
 from bulkdir.errors import ExitStatus
 
@@ -158,25 +158,29 @@ def _finish(result, as_json: bool) -> None:
               help="Delete departments the sheet does not list that end up empty.")
 @click.option("--sheet", default=None, help="Read this sheet only.")
 @click.option("--encoding", default=None, help="Encoding of a CSV file.")
+@sheet_options()
 def import_command(file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
                    journal: str | None, as_json: bool, quiet: bool, lang: str, dry_run: bool, plan_out: str | None,
                    strict: bool, delete_missing: bool, scope: str, allow_mass_delete: bool, disable_instead: bool,
-                   prune_departments: bool, sheet: str | None, encoding: str | None) -> None:
+                   prune_departments: bool, sheet: str | None, encoding: str | None,
+                   sheet_options: SheetOptions) -> None:
     """Bring the directory in line with a sheet: plan, confirm, apply, report (resumes if interrupted).
 
     \b
     Example:
       bulkdir import staff.xlsx --sandbox --dry-run
       bulkdir import staff.xlsx --sandbox --yes --json
+      bulkdir import onboarding.xlsx --mapping beisen --make-userid pinyin --sandbox
     """
     from bulkdir.importer import prepare_import
     from bulkdir.plan import DeleteOptions
 
     _check_files(file, report, plan_out, force)
+    mapping, maker = sheet_options.mapping(connection.profile), sheet_options.maker()
     client = connection.client()
     options = _run_options(client, journal, report, quiet, lang, strict=strict, sheet=sheet, encoding=encoding,
                            delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead,
-                                                prune_departments))
+                                                prune_departments), mapping=mapping, maker=maker)
     with _corp_lock(client, "import", wait, dry_run) as lock:
         prepared = prepare_import(file, client, options)
         _plan_then_run(prepared, client, options, yes, as_json, dry_run, plan_out, lock)
@@ -216,10 +220,13 @@ def apply_command(plan_file: str, connection: Connection, yes: bool, report: str
 @click.option("--disable-instead", is_flag=True, help="Disable (enable=0) instead of deleting.")
 @click.option("--sheet", default=None, help="Read this sheet only.")
 @click.option("--encoding", default=None, help="Encoding of a CSV file.")
+@sheet_options(makes_userids=False)
 def delete_command(file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
                    journal: str | None, as_json: bool, quiet: bool, lang: str, dry_run: bool, allow_mass_delete: bool,
-                   disable_instead: bool, sheet: str | None, encoding: str | None) -> None:
-    """Delete (or disable) the members a sheet lists by userid.
+                   disable_instead: bool, sheet: str | None, encoding: str | None,
+                   sheet_options: SheetOptions) -> None:
+    """Delete (or disable) the members a sheet lists: by userid, or by mobile or email (with the name, which
+    must agree). Rows that match nobody are skipped, with the reason.
 
     \b
     Example:
@@ -229,8 +236,9 @@ def delete_command(file: str, connection: Connection, yes: bool, report: str | N
     from bulkdir.plan import DeleteOptions
 
     _check_files(file, report, None, force)
+    mapping = sheet_options.mapping(connection.profile)
     client = connection.client()
-    options = _run_options(client, journal, report, quiet, lang, sheet=sheet, encoding=encoding,
+    options = _run_options(client, journal, report, quiet, lang, sheet=sheet, encoding=encoding, mapping=mapping,
                            delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False))
     with _corp_lock(client, "delete", wait, dry_run) as lock:
         _plan_then_run(prepare_delete(file, client, options), client, options, yes, as_json, dry_run, lock=lock)

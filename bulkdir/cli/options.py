@@ -108,3 +108,60 @@ def connection_options(command: Callable) -> Callable:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+@dataclass
+class SheetOptions:
+    """How a sheet's columns are read (`--map`, `--mapping`) and how new hires get userids
+    (`--make-userid`, `--userid-from`)."""
+
+    maps: tuple[str, ...] = ()
+    choice: str | None = None
+    make_userid: str | None = None
+    userid_from: str | None = None
+
+    def mapping(self, profile: str | None = None) -> Any:
+        """The Mapping: --mapping, else BULKDIR_MAPPING or the profile's `mapping`, with --map on top."""
+        from bulkdir.mapping import load_mapping
+
+        choice = self.choice or resolve_settings({}, profile=profile).mapping
+        return load_mapping(choice, self.maps)
+
+    def maker(self) -> Any:
+        from bulkdir.matching import UseridMaker
+
+        return UseridMaker.from_options(self.make_userid, self.userid_from)
+
+
+def sheet_options(makes_userids: bool = True) -> Callable[[Callable], Callable]:
+    """A click decorator: adds the mapping options (and, with `makes_userids`, the userid makers) and
+    passes `sheet_options: SheetOptions` to the command."""
+    options = [
+        click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+                     help="Read a sheet column as a field: --map 工号=userid, --map 入职日期=extattr:入职日期 (a "
+                          "custom field), --map 备注=- (ignore it). Repeatable; wins over --mapping."),
+        click.option("--mapping", "mapping_choice", metavar="NAME|FILE",
+                     help="A column mapping: a [mappings.NAME] table of bulkdir.toml, or a TOML file. Env "
+                          "BULKDIR_MAPPING, or `mapping = \"NAME\"` in a profile."),
+    ]
+    if makes_userids:
+        options += [
+            click.option("--make-userid", "make_userid", metavar="pinyin|TEMPLATE",
+                         help="Give rows that match no member a new userid: pinyin of the name (张三 → zhangsan), "
+                              "or a template of {pinyin}, {initials}, {column:HEADER}, "
+                              "e.g. \"{pinyin}.{column:工号}\"."),
+            click.option("--userid-from", "userid_from", metavar="COLUMN",
+                         help="Give rows that match no member the userid in this column (e.g. 工号)."),
+        ]
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["sheet_options"] = SheetOptions(kwargs.pop("maps"), kwargs.pop("mapping_choice"),
+                                                   kwargs.pop("make_userid", None), kwargs.pop("userid_from", None))
+            return command(*args, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+    return decorate

@@ -7,6 +7,7 @@ import sys
 import click
 
 from bulkdir.cli.app import cli, lang_option
+from bulkdir.cli.options import SheetOptions, sheet_options
 from bulkdir.errors import ExitStatus
 from bulkdir.sheets import display_width, pad
 
@@ -21,8 +22,10 @@ from bulkdir.sheets import display_width, pad
               help="Write the problems beside the original rows to this .xlsx or .csv file.")
 @lang_option()
 @click.option("--force", is_flag=True, help="Replace an existing --report file.")
+@sheet_options()
+@click.option("--profile", "profile", metavar="NAME", help="Use the mapping of [profiles.NAME] of bulkdir.toml.")
 def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, report_path: str | None,
-             lang: str, force: bool) -> None:
+             lang: str, force: bool, sheet_options: SheetOptions, profile: str | None) -> None:
     """Check a members (and departments) spreadsheet without touching the directory.
 
     Reads .xlsx/.xlsm/.csv/.tsv, including the admin console's template and GBK CSVs, and
@@ -33,6 +36,7 @@ def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, 
     Example:
       bulkdir validate staff.xlsx --report problems.xlsx
       bulkdir validate staff.csv --json --lang zh
+      bulkdir validate onboarding.xlsx --mapping beisen --make-userid pinyin
     """
     import json
 
@@ -42,8 +46,9 @@ def validate(file: str, sheet: str | None, encoding: str | None, as_json: bool, 
 
     if report_path:
         check_output_path(report_path, force=force, protect=[file], option="--report")
+    mapping, maker = sheet_options.mapping(profile), sheet_options.maker()
     try:
-        result = validate_file(file, sheet=sheet, encoding=encoding)
+        result = validate_file(file, sheet=sheet, encoding=encoding, mapping=mapping, maker=maker)
     except SheetError as error:
         if not as_json:
             raise

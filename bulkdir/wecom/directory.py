@@ -65,6 +65,7 @@ class Directory:
     strategy: str = ""  # how the members were read, in words (said with --debug and kept in the journal)
     _ids_by_path: dict[tuple, int] | None = field(default=None, repr=False, compare=False)
     _children: dict[int, list[int]] | None = field(default=None, repr=False, compare=False)
+    _custom_fields: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def root_name(self) -> str | None:
@@ -136,6 +137,23 @@ class Directory:
                      "path": "/".join(str(p) for p in d.path)} for d in ordered]
             return pandas.DataFrame(rows, columns=["id", "name", "parentid", "order", "path"])
         return pandas.DataFrame(list(self.members.values()))
+
+    def custom_fields(self) -> dict[str, str]:
+        """The corp's custom fields (自定义字段), name -> "text" | "web", in the platform's order: learned from
+        the members, since user/list shows every defined field for each of them (wecom-api.md A8). Empty when
+        no member shows any (an empty corp, or ids-only reads).
+
+        >>> Directory({}, {"a": {"extattr": {"attrs": [{"type": 1, "name": "主页", "web": {}}]}}}).custom_fields()
+        {'主页': 'web'}
+        """
+        if self._custom_fields is None:
+            found: dict[str, str] = {}
+            for member in self.members.values():
+                for attr in (member.get("extattr") or {}).get("attrs") or []:
+                    if isinstance(attr, dict) and isinstance(attr.get("name"), str):
+                        found.setdefault(attr["name"], "web" if attr.get("type") == 1 or "web" in attr else "text")
+            self._custom_fields = found
+        return dict(self._custom_fields)
 
     def member(self, userid: str) -> dict | None:
         """A member by userid, compared without case like the platform."""
