@@ -52,7 +52,8 @@ def test_flags_reach_the_emulator(tmp_path):
     process, line = start("--corp-id", "wwacme", "--corp-name", "Acme", "--rate-limit", "600",
                           "--block-seconds", "5", "--max-concurrency", "4", "--fail-rate", "0.1", "--seed", "3",
                           "--restrict-details", "--hide-private-fields", "--token-ttl", "60", "--db", str(db),
-                          "--ignore-fetch-child", "--max-list-members", "50")
+                          "--ignore-fetch-child", "--max-list-members", "50",
+                          "--custom-field", "工号", "--custom-field", "主页:web")
     try:
         assert "corp id wwacme" in line
         url = url_of(line)
@@ -60,7 +61,7 @@ def test_flags_reach_the_emulator(tmp_path):
         assert settings == {"token_ttl": 60, "rate_limit": 600, "block_seconds": 5.0, "max_concurrency": 4,
                             "latency_ms": 0.0, "fail_rate": 0.1, "http_error_rate": 0.0, "seed": 3,
                             "restrict_details": True, "hide_private_fields": True, "ignore_fetch_child": True,
-                            "max_list_members": 50, "hidden_from_lists": []}
+                            "max_list_members": 50, "hidden_from_lists": [], "custom_fields": ["工号", "主页:web"]}
         assert requests.get(f"{url}/_emulator/state", timeout=5).json()["corp_name"] == "Acme"
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
@@ -90,6 +91,31 @@ def test_a_restart_on_the_same_db_serves_what_was_written_before_sigterm(tmp_pat
         finally:
             stop(process)
         assert process.returncode == 0
+
+
+def test_custom_fields_from_the_flag_show_on_every_member():
+    process, line = start("--custom-field", "工号", "--custom-field", "主页:web")
+    try:
+        url = url_of(line)
+        token = requests.get(f"{url}/cgi-bin/gettoken", timeout=5,
+                             params={"corpid": "wwsandbox", "corpsecret": "sandbox-secret"}).json()["access_token"]
+        requests.post(f"{url}/cgi-bin/user/create", params={"access_token": token}, timeout=5,
+                      json={"userid": "zhangsan", "name": "张三", "mobile": "13800000000"})
+        member = requests.get(f"{url}/cgi-bin/user/get", params={"access_token": token, "userid": "zhangsan"},
+                              timeout=5).json()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    finally:
+        stop(process)
+    assert [(a["name"], a["type"]) for a in member["extattr"]["attrs"]] == [("工号", 0), ("主页", 1)]
+
+
+def test_a_bad_custom_field_flag_is_a_usage_error():
+    result = subprocess.run([sys.executable, "-m", "bulkdir", "emulator", "--port", "0",
+                             "--custom-field", "工号", "--custom-field", "工号"],
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2
+    assert "custom_fields must name each field once" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_port_in_use_is_a_usage_error():

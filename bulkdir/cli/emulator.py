@@ -45,6 +45,9 @@ from bulkdir.cli.app import cli, lang_option
                    "platform's current page describes.")
 @click.option("--max-list-members", type=click.IntRange(1), default=None,
               help="A user/list answer of more members than this answers 45029 (too large). Default: no limit.")
+@click.option("--custom-field", "custom_fields", multiple=True, metavar="NAME[:web]",
+              help="A custom field (自定义字段) of the corp: NAME for text, NAME:web for a web link. Repeatable; "
+                   "members show them in this order.")
 @lang_option(expose=False)
 def emulator(host: str, port: int, **options: object) -> None:
     """Run a local WeCom contacts API for tests, demos and rehearsals.

@@ -5,7 +5,7 @@ the JSON the platform answers. Nothing here knows about HTTP.
 
     Corp       the directory (departments, members), tokens and the rules of each API
     ApiError   a call refused with a platform errcode (`bad_param` makes the 40058)
-    checks     one small function per field rule (userid, name, mobile, email, ...)
+    checks     one small function per field rule (userid, name, mobile, email, custom fields, ...)
 
 The limits and faults in front of every call (rate limit, concurrency, -1, HTTP 502, stats) are
 gate.py's; the options both read are options.py's. The ideas the platform shares with the rest of
@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bulkdir.emulator.options import EmulatorOptions
+from bulkdir.emulator.options import CustomFieldKind, EmulatorOptions, custom_fields
 from bulkdir.emulator.store import Store
 from bulkdir.fields import FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPTH, ROOT_ID, mobile_key
 
@@ -68,6 +68,9 @@ PRIVATE_FIELDS = ("mobile", "email", "avatar", "thumb_avatar", "address", "biz_m
 DETAIL_READS = {"user/get", "user/list", "department/list", "department/get"}  # refused by 48009
 WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete",
           "department/create", "department/update", "department/delete"}  # contacts-sync secret only
+HTTP_URL_RE = re.compile(r"https?://[^\s/?#]+\S*\Z", re.IGNORECASE)
+MAX_CUSTOM_TEXT = 64  # characters of a text custom field's value (platform page 90195)
+MAX_WEB_TITLE = 12  # characters of a web custom field's title
 
 
 def _text(body: dict, name: str) -> str | None:
@@ -162,6 +165,73 @@ def _check_department_name(name: Any) -> str:
     if FORBIDDEN_IN_DEPARTMENT_NAME & set(name):
         raise ApiError(60009, "department name contains illegal characters")
     return name
+
+
+def _custom_attr(attr: dict, kind: CustomFieldKind) -> dict | None:
+    """One attribute of `extattr.attrs` for a defined field of `kind`, checked (platform page 90195):
+    the attribute to keep, or None when its value is empty, which clears the field.
+
+    `type` (0 text, 1 web) may be left out when `text` or `web` says which; either way it must be the
+    field's kind. A text value is at most 64 characters; a web link has an http(s) url and a title of
+    1 to 12 characters, or both empty.
+
+    >>> _custom_attr({"name": "工号", "text": {"value": "A01"}}, "text")
+    {'type': 0, 'name': '工号', 'text': {'value': 'A01'}}
+    >>> _custom_attr({"type": 1, "name": "主页", "web": {"url": "", "title": ""}}, "web") is None
+    True
+    """
+    name = attr["name"]
+    if attr.get("type") is None:  # the one of `text` and `web` it holds says which
+        present = [key for key in ("text", "web") if key in attr]
+        given = present[0] if len(present) == 1 else None
+    else:
+        given = {0: "text", 1: "web"}.get(_int(attr["type"], "extattr type"))
+    if given != kind:
+        raise bad_param(f"extattr {name} is a {kind} field")
+    if kind == "text":
+        text = attr.get("text")
+        value = text.get("value", "") if isinstance(text, dict) else None
+        if not isinstance(value, str):
+            raise bad_param(f"extattr {name} needs text.value, a string")
+        if len(value) > MAX_CUSTOM_TEXT:
+            raise bad_param(f"extattr {name} longer than {MAX_CUSTOM_TEXT} characters")
+        return {"type": 0, "name": name, "text": {"value": value}} if value else None
+    web = attr.get("web")
+    url, title = (web.get("url", ""), web.get("title", "")) if isinstance(web, dict) else (None, None)
+    if not isinstance(url, str) or not isinstance(title, str):
+        raise bad_param(f"extattr {name} needs web.url and web.title, strings")
+    if not url and not title:
+        return None
+    if not HTTP_URL_RE.match(url):
+        raise bad_param(f"extattr {name} needs an http or https url")
+    if not 1 <= len(title) <= MAX_WEB_TITLE:
+        raise bad_param(f"extattr {name} needs a title of 1 to {MAX_WEB_TITLE} characters")
+    return {"type": 1, "name": name, "web": {"url": url, "title": title}}
+
+
+def _set_attrs(member: dict) -> dict[str, dict]:
+    """The custom fields a stored member has a value for, by name."""
+    attrs = (member.get("extattr") or {}).get("attrs")
+    if not isinstance(attrs, list):
+        return {}
+    return {attr["name"]: attr for attr in attrs if isinstance(attr, dict) and isinstance(attr.get("name"), str)}
+
+
+def _custom_fields_shown(member: dict, fields: list[tuple[str, CustomFieldKind]]) -> list[dict]:
+    """Every defined custom field, in definition order, empty where the member has no value, so that a
+    client learns the corp's fields from any member (wecom-api.md A8). A value kept for a field since
+    redefined as the other kind reads empty."""
+    values = _set_attrs(member) if fields else {}
+    shown: list[dict] = []
+    for name, kind in fields:
+        value = values.get(name)
+        if value is not None and value.get("type") == (0 if kind == "text" else 1):
+            shown.append(value)
+        elif kind == "text":
+            shown.append({"type": 0, "name": name, "text": {"value": ""}})
+        else:
+            shown.append({"type": 1, "name": name, "web": {"url": "", "title": ""}})
+    return shown
 
 
 def _open_userid(corp_id: str, userid: str) -> str:
@@ -441,12 +511,40 @@ class Corp:
         if body.get("enable") is not None:
             member["enable"] = _check_enable(body["enable"])
         member["status"] = 2 if member["enable"] == 0 else 4
-        for name in ("extattr", "external_profile"):
-            if body.get(name) is not None:
-                if not isinstance(body[name], dict):
-                    raise bad_param(f"{name} must be an object")
-                member[name] = body[name]
+        if body.get("extattr") is not None:
+            member["extattr"] = self._extattr(member, body["extattr"])
+        if body.get("external_profile") is not None:
+            if not isinstance(body["external_profile"], dict):
+                raise bad_param("external_profile must be an object")
+            member["external_profile"] = body["external_profile"]
         return member
+
+    def _extattr(self, member: dict, extattr: Any) -> dict:
+        """The member's custom fields once `extattr` is applied (wecom-api.md A8): the defined fields it
+        names are set (an empty value clears one), the others keep their values, and names the corp
+        has not defined are silently ignored (platform page 90195). Only values are kept; reads show
+        every defined field (`_shown`)."""
+        if not isinstance(extattr, dict):
+            raise bad_param("extattr must be an object")
+        attrs = extattr.get("attrs")
+        if attrs is None:
+            attrs = []
+        if not isinstance(attrs, list):
+            raise bad_param("extattr.attrs must be a list")
+        defined = dict(custom_fields(self.options.custom_fields))
+        values = _set_attrs(member)
+        for attr in attrs:
+            if not isinstance(attr, dict) or not isinstance(attr.get("name"), str):
+                raise bad_param("extattr.attrs must hold objects with a name")
+            kind = defined.get(attr["name"])
+            if kind is None:
+                continue
+            kept = _custom_attr(attr, kind)
+            if kept is None:
+                values.pop(attr["name"], None)
+            else:
+                values[attr["name"]] = kept
+        return {"attrs": list(values.values())}
 
     def _check_departments(self, departments: list[int]) -> None:
         if len(departments) > 100:
@@ -506,10 +604,12 @@ class Corp:
         member = self.members.get(userid.lower())
         if member is None:
             raise ApiError(60111, "userid not found")
-        return self._shown(caller, member)
+        return self._shown(caller, member, custom_fields(self.options.custom_fields))
 
-    def _shown(self, caller: Caller, member: dict) -> dict:
+    def _shown(self, caller: Caller, member: dict, fields: list[tuple[str, CustomFieldKind]]) -> dict:
+        """A member as user/get and user/list answer it; `fields` are the corp's custom fields."""
         shown = dict(member)
+        shown["extattr"] = {"attrs": _custom_fields_shown(member, fields)}
         if caller == "app" and self.options.hide_private_fields:
             for name in PRIVATE_FIELDS:
                 shown[name] = ""
@@ -543,7 +643,8 @@ class Corp:
         limit = self.options.max_list_members
         if limit and len(members) > limit:  # the platform's answer to a huge user/list (45029)
             raise ApiError(45029, "response size too large, use a smaller department or user/list_id")
-        return {"userlist": [self._shown(caller, m) for m in members]}
+        fields = custom_fields(self.options.custom_fields)
+        return {"userlist": [self._shown(caller, m, fields) for m in members]}
 
     def user_list_id(self, caller: Caller, body: dict) -> dict:
         limit = body.get("limit", 1000)

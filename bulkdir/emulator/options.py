@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # The settings POST /_emulator/faults may change while running.
 FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "max_concurrency", "latency_ms",
                   "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields",
-                  "ignore_fetch_child", "max_list_members", "hidden_from_lists")
+                  "ignore_fetch_child", "max_list_members", "hidden_from_lists", "custom_fields")
 
 
 @dataclass
@@ -55,6 +55,9 @@ class EmulatorOptions:
     # A fault for tests: these userids are left out of user/list and user/simplelist answers (as a
     # platform that silently drops members would), while user/get and user/list_id still show them.
     hidden_from_lists: list[str] = field(default_factory=list)
+    # The corp's custom fields (自定义字段), defined in the admin console on the platform: "NAME" for a
+    # text field, "NAME:web" for a web link, in the order members show them (see `custom_fields`).
+    custom_fields: list[str] = field(default_factory=list)
     db: str | None = None
 
     def __post_init__(self) -> None:
@@ -82,6 +85,41 @@ NUMBER_BOUNDS = {"fail_rate": (0, 1), "http_error_rate": (0, 1), "latency_ms": (
 WHOLE_BOUNDS = {"rate_limit": 1_000_000, "max_concurrency": 100_000, "max_list_members": 10_000_000,
                 "seed": 2**64}  # whole numbers from 0 to this, or null (0 and null: no limit)
 FLAGS = ("restrict_details", "hide_private_fields", "ignore_fetch_child")
+
+
+MAX_CUSTOM_FIELD_NAME = 32  # characters of a custom field's name
+
+CustomFieldKind = Literal["text", "web"]
+
+
+def custom_fields(definitions: Any) -> list[tuple[str, CustomFieldKind]]:
+    """The custom fields `definitions` ("NAME" or "NAME:web" each) define, in order: (name, kind).
+
+    Raises ValueError naming the setting for anything else: names are 1 to 32 characters, hold no
+    `:` (so that a mistyped "主页:Web" is refused rather than taken as a text field of that name) and
+    are given once.
+
+    Example:
+        >>> custom_fields(["工号", "主页:web"])
+        [('工号', 'text'), ('主页', 'web')]
+        >>> custom_fields(["工号", "工号:web"])
+        Traceback (most recent call last):
+        ...
+        ValueError: custom_fields must name each field once, not '工号' twice
+    """
+    if not isinstance(definitions, (list, tuple)) or not all(isinstance(v, str) for v in definitions):
+        raise ValueError(f'custom_fields must be a list of "NAME" or "NAME:web" strings, not {_brief(definitions)}')
+    out: list[tuple[str, CustomFieldKind]] = []
+    for definition in definitions:
+        kind: CustomFieldKind = "web" if definition.endswith(":web") else "text"
+        name = definition.removesuffix(":web")
+        if not name.strip() or len(name) > MAX_CUSTOM_FIELD_NAME or ":" in name:
+            raise ValueError(f'custom_fields must be "NAME" or "NAME:web", the name 1 to {MAX_CUSTOM_FIELD_NAME} '
+                             f"characters without ':', not {_brief(definition)}")
+        if any(name == seen for seen, _ in out):
+            raise ValueError(f"custom_fields must name each field once, not {_brief(name)} twice")
+        out.append((name, kind))
+    return out
 
 
 def _brief(value: Any) -> str:
@@ -126,5 +164,8 @@ def validate_faults(changes: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"hidden_from_lists must be a list of userids (strings), "
                                  f"not {_brief(value)}")
+            out[name] = list(value)
+        elif name == "custom_fields":
+            custom_fields(value)
             out[name] = list(value)
     return out
