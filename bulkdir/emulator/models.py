@@ -68,6 +68,8 @@ PRIVATE_FIELDS = ("mobile", "email", "avatar", "thumb_avatar", "address", "biz_m
 DETAIL_READS = {"user/get", "user/list", "department/list", "department/get"}  # refused by 48009
 WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete",
           "department/create", "department/update", "department/delete"}  # contacts-sync secret only
+# The lookups by mobile or email (user/getuserid, user/get_userid_by_email) are neither: both secrets
+# may call them, and they are not detail reads, so restrict_details leaves them answering.
 HTTP_URL_RE = re.compile(r"https?://[^\s/?#]+\S*\Z", re.IGNORECASE)
 MAX_CUSTOM_TEXT = 64  # characters of a text custom field's value (platform page 90195)
 MAX_WEB_TITLE = 12  # characters of a web custom field's title
@@ -125,12 +127,15 @@ def _check_mobile(mobile: str) -> str:
     return mobile
 
 
-def _check_email(email: str) -> str:
-    if not email:
-        return email
+def _email_shaped(email: str) -> bool:
+    """6–64 bytes, one `@` after something, a dot in the domain."""
     size = len(email.encode("utf-8"))
     local, _, domain = email.partition("@")
-    if not 6 <= size <= 64 or email.count("@") != 1 or not local or "." not in domain.strip("."):
+    return 6 <= size <= 64 and email.count("@") == 1 and bool(local) and "." in domain.strip(".")
+
+
+def _check_email(email: str) -> str:
+    if email and not _email_shaped(email):
         raise ApiError(60105, "email invalid")
     return email
 
@@ -273,6 +278,8 @@ class Corp:
         self.generation = 0  # counts resets, so a call that began before one can tell
         self._mobiles: dict[str, str] = {}  # mobile_key -> member key
         self._emails: dict[str, str] = {}  # lower-cased email -> member key
+        self._failed_lookups: dict[str, int] = {}  # 46004 answers per lookup API since start or reset
+        self._blocked_lookups: set[str] = set()  # lookup APIs answering 45009 until a reset
         self._load()
 
     # ---- state ------------------------------------------------------------------------------------
@@ -304,6 +311,7 @@ class Corp:
             self.store.clear()
             self.departments, self.members, self.tokens, self.current_token = {}, {}, {}, {}
             self._mobiles, self._emails = {}, {}
+            self._failed_lookups, self._blocked_lookups = {}, set()
             self._put_department(self._root())
 
     def _put_department(self, department: dict) -> None:
@@ -675,6 +683,54 @@ class Corp:
             next_cursor = f"{last[0]}\n{last[1]}".encode().hex()
         return {"next_cursor": next_cursor,
                 "dept_user": [{"userid": userid, "department": department} for _, department, userid in page]}
+
+    # ---- members: lookups by mobile or email -----------------------------------------------------------
+
+    def user_getuserid(self, caller: Caller, body: dict) -> dict:
+        """The userid of the member with this mobile, the same as `fields.mobile_key` compares them
+        (platform page 95402)."""
+        with self.lock:
+            self._check_lookups("user/getuserid")
+            mobile = _text(body, "mobile")
+            if not mobile or not MOBILE_RE.match(mobile.strip()):
+                raise bad_param("mobile missing or not a mobile number")
+            return self._found("user/getuserid", self._mobiles.get(mobile_key(mobile)))
+
+    def user_get_userid_by_email(self, caller: Caller, body: dict) -> dict:
+        """The userid of the member with this email, compared without case: `email_type` 1 (the
+        default) the corp mail (biz_mail), 2 the personal email (platform page 96268)."""
+        with self.lock:
+            self._check_lookups("user/get_userid_by_email")
+            email = _text(body, "email")
+            email_type = body.get("email_type")
+            email_type = 1 if email_type is None else _int(email_type, "email_type")
+            if email_type not in (1, 2):
+                raise bad_param("email_type must be 1 (biz_mail) or 2 (email)")
+            if not email or not _email_shaped(email.strip()):
+                raise bad_param("email missing or not an email address")
+            wanted = email.strip().lower()
+            if email_type == 2:
+                key = self._emails.get(wanted)
+            else:
+                key = next((k for k, m in self.members.items() if m["biz_mail"].strip().lower() == wanted), None)
+            return self._found("user/get_userid_by_email", key)
+
+    def _check_lookups(self, api: str) -> None:
+        """45009 once the failed lookups of `api` exceed 20% of the corp's members (at least 1): the
+        platform then blocks the API for a day (platform page 96268), the emulator until a reset."""
+        failed = self._failed_lookups.get(api, 0)
+        if failed > 1 and failed * 5 > len(self.members):  # failed > max(1, members / 5), in integers
+            self._blocked_lookups.add(api)  # for good: more members later do not lift the block
+        if api in self._blocked_lookups:
+            raise ApiError(45009, "api freq out of limit, too many lookups of unknown members "
+                                  "(more than 20% of the corp's members)")
+
+    def _found(self, api: str, key: str | None) -> dict:
+        """The answer of a lookup; one that finds nobody answers 46004 and is counted as failed."""
+        if key is None:
+            self._failed_lookups[api] = self._failed_lookups.get(api, 0) + 1
+            raise ApiError(46004, "user not found")
+        return {"userid": self.members[key]["userid"]}
 
     # ---- departments ----------------------------------------------------------------------------
 

@@ -242,6 +242,12 @@ class WeComResponses:
     def user_list_id(self, request: Request, caller: Caller) -> dict:
         return self.corp.user_list_id(caller, request.json())
 
+    def user_getuserid(self, request: Request, caller: Caller) -> dict:
+        return self.corp.user_getuserid(caller, request.json())
+
+    def user_get_userid_by_email(self, request: Request, caller: Caller) -> dict:
+        return self.corp.user_get_userid_by_email(caller, request.json())
+
     def department_create(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_create(caller, request.json())
 

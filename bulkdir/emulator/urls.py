@@ -22,6 +22,8 @@ API_URLS: dict[str, tuple[str, Callable, str]] = {
     "user/simplelist": ("GET", R.user_simplelist, "ok"),
     "user/list": ("GET", R.user_list, "ok"),
     "user/list_id": ("POST", R.user_list_id, "ok"),
+    "user/getuserid": ("POST", R.user_getuserid, "ok"),
+    "user/get_userid_by_email": ("POST", R.user_get_userid_by_email, "ok"),
     "department/create": ("POST", R.department_create, "created"),
     "department/update": ("POST", R.department_update, "updated"),
     "department/delete": ("GET", R.department_delete, "deleted"),
