@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from bulkdir.wecom.client import WeComError
+from import_support import client_for
 from test_emulator_members import assert_error
 
 
@@ -186,3 +188,27 @@ def test_the_blocked_calls_are_counted_in_the_stats(emulator):
     stats = emulator.stats()
     assert stats["calls"]["user/getuserid"] == 4
     assert (stats["errors"]["46004"], stats["errors"]["45009"]) == (2, 2)
+
+
+# ---- the client -------------------------------------------------------------------------------------------
+
+def test_client_user_getuserid_returns_the_userid(emulator, zhangsan):
+    with client_for(emulator) as client:
+        assert client.user_getuserid("138 0013 8000") == "ZhangSan"
+
+
+def test_client_user_get_userid_by_email_of_either_kind(emulator, zhangsan):
+    with client_for(emulator) as client:
+        assert client.user_get_userid_by_email("zhangsan@corp.com") == "ZhangSan"
+        assert client.user_get_userid_by_email("zhang.san@example.com", email_type=2) == "ZhangSan"
+
+
+@pytest.mark.parametrize("lookup", [lambda c: c.user_getuserid("13900000000"),
+                                    lambda c: c.user_get_userid_by_email("nobody@corp.com")],
+                         ids=["getuserid", "get_userid_by_email"])
+def test_client_lookup_of_nobody_raises_46004_at_once(emulator, zhangsan, lookup):
+    with client_for(emulator) as client, pytest.raises(WeComError) as caught:
+        lookup(client)
+    assert caught.value.errcode == 46004 and caught.value.attempts == 1
+    assert "No member has that mobile or email." in str(caught.value.hint)
+    assert sum(emulator.stats()["calls"].get(api, 0) for api in ("user/getuserid", "user/get_userid_by_email")) == 1
