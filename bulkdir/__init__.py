@@ -20,7 +20,7 @@ True
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 __version__ = "0.1.0"
 
@@ -32,12 +32,14 @@ from bulkdir.errors import (
     ConflictError,
     ExitStatus,
     IncompleteSnapshotError,
+    MappingError,
     PlanRefusedError,
     RefusedError,
     ReportInterruptedError,
     RunLockedError,
     SheetError,
     Text,
+    UseridMakerError,
     WeComError,
     WeComNetworkError,
 )
@@ -51,6 +53,8 @@ from bulkdir.importer import (
     prepare_import,
     run_import,
 )
+from bulkdir.mapping import Mapping, load_mapping
+from bulkdir.matching import UseridMaker
 from bulkdir.parsers import DEFAULT_ROOT_NAME
 from bulkdir.plan import DeleteOptions, Plan
 from bulkdir.problems import Problem
@@ -69,20 +73,29 @@ __all__ = [
     "Member", "Department", "Problem", "Directory", "ValidationResult", "Plan", "ImportPlan", "ImportResult",
     "ExportSummary", "WeComClient", "Text", "ExitStatus",
     # options
-    "ImportOptions", "DeleteOptions",
+    "ImportOptions", "DeleteOptions", "Mapping", "UseridMaker",
     # errors
     "BulkdirError", "ConfigError", "SheetError", "RefusedError", "PlanRefusedError", "ConflictError",
     "AlreadyAppliedError", "IncompleteSnapshotError", "RunLockedError", "ReportInterruptedError", "WeComError",
-    "WeComNetworkError",
+    "WeComNetworkError", "MappingError", "UseridMakerError",
 ]
 
 
+MappingLike = Union[Mapping, str, Path, dict, None]
+"""A column mapping as the library takes it: a Mapping, a mapping's name or TOML file, or {column: field}."""
+
+
 def validate(source: Source, *, sheet: str | None = None, encoding: str | None = None,
-             known_userids: set[str] | None = None, root_name: str = DEFAULT_ROOT_NAME) -> ValidationResult:
+             known_userids: set[str] | None = None, root_name: str = DEFAULT_ROOT_NAME,
+             mapping: MappingLike = None, make_userid: str | None = None,
+             userid_from: str | None = None) -> ValidationResult:
     """Every problem of a members (and departments) sheet, by row and column, without touching WeCom.
 
     `source` is a file (xlsx, xlsm, csv, tsv, or a JSON export) or a pandas DataFrame (a dict of them by
     sheet name for a workbook). The result has `.valid`, `.rows`, `.problems`, and `.to_frame()`.
+    `mapping` reads an HR system's headers: a `{"工号": "userid", ...}` dict, a mapping's name in bulkdir.toml
+    or a TOML file, or a Mapping (bulkdir/mapping.py); `make_userid` ("pinyin" or a template) and
+    `userid_from` (a column) say how rows without a userid would get one.
 
     >>> import pandas
     >>> frame = pandas.DataFrame({"帐号": ["zhangsan", "lisi"], "姓名": ["张三", "李四"],
@@ -91,7 +104,24 @@ def validate(source: Source, *, sheet: str | None = None, encoding: str | None =
     >>> result.valid, result.rows, [(p.row, p.field, p.type) for p in result.problems]
     (False, 2, [(3, 'mobile', 'invalid-mobile')])
     """
-    return validate_file(source, sheet=sheet, encoding=encoding, known_userids=known_userids, root_name=root_name)
+    return validate_file(source, sheet=sheet, encoding=encoding, known_userids=known_userids, root_name=root_name,
+                         mapping=as_mapping(mapping), maker=UseridMaker.from_options(make_userid, userid_from))
+
+
+
+def as_mapping(mapping: MappingLike) -> Mapping:
+    """The Mapping of what a caller gave.
+
+    >>> as_mapping({"工号": "userid", "入职日期": "extattr:入职日期"}).target_of("入职日期")
+    'extattr:入职日期'
+    """
+    if mapping is None:
+        return Mapping()
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return Mapping.from_table(mapping, "given", "the mapping given")
+    return load_mapping(str(mapping))
 
 
 def read_members(source: Source, **options: Any) -> list[Member]:
@@ -124,11 +154,12 @@ def plan_import(source: Source, client: WeComClient, *, delete_missing: bool = F
                 allow_mass_delete: bool = False, disable_instead: bool = False, prune_departments: bool = False,
                 strict: bool = False, sheet: str | None = None, encoding: str | None = None,
                 report: str | Path | None = None, journal: str | Path | None = None, lang: str = "en",
-                workers: int | None = None, progress: Any = None) -> ImportPlan:
+                workers: int | None = None, progress: Any = None, mapping: MappingLike = None,
+                make_userid: str | None = None, userid_from: str | None = None) -> ImportPlan:
     """Read and check the sheet (a file or a DataFrame), take a snapshot of the directory, and plan: the
     `bulkdir import` command before its confirmation. Nothing is sent. The plan carries the client and
     these options; `print(plan)` shows it, `plan.save("plan.json")` keeps it for `bulkdir apply`,
-    `bulkdir.apply(plan)` runs it.
+    `bulkdir.apply(plan)` runs it. `mapping`, `make_userid` and `userid_from` as for `validate`.
 
     >>> with connect(sandbox=True) as client:                     # doctest: +SKIP
     ...     print(plan_import("samples/staff.xlsx", client))
@@ -138,18 +169,21 @@ def plan_import(source: Source, client: WeComClient, *, delete_missing: bool = F
     options = ImportOptions(
         delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead, prune_departments),
         strict=strict, sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
-        workers=workers or client.settings.workers, progress=progress)
+        workers=workers or client.settings.workers, progress=progress, mapping=as_mapping(mapping),
+        maker=UseridMaker.from_options(make_userid, userid_from))
     return prepare_import(source, client, options)
 
 
 def plan_delete(source: str | Path, client: WeComClient, *, allow_mass_delete: bool = False,
                 disable_instead: bool = False, sheet: str | None = None, encoding: str | None = None,
                 report: str | Path | None = None, journal: str | Path | None = None, lang: str = "en",
-                workers: int | None = None, progress: Any = None) -> ImportPlan:
-    """Plan `bulkdir delete`: the members a sheet lists by userid, deleted (or disabled), behind the brake."""
+                workers: int | None = None, progress: Any = None, mapping: MappingLike = None) -> ImportPlan:
+    """Plan `bulkdir delete`: the members a sheet names (by userid, or by mobile or email with the name
+    agreeing), deleted (or disabled), behind the brake; rows that match nobody are skipped with the reason."""
     options = ImportOptions(delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False),
                             sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
-                            workers=workers or client.settings.workers, progress=progress)
+                            workers=workers or client.settings.workers, progress=progress,
+                            mapping=as_mapping(mapping))
     return prepare_delete(source, client, options)
 
 

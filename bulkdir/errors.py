@@ -2,6 +2,9 @@
 
     BulkdirError                 a run cannot go on; the CLI prints its message (in --lang) and exits with `exit_status`
     ├── ConfigError              a setting is missing or wrong (exit 2)
+    │   ├── MappingError         a column mapping that does not fit: an unknown field, two columns onto one,
+    │   │                        a column the sheet lacks (exit 2)
+    │   └── UseridMakerError     a --make-userid template or --userid-from column that cannot work (exit 2)
     ├── SheetError               a file cannot be read as a spreadsheet (exit 2)
     ├── RefusedError             the plan is refused before anything is sent: a mass delete past the brake,
     │                            --strict with invalid rows, --delete-missing without a members sheet (exit 2)
@@ -82,6 +85,15 @@ class ConfigError(BulkdirError):
     """A setting is missing or invalid. The message names the flag, the variable and the file key."""
 
     exit_status = ExitStatus.USAGE
+
+
+class MappingError(ConfigError):
+    """A column mapping that cannot be used: an unknown field, two columns onto one field, a column the sheet
+    lacks, or a mapping file that cannot be read (bulkdir/mapping.py)."""
+
+
+class UseridMakerError(ConfigError):
+    """A --make-userid template or --userid-from column that cannot work for this sheet (bulkdir/matching.py)."""
 
 
 class SheetError(BulkdirError):

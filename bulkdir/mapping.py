@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from typing import Mapping as MappingType
 
-from bulkdir.errors import ConfigError, Text
+from bulkdir.errors import MappingError, Text
 from bulkdir.parsers import parse_custom
 from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS, Column
 from bulkdir.sheets import normalise_header
@@ -51,10 +51,6 @@ LIKELY_FIELDS: dict[str, str] = {normalise_header(header): target for header, ta
     "工作地址": "address", "分机": "telephone", "分机号": "telephone", "英文名称": "alias", "full_name": "name",
     "员工姓名": "name", "姓名(中文)": "name", "gender": "gender",
 }.items()}
-
-
-class MappingError(ConfigError):
-    """A mapping that cannot be used: an unknown field, two columns onto one field, a column the sheet lacks."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +165,7 @@ class Mapping:
 
         >>> Mapping.from_options(["工号"])
         Traceback (most recent call last):
-        bulkdir.mapping.MappingError: --map '工号': write it as COLUMN=FIELD, e.g. --map 工号=userid
+        bulkdir.errors.MappingError: --map '工号': write it as COLUMN=FIELD, e.g. --map 工号=userid
         """
         given: list[ColumnMapping] = []
         for option in options:

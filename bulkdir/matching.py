@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from bulkdir.errors import ConfigError, Text, WeComError
+from bulkdir.errors import Text, UseridMakerError, WeComError
 from bulkdir.fields import MEMBER_LABELS, mobile_key
 from bulkdir.schema import Member
 from bulkdir.userids import Allocator, UseridError, check_template, render_template
@@ -50,10 +50,6 @@ _EMAIL_TYPE = {"email": 2, "biz_mail": 1}
 NOT_FOUND = 46004
 LOOKUP_APIS = {"mobile": "user/getuserid", "email": "user/get_userid_by_email",
                "biz_mail": "user/get_userid_by_email"}
-
-
-class UseridMakerError(ConfigError):
-    """A --make-userid template or --userid-from column that cannot work for this sheet (exit 2)."""
 
 
 @dataclass(frozen=True)

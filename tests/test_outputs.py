@@ -122,7 +122,7 @@ def test_ctrl_c_while_the_report_is_written(emulator, tmp_path: Path, bulkdir_ho
     wait_for(lambda: partial_report(tmp_path, "result.xlsx") or process.poll() is not None, every=0.005)
     for _ in range(presses):
         process.send_signal(signal.SIGINT)
-        time.sleep(0.05)
+        time.sleep(0.01)  # the second press must land while the file is still being written
     stdout, stderr = process.communicate(timeout=120)
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
     assert not partial_report(tmp_path, "result.xlsx")  # no half-written file left behind

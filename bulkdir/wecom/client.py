@@ -186,7 +186,7 @@ class WeComClient:
         >>> client.user_getuserid("+86 138-0000-0001")
         'zhangsan'
         """
-        return str(self._post("user/getuserid", {"mobile": mobile})["userid"])
+        return str(self._call("POST", "user/getuserid", body={"mobile": mobile}, daily_block=True)["userid"])
 
     def user_get_userid_by_email(self, email: str, email_type: int = 1) -> str:
         """The userid of the member with this email: `email_type` 1 the corp mail (biz_mail), 2 the personal one.
@@ -196,7 +196,8 @@ class WeComClient:
         >>> client.user_get_userid_by_email("LiSi@example.com", email_type=2)
         'lisi'
         """
-        return str(self._post("user/get_userid_by_email", {"email": email, "email_type": email_type})["userid"])
+        return str(self._call("POST", "user/get_userid_by_email", body={"email": email, "email_type": email_type},
+                              daily_block=True)["userid"])
 
     def department_create(self, body: dict) -> int:
         """Create a department; returns its id."""
@@ -263,8 +264,11 @@ class WeComClient:
         return cache
 
     def _call(self, method: str, api: str, *, params: dict | None = None, body: dict | None = None,
-              secret: Secret | None = None) -> dict:
-        """One API call with the token, retries and limits described in the module docstring."""
+              secret: Secret | None = None, daily_block: bool = False) -> dict:
+        """One API call with the token, retries and limits described in the module docstring.
+
+        `daily_block`: a 45009 of this API is the platform's day-long block of lookups that found nobody
+        (wecom-api.md A8), not the minute's rate limit: raised at once, never waited out."""
         may_switch = secret is None  # a caller that names the secret gets that secret's answer
         chosen: Secret = secret or ("app" if self.details_via_app and api in DETAIL_READS else "sync")
         limiter = self.limits.for_api(api)
@@ -291,6 +295,8 @@ class WeComClient:
                     self.details_via_app = True
                 chosen = "app"
                 return "again"
+            if errcode == codes.BLOCKED and daily_block:
+                return None
             if errcode == codes.BLOCKED:
                 # Recorded even when this call gives up, so that no other thread calls the blocked API.
                 limiter.block(self.block_seconds, answered_at)
