@@ -85,7 +85,7 @@ class ImportOptions:
         (a rehearsal may share a production corp id; the sandbox is named by its state file, not its port)."""
         return {"command": command, "delete": vars(self.delete), "strict": self.strict, "sheet": self.sheet,
                 "corp_id": client.settings.corp_id, "endpoint": client.endpoint,
-                "mapping": [[c.column, c.target, c.values] for c in self.mapping.columns],
+                "mapping": self.mapping.to_json(),
                 "make_userid": self.maker.template if self.maker else None}
 
 
@@ -799,7 +799,8 @@ def prepare_apply(path: str | Path, client: WeComClient, options: ImportOptions,
     source = Path(document["source"]) if isinstance(document.get("source"), str) else None
     if source is not None and source.is_file() and _hash(source) == document.get("source_hash"):
         planned_with = document.get("options") or {}
-        records = read_records(source, directory, planned_with.get("sheet"), options.encoding)
+        records = read_records(source, directory, planned_with.get("sheet"), options.encoding,
+                               mapping=Mapping.from_json(planned_with.get("mapping")))
     journal = _journal(options)
     prepared = ImportPlan("apply", source if records is not None else None, plan_hash, plan, records, directory,
                           journal, key, client, options)

@@ -199,6 +199,17 @@ class Mapping:
             columns.append(ColumnMapping(column, _target(spec["field"]), values))
         return cls(tuple(columns), name)
 
+    def to_json(self) -> list[list[Any]]:
+        """The mapping as a saved plan keeps it: [column, target, value map] for each column."""
+        return [[item.column, item.target, item.values] for item in self.columns]
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Mapping":
+        """The mapping a saved plan was made with (`to_json`); an empty one for a plan made without."""
+        if not isinstance(data, list):
+            return cls()
+        return cls(tuple(ColumnMapping(str(column), str(target), dict(values)) for column, target, values in data))
+
     def target_of(self, header: str) -> str | None:
         """The field a header is mapped to (`-` for ignored), None when the mapping does not name it."""
         item = self.lookup(header)

@@ -399,3 +399,19 @@ def test_the_library_takes_the_same_mapping_and_maker(emulator, tmp_path: Path) 
     result = bulkdir.apply(plan)
     assert result.counts["created"] == 2
     client.close()
+
+
+def test_a_saved_plan_keeps_the_made_userids_and_its_report_has_them(emulator, tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH])
+    sheet = hr_sheet(tmp_path / "onboarding.csv", new_hires(2))
+    plan = tmp_path / "plan.json"
+    result = run_cli(emulator, "import", str(sheet), "--dry-run", "--plan-out", str(plan), "--make-userid", "pinyin",
+                     "--map", "工号=-", "--map", "入职日期=-", "--map", "职级=-")
+    assert result.exit_code == 0, result.output
+    saved = json.loads(plan.read_text(encoding="utf-8"))
+    made = [item[2] for item in saved["plan"]["identities"]]
+    assert len(made) == 2 and saved["options"]["make_userid"] == "{pinyin}"
+    code, summary = run_json(emulator, "apply", str(plan), "--yes")
+    assert (code, summary["created"]) == (0, 2)
+    assert sorted(members_of(emulator.state())) == sorted(made)
+    assert [r["帐号"] for r in read_results(summary["report"])] == made
