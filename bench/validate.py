@@ -8,7 +8,9 @@ Each measurement runs in its own subprocess, so its peak memory (ru_maxrss) is i
     python bench/validate.py --caps          # peak memory of reading files just under bulkdir.sheets' caps
 
 Target: validating the xlsx takes at most 1.5x the pandas read, and stays under 500 MB; reading a
-file just under the caps stays around 1 GB or less.
+file just under the caps stays around 1 GB or less. The same rows as an HR system exports them (its own
+headers, read through a mapping; no userids, so each row gets one made from the pinyin of the name, against
+an empty directory) validate within 1.3x the time of the sheet with userids.
 """
 
 from __future__ import annotations
@@ -35,6 +37,37 @@ CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", 
 POSITIONS = ["工程师", "高级工程师", "产品经理", "销售经理", "会计", "招聘专员", "运营专员", "客服代表", "法务顾问",
              "总监"]
 STREETS = ["中山路", "人民路", "解放路", "建设路", "和平路", "科技园路", "天府大道", "滨江路"]
+
+
+# The members sheet's headers as an HR system writes them (the 帐号 column becomes the HR system's 工号)
+HR_HEADERS = {"姓名": "员工姓名", "帐号": "工号", "别名": "英文名", "职务": "岗位", "部门": "所属部门", "手机": "手机号码",
+              "个人邮箱": "邮箱", "直属上级": "直属领导", "启用": "在职状态"}
+HR_MAPPING = ["员工姓名=name", "英文名=alias", "岗位=position", "所属部门=department", "手机号码=mobile",
+              "邮箱=email", "在职状态=enable"]
+HR_WITH_USERIDS = HR_MAPPING + ["工号=userid", "直属领导=direct_leader"]
+HR_WITHOUT_USERIDS = HR_MAPPING + ["工号=-", "直属领导=-"]  # leaders are named by userid: none to name
+
+
+def generate_hr(rows: int, out: Path) -> tuple[Path, Path]:
+    """The members sheet of `generate` with an HR system's headers: hr-<rows>.xlsx and .csv."""
+    from openpyxl import Workbook
+
+    _, members_csv = generate(rows, out)
+    xlsx, csv_path = out / f"hr-{rows}.xlsx", out / f"hr-{rows}.csv"
+    if xlsx.exists() and csv_path.exists():
+        return xlsx, csv_path
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("员工")
+    with open(members_csv, encoding="utf-8-sig", newline="") as source, \
+            open(csv_path, "w", encoding="utf-8-sig", newline="") as target:
+        writer = csv.writer(target)
+        for index, row in enumerate(csv.reader(source)):
+            if index == 0:
+                row = [HR_HEADERS.get(header, header) for header in row]
+            writer.writerow(row)
+            sheet.append(row)
+    book.save(xlsx)
+    return xlsx, csv_path
 
 
 def generate(rows: int, out: Path, seed: int = 7) -> tuple[Path, Path]:
@@ -75,8 +108,13 @@ def generate(rows: int, out: Path, seed: int = 7) -> tuple[Path, Path]:
 MEASURE = r"""
 import json, resource, sys, time
 kind, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if kind == "bulkdir":
+maps = json.loads(sys.argv[4]) if len(sys.argv) > 4 else []
+if kind.startswith("bulkdir"):
+    from bulkdir.mapping import Mapping
+    from bulkdir.matching import UseridMaker
     from bulkdir.validation import validate_file
+    mapping = Mapping.from_options(maps)
+    maker = UseridMaker.from_options("pinyin", None) if kind == "bulkdir-pinyin" else None
 elif kind == "pandas":
     import pandas
 else:
@@ -84,9 +122,12 @@ else:
 best = None
 for _ in range(repeat):  # imports are done above: only the work is timed, best of `repeat`
     start = time.perf_counter()
-    if kind == "bulkdir":
-        result = validate_file(path)
+    if kind.startswith("bulkdir"):
+        result = validate_file(path, mapping=mapping, maker=maker)
         rows, note = result.rows, f"{len(result.problems)} problems"
+        if maker is not None:
+            made = [m.values.get("userid") for m in result.members]
+            note += f", {sum(1 for u in made if u):,} userids made ({len(set(made)):,} distinct)"
     elif kind == "pandas":
         frame = pandas.read_excel(path, engine="calamine", dtype=str)
         rows, note = len(frame), ""
@@ -119,7 +160,7 @@ PANDAS_PROCESS = ("import json, sys, pandas; frame = pandas.read_excel(sys.argv[
                   "print(json.dumps({'rows': len(frame)}))")
 
 
-def measure(kind: str, path: Path, repeat: int) -> dict:
+def measure(kind: str, path: Path, repeat: int, maps: list[str] | None = None) -> dict:
     if kind == "cli":
         process = [sys.executable, "-m", "bulkdir", "validate", str(path), "--json"]
         command = [sys.executable, "-c", PROCESS_MEASURE, json.dumps(process), str(repeat)]
@@ -127,7 +168,7 @@ def measure(kind: str, path: Path, repeat: int) -> dict:
         process = [sys.executable, "-c", PANDAS_PROCESS, str(path)]
         command = [sys.executable, "-c", PROCESS_MEASURE, json.dumps(process), str(repeat)]
     else:
-        command = [sys.executable, "-c", MEASURE, kind, str(path), str(repeat)]
+        command = [sys.executable, "-c", MEASURE, kind, str(path), str(repeat), json.dumps(maps or [])]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{kind} on {path.name} failed:\n{done.stderr}")
@@ -238,6 +279,7 @@ def main() -> None:
         return
     started = time.perf_counter()
     xlsx, csv_path = generate(args.rows, args.out)
+    hr_xlsx, hr_csv = generate_hr(args.rows, args.out)
     print(f"data: {args.rows} rows x {len(HEADERS)} columns in {args.out} "
           f"(generated or reused in {time.perf_counter() - started:.1f} s)")
     runs = [("bulkdir validate --json (whole process)", "cli", xlsx),
@@ -245,12 +287,17 @@ def main() -> None:
             ("validate_file() (library)", "bulkdir", xlsx),
             ("pandas.read_excel(calamine, dtype=str)", "pandas", xlsx),
             ("bulkdir validate --json (whole process)", "cli", csv_path),
-            ("validate_file() (library)", "bulkdir", csv_path)]
+            ("validate_file() (library)", "bulkdir", csv_path),
+            ("HR headers, mapping, 工号=userid", "bulkdir-mapped", hr_xlsx),
+            ("HR headers, mapping, no userids, --make-userid pinyin", "bulkdir-pinyin", hr_xlsx),
+            ("HR headers, mapping, 工号=userid", "bulkdir-mapped", hr_csv),
+            ("HR headers, mapping, no userids, --make-userid pinyin", "bulkdir-pinyin", hr_csv)]
     if not args.skip_openpyxl:
         runs.append(("openpyxl read-only load + iter_rows", "openpyxl", xlsx))
     results = []
     for label, kind, path in runs:
-        result = measure(kind, path, 1 if kind == "openpyxl" else args.repeat)
+        maps = HR_WITHOUT_USERIDS if kind == "bulkdir-pinyin" else HR_WITH_USERIDS if kind == "bulkdir-mapped" else None
+        result = measure(kind, path, 1 if kind == "openpyxl" else args.repeat, maps)
         results.append((label, kind, path.suffix[1:], result))
     print(f"\nseconds: best of {args.repeat} (openpyxl: 1 run); imports excluded except in the whole-process rows "
           "(start-up, imports, work, exit); peak MB: the process's maximum resident size")
@@ -264,6 +311,14 @@ def main() -> None:
     process = seconds("cli") / seconds("pandas-process")
     print(f"\nxlsx: validate_file / pandas.read_excel = {library:.2f}x; "
           f"bulkdir validate / pandas, each a whole process = {process:.2f}x (target <= 1.5x, < 500 MB)")
+
+    def by(kind: str, suffix: str) -> float:
+        return next(r["seconds"] for _, k, s, r in results if k == kind and s == suffix)
+
+    for suffix in ("xlsx", "csv"):
+        print(f"{suffix}: HR sheet with --make-userid pinyin / the sheet with userids = "
+              f"{by('bulkdir-pinyin', suffix) / by('bulkdir', suffix):.2f}x; / the HR sheet with 工号=userid = "
+              f"{by('bulkdir-pinyin', suffix) / by('bulkdir-mapped', suffix):.2f}x (target <= 1.3x)")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Sequence
 from bulkdir.errors import Text, UseridMakerError, WeComError
 from bulkdir.fields import MEMBER_LABELS, mobile_key
 from bulkdir.schema import Member
-from bulkdir.userids import Allocator, UseridError, check_template, render_template
+from bulkdir.userids import Allocator, UseridError, check_template, pinyin_userid, render_template
 from bulkdir.wecom import codes
 from bulkdir.wecom.directory import Directory
 
@@ -95,6 +95,8 @@ class UseridMaker:
 
     def base(self, member: Member, cells: dict[str, str]) -> str:
         """The userid the template gives this row (before numbering). UseridError when it gives none."""
+        if self.template == "{pinyin}":  # the common case, without the template's machinery
+            return pinyin_userid(str(member.values.get("name") or ""))
         return render_template(self.template, str(member.values.get("name") or ""), cells)
 
 
@@ -160,7 +162,9 @@ def identify(members: Sequence[Member], directory: Directory, *, client: Any = N
     pending = list(wanted)
     if maker is not None and not maker.numbered:
         pending = _by_column_userid(pending, directory, maker, cells, outcome)
-    if _snapshot_shows_contacts(directory):
+    if not directory.members:
+        unmatched = pending  # an empty corp (or validate's stand-in for one): nobody to match
+    elif _snapshot_shows_contacts(directory):
         unmatched = _match_in_snapshot(pending, directory, outcome)
     elif client is not None:
         unmatched = _look_up(pending, directory, client, outcome)
@@ -412,6 +416,8 @@ def _make(rest: Iterable[Member], members: Sequence[Member], directory: Director
             allocator.reserve(str(member.values["userid"]))
     for item in outcome.found.values():
         allocator.reserve(item.userid)
+    no_cells: dict[str, str] = {}
+    takes_cells = cells is not None and bool(maker.columns())
     for member in rest:
         if not member.values.get("name"):
             outcome.problems[member.row] = Text(
@@ -419,9 +425,9 @@ def _make(rest: Iterable[Member], members: Sequence[Member], directory: Director
                 f"{_matches_nobody(member).zh}，因此是新成员，而新成员须填写姓名")
             continue
         try:
-            base = maker.base(member, cells(member.row) if cells else {})
+            base = maker.base(member, cells(member.row) if takes_cells and cells else no_cells)
             if maker.numbered:
-                userid = allocator.take(base)
+                userid = allocator.take(base, checked=True)
             elif base in allocator:
                 outcome.problems[member.row] = Text(
                     f"{maker.option} gives userid {base}, which another row or member already has",

@@ -232,6 +232,8 @@ def _runs(text: str) -> tuple[list[tuple[str, str]], bool]:
 def _pieces(name: str) -> tuple[str, ...]:
     """A name's syllables, Latin words and runs of digits, in order; UseridError "name-not-pinyin" if some
     characters cannot be read, "name-empty" if nothing is left."""
+    if 2 <= len(name) <= 4 and all("\u4e00" <= char <= "\u9fa5" for char in name):
+        return _han_name(name)  # most names: two to four Chinese characters, nothing to cut or drop
     text = name if name.isascii() else unicodedata.normalize("NFKC", name)
     runs, dotted = _runs(text)
     pieces: list[str] = []
@@ -262,6 +264,23 @@ def _pieces(name: str) -> tuple[str, ...]:
     if not pieces:
         raise UseridError("name-empty", name)
     return tuple(pieces)
+
+
+def _han_name(name: str) -> tuple[str, ...]:
+    """`_pieces` of a name of two to four Chinese characters: the surname, then the given name, read apart."""
+    if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES:
+        surname, given = list(COMPOUND_SURNAMES[name[:2]]), name[2:]
+    elif name[0] in SURNAMES:
+        surname, given = [SURNAMES[name[0]]], name[1:]
+    else:
+        syllables, missing = _read(name[0])
+        if missing:
+            raise UseridError("name-not-pinyin", missing)
+        surname, given = list(syllables), name[1:]
+    syllables, missing = _read(given)
+    if missing:
+        raise UseridError("name-not-pinyin", "".join(dict.fromkeys(missing)))
+    return (*surname, *syllables)
 
 
 def pinyin_userid(name: str) -> str:
@@ -395,9 +414,11 @@ class Allocator:
         """Mark a userid as used (case-insensitively), so `take` never hands it out."""
         self._taken.add(userid.lower())
 
-    def take(self, base: str) -> str:
-        """The first free one of base, base2, base3, ..., now taken. UseridError if `base` is not a userid."""
-        check_userid(base)
+    def take(self, base: str, *, checked: bool = False) -> str:
+        """The first free one of base, base2, base3, ..., now taken. UseridError if `base` is not a userid
+        (`checked`: the caller made it with `pinyin_userid` or `render_template`, which check it already)."""
+        if not checked:
+            check_userid(base)
         key = base.lower()
         number = self._next.get(key, 1)
         while True:
