@@ -40,8 +40,8 @@ STREETS = ["中山路", "人民路", "解放路", "建设路", "和平路", "科
 
 
 # The members sheet's headers as an HR system writes them (the 帐号 column becomes the HR system's 工号)
-HR_HEADERS = {"姓名": "员工姓名", "帐号": "工号", "别名": "英文名", "职务": "岗位", "部门": "所属部门", "手机": "手机号码",
-              "个人邮箱": "邮箱", "直属上级": "直属领导", "启用": "在职状态"}
+HR_HEADERS = {"姓名": "员工姓名", "帐号": "工号", "别名": "英文名", "职务": "岗位", "部门": "所属部门",
+              "手机": "手机号码", "个人邮箱": "邮箱", "直属上级": "直属领导", "启用": "在职状态"}
 HR_MAPPING = ["员工姓名=name", "英文名=alias", "岗位=position", "所属部门=department", "手机号码=mobile",
               "邮箱=email", "在职状态=enable"]
 HR_WITH_USERIDS = HR_MAPPING + ["工号=userid", "直属领导=direct_leader"]
