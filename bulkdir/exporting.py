@@ -17,6 +17,12 @@ and named in its notes instead of being written as blanks that look real.
 Departments are written by id (the `所在部门` column) instead of by path when a path cannot be written
 so that it reads back the same: unknown names (ids-only access), a name holding `/` or `;`, or a member
 in a department outside the snapshot.
+
+The corp's custom fields (自定义字段) follow the standard columns, each under its own name, which is how the
+reader knows them (`extattr:NAME` when the name is a header the reader takes for a standard field, where it
+would lose), text as it is and web fields as `标题；https://…`. A column mapping (bulkdir/mapping.py) makes
+the file the HR system's sheet: its headers and its words, and every column it names present (blank where
+there is nothing to write), since the reader refuses a mapping naming a column the file lacks.
 """
 
 from __future__ import annotations
@@ -29,13 +35,21 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 from bulkdir.errors import ConfigError, SheetError, Text
 from bulkdir.fields import GENDER_WORDS, YES_NO_WORDS
-from bulkdir.parsers import CellProblem, parse_path
-from bulkdir.schema import DEPARTMENT_COLUMNS, MEMBER_COLUMNS, MEMBER_HEADERS, Column
+from bulkdir.mapping import EXTATTR, IGNORE, ColumnMapping, Mapping
+from bulkdir.parsers import CellProblem, custom_value_text, parse_path
+from bulkdir.schema import (
+    DEPARTMENT_COLUMNS,
+    DEPARTMENT_HEADERS,
+    IGNORED_HEADERS,
+    MEMBER_COLUMNS,
+    MEMBER_HEADERS,
+    Column,
+)
 from bulkdir.sheets import OutSheet, atomic_file, normalise_header, write_csv, write_xlsx
 from bulkdir.wecom.directory import ROOT_ID, Directory, fetch_directory
 
 __all__ = ["ExportSummary", "export_directory", "default_export_path", "export_target", "resolve_format",
-           "FORMATS", "DEFAULT_FIELDS"]
+           "custom_field_headers", "FORMATS", "DEFAULT_FIELDS"]
 
 Format = Literal["xlsx", "csv", "json"]
 Headers = Literal["en", "zh"]
@@ -49,6 +63,10 @@ DEFAULT_FIELDS: tuple[str, ...] = (
     "userid", "name", "alias", "department", "position", "gender", "mobile", "telephone", "email",
     "biz_mail", "address", "is_leader_in_dept", "direct_leader", "order", "enable", "external_position",
     "nickname")
+_ALLOWED: tuple[str, ...] = DEFAULT_FIELDS + ("department_id", "main_department")  # what --fields may name
+_CANONICAL: tuple[str, ...] = DEFAULT_FIELDS[:4] + ("department_id", "main_department") + DEFAULT_FIELDS[4:14] \
+    + ("disabled",) + DEFAULT_FIELDS[14:]  # the order of columns, those a mapping may add included
+MAX_CUSTOM_NAME = 32  # the admin console's limit on a custom field's name
 _ONLY_WHEN_PRESENT = ("biz_mail", "nickname")
 _REQUIRED = ("userid", "name")  # the reader refuses a members sheet without them
 _PRIVATE = ("mobile", "email", "gender", "address", "biz_mail")  # hidden to new apps since 2022
@@ -70,7 +88,9 @@ class ExportSummary:
 
     `path` is the file (the members file for CSV), `departments_path` the CSV's sibling
     `<name>-departments.csv` (None for xlsx and JSON, which hold both). `notes` say what is missing
-    or hidden; the CLI prints them on stderr, and the file carries them too (xlsx, JSON).
+    or hidden; the CLI prints them on stderr, and the file carries them too (xlsx, JSON). `fields` are
+    the standard member fields, `custom_fields` the corp's custom fields written, `headers` the members
+    sheet's header row as written (the HR system's names where a mapping gave them).
     """
 
     path: Path
@@ -82,6 +102,8 @@ class ExportSummary:
     departments_path: Path | None = None
     by_id: bool = False
     notes: list[Text] = field(default_factory=list)
+    custom_fields: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
 
 
 def default_export_path(corp_id: str | None, format: str = "xlsx", today: _dt.date | None = None) -> Path:
@@ -144,7 +166,8 @@ def departments_csv_path(path: Path) -> Path:
 def export_directory(source: Any, path: str | Path | None = None, format: str | None = None,
                      department: str | None = None, fields: Sequence[str] | str | None = None,
                      headers: str = "en", progress: Progress | None = None,
-                     corp_id: str | None = None, force: bool = False) -> ExportSummary:
+                     corp_id: str | None = None, force: bool = False,
+                     mapping: Mapping | None = None) -> ExportSummary:
     """Write the directory (or one department's subtree) to an xlsx, CSV or JSON file that
     `bulkdir import` takes back unchanged.
 
@@ -152,9 +175,13 @@ def export_directory(source: Any, path: str | Path | None = None, format: str | 
     Directory already fetched. `department` is a path as the importer reads it (`研发中心/广州`, with
     or without the corp's name in front) or a department id; `fields` the member columns (English
     field names, Chinese labels or any header alias; `userid` and `name` are always written);
-    `headers` "en" (the API's field names) or "zh" (the Chinese labels). An existing file is replaced only
-    with `force`. Raises ConfigError for a bad option (exit 2); WeComError when the platform refuses the
-    reads. The files are written atomically and are readable by their owner only.
+    `headers` "en" (the API's field names) or "zh" (the Chinese labels). Each of the corp's custom fields
+    is a column named after it, after the standard ones (with `fields`, those it names, by name or
+    `extattr:NAME`). `mapping` (bulkdir/mapping.py) heads the columns it maps with the HR system's names
+    and writes its words for the values it maps, so that the file imports back through the same mapping;
+    JSON keeps the API's names. An existing file is replaced only with `force`. Raises ConfigError for a
+    bad option (exit 2); WeComError when the platform refuses the reads. The files are written atomically
+    and are readable by their owner only.
 
     >>> summary = export_directory(client, "directory.xlsx", department="研发中心", headers="zh")  # doctest: +SKIP
     >>> summary.members, summary.departments, summary.notes                                     # doctest: +SKIP
@@ -162,7 +189,7 @@ def export_directory(source: Any, path: str | Path | None = None, format: str | 
     """
     if headers not in ("en", "zh"):
         raise ConfigError(f"unknown --headers {headers!r}: use en or zh")
-    keys = _parse_fields(fields)
+    keys = _parse_fields(fields, mapping)
     if not isinstance(source, Directory):
         corp_id = corp_id or getattr(getattr(source, "settings", None), "corp_id", None)
     chosen_path, chosen_format = export_target(Path(path) if path else default_export_path(corp_id, format or "xlsx"),
@@ -172,10 +199,17 @@ def export_directory(source: Any, path: str | Path | None = None, format: str | 
     else:
         read = (lambda done, total: progress("read", done, total)) if progress else None
         directory = fetch_directory(source, progress=read)
-    layout = _Layout(directory, headers, keys, department)  # type: ignore[arg-type]
+    layout = _Layout(directory, headers, keys, department,  # type: ignore[arg-type]
+                     mapping=None if chosen_format == "json" else mapping)
+    if chosen_format == "json" and mapping:
+        layout.notes.append(Text(
+            "The column mapping is not applied to JSON, which keeps the API's field names; export to xlsx or CSV "
+            "for the HR system's headers.",
+            "JSON 文件不使用列映射，仍用接口的字段名；需要人事系统的表头时请导出为 xlsx 或 CSV。"))
     summary = ExportSummary(path=chosen_path, format=chosen_format, members=len(layout.members),
                             departments=sum(d.id != ROOT_ID for d in layout.departments), fields=list(layout.fields),
-                            mode=directory.mode, by_id=layout.by_id, notes=list(layout.notes))
+                            mode=directory.mode, by_id=layout.by_id, notes=list(layout.notes),
+                            custom_fields=list(layout.custom_fields), headers=list(layout.headers))
     total = len(layout.members)
 
     def member_rows(shape: Callable[[dict], Any]) -> Iterator[Any]:
@@ -222,8 +256,18 @@ def _write(chosen_path: Path, chosen_format: str, summary: ExportSummary, layout
 # what goes in the file
 
 
-def _parse_fields(fields: Sequence[str] | str | None) -> list[str] | None:
-    """Member column keys from `--fields` (names, labels or aliases, comma-separated); None: the default."""
+@dataclass(frozen=True)
+class _Asked:
+    """What `--fields` asked for: member column keys, and names that may be the corp's custom fields
+    (`extattr:NAME`, or a name that is no standard field), checked once the snapshot shows them."""
+
+    keys: list[str]
+    custom: list[str]
+
+
+def _parse_fields(fields: Sequence[str] | str | None, mapping: Mapping | None = None) -> _Asked | None:
+    """The columns `--fields` asks for (names, labels, aliases or the mapping's columns, comma-separated);
+    None: the default."""
     if fields is None:
         return None
     names = [f.strip() for f in (fields.replace("，", ",").split(",") if isinstance(fields, str) else fields)]
@@ -231,24 +275,64 @@ def _parse_fields(fields: Sequence[str] | str | None) -> list[str] | None:
     if not names:
         return None
     keys: list[str] = []
-    allowed = list(DEFAULT_FIELDS) + ["department_id", "main_department"]
+    custom: list[str] = []
     for name in names:
+        item = mapping.lookup(name) if mapping else None
+        if item is not None and item.target != IGNORE:
+            name = item.target  # the HR system's name for a field
+        if name.lower().startswith(EXTATTR):
+            custom.append(name[len(EXTATTR):].strip())
+            continue
         column = MEMBER_HEADERS.get(normalise_header(name))
         key = None if column is None else ("enable" if column.key == "disabled" else column.key)
-        if key not in allowed:
-            raise ConfigError(f"unknown field {name!r} in --fields; the fields are: {', '.join(allowed)} "
+        if key in _ALLOWED:
+            if key not in keys:
+                keys.append(key)
+        elif column is not None or len(name) > MAX_CUSTOM_NAME:
+            raise ConfigError(f"unknown field {name!r} in --fields; the fields are: {', '.join(_ALLOWED)} "
                               f"(未知字段 {name}；可用字段见上)")
-        if key not in keys:
-            keys.append(key)
-    return keys
+        else:
+            custom.append(name)  # a custom field's name, or a typo: the snapshot tells
+    return _Asked(keys, list(dict.fromkeys(custom)))
+
+
+def _custom_fields_wanted(asked: _Asked | None, corp: dict[str, str]) -> list[str]:
+    """The custom fields to export, in the corp's order: all of them, or those `--fields` names."""
+    if asked is None:
+        return list(corp)
+    unknown = [name for name in asked.custom if name not in corp]
+    if unknown:
+        shown = ", ".join(corp) or "none shown"
+        raise ConfigError(f"unknown field {unknown[0]!r} in --fields; the fields are: {', '.join(_ALLOWED)}, "
+                          f"and the corp's custom fields: {shown} (未知字段 {unknown[0]}；可用字段见上)")
+    return [name for name in corp if name in asked.custom]
+
+
+def custom_field_headers(names: Iterable[str], taken: Iterable[str] = ()) -> dict[str, str]:
+    """The header of each custom field's column: its name, which the reader takes as that field, or
+    `extattr:NAME` when the name is already a header of the sheet (`taken`), or one the reader takes for
+    a standard field, which would win over the custom field on import.
+
+    >>> custom_field_headers(["工号", "职务", "主页"], taken=["主页"])
+    {'工号': '工号', '职务': 'extattr:职务', '主页': 'extattr:主页'}
+    """
+    used = {normalise_header(h) for h in taken} | set(MEMBER_HEADERS) | IGNORED_HEADERS
+    out: dict[str, str] = {}
+    for name in names:
+        key = normalise_header(name)
+        out[name] = name if key and key not in used else EXTATTR + name
+        used.add(key)
+    return out
 
 
 class _Layout:
     """The columns, rows and notes of one export, decided from the snapshot and the options."""
 
-    def __init__(self, directory: Directory, headers: Headers, fields: list[str] | None, department: str | None):
+    def __init__(self, directory: Directory, headers: Headers, fields: _Asked | None, department: str | None,
+                 mapping: Mapping | None = None):
         self.directory = directory
         self.lang = headers
+        self.mapping = mapping or Mapping()
         self.notes: list[Text] = []
         self.root_name = directory.root_name
         top = _find_department(directory, department) if department is not None else ROOT_ID
@@ -268,8 +352,20 @@ class _Layout:
         self.path_texts = self._path_texts()
         self.by_id = self.path_texts is None
         self.fields = self._choose_fields(fields)
-        self.headers = [self._header(_MEMBER_COLUMN[key]) for key in self.fields]
+        self.member_headers = [self._member_header(key) for key in self.fields]
+        self._words = {key: found for key in self.fields if (found := self._word_map(key)) is not None}
+        self._hr_words: dict[tuple[str, str], str] = {}
+        corp_fields = directory.custom_fields()
+        self.custom_fields = _custom_fields_wanted(fields, corp_fields)
+        self.custom_fields += [name for name in self._mapped_custom_fields() if name in corp_fields
+                               and name not in self.custom_fields]
+        self.custom_fields.sort(key=list(corp_fields).index)
+        self.custom_headers = self._custom_headers()
+        self.padding = self._padding(self.member_headers + list(self.custom_headers.values()), member_sheet=True)
+        self.headers = self.member_headers + list(self.custom_headers.values()) + self.padding
+        self.department_padding = self._padding(self._department_headers(), member_sheet=False)
         self._explain()
+        self._explain_columns(corp_fields)
 
     # ---- decisions ----------------------------------------------------------------------------
 
@@ -293,7 +389,7 @@ class _Layout:
                     return None
         return texts
 
-    def _choose_fields(self, asked: list[str] | None) -> list[str]:
+    def _choose_fields(self, asked: _Asked | None) -> list[str]:
         directory = self.directory
         if asked is None:
             keys = [k for k in DEFAULT_FIELDS
@@ -303,10 +399,138 @@ class _Layout:
             elif directory.private_fields_hidden:
                 keys = [k for k in keys if k not in _PRIVATE]
         else:
-            keys = [k for k in _REQUIRED if k not in asked] + asked
+            keys = [k for k in _REQUIRED if k not in asked.keys] + asked.keys
+        if self.mapping:
+            keys = self._with_mapped_fields(keys, canonical=asked is None)
         if self.by_id:
             keys = ["department_id" if k == "department" else k for k in keys]
         return list(dict.fromkeys(keys))
+
+    # ---- the mapping: the HR system's headers and words -----------------------------------------
+
+    def _with_mapped_fields(self, keys: list[str], canonical: bool) -> list[str]:
+        """`keys` and the fields the mapping names, so that the file imports back through it; the departments
+        by id and `enable` as `disabled` when that is how the mapping has them."""
+        mapped = {column.key for item in self.mapping.columns
+                  if item.target != IGNORE and item.custom_field is None
+                  and (column := item.member_column()) is not None}
+        if "department_id" in mapped and "department" not in mapped and not self.by_id:
+            keys = ["department_id" if k == "department" else k for k in keys]
+        if "disabled" in mapped and "enable" not in mapped:
+            keys = ["disabled" if k == "enable" else k for k in keys]
+        taken = set(keys)
+        both_department = {"department", "department_id"} & taken  # one of them; the other is left blank
+        for key in sorted(mapped & set(_CANONICAL), key=_CANONICAL.index):  # others (to_invite) are left blank
+            if key in taken or (key in ("department", "department_id") and both_department) \
+                    or (key in ("enable", "disabled") and {"enable", "disabled"} & taken):
+                continue
+            keys.append(key)
+        if canonical:
+            keys.sort(key=_CANONICAL.index)
+        return keys
+
+    def _member_header(self, key: str) -> str:
+        item = self.mapping.header_for(key) if self.mapping else None
+        if item is not None:
+            return item.column
+        return self._free_header(_MEMBER_COLUMN[key], MEMBER_HEADERS)
+
+    def _free_header(self, column: Column, table: dict[str, Column]) -> str:
+        """Our header for `column`, or another the reader takes for it when the mapping reads ours as
+        something else (a mapping's `"部门名称" = "department"` would read a departments sheet's 部门名称 so)."""
+        ours = self._header(column)
+        if not self.mapping:
+            return ours
+        claimed = self.mapping.headers()
+        for header in (ours, column.key, column.label, *column.aliases):
+            key = normalise_header(header)
+            if key not in claimed and table.get(key) is column:
+                return header
+        return ours
+
+    def _word_map(self, key: str) -> tuple[ColumnMapping, Callable[[str], Any]] | None:
+        """The mapping's column for `key` when it turns the HR system's words into ours, and the field's parser."""
+        item = self.mapping.header_for(key) if self.mapping else None
+        column = item.member_column() if item is not None else None
+        if item is None or not item.values or column is None or column.parse is None:
+            return None
+        return item, column.parse
+
+    def _mapped_custom_fields(self) -> list[str]:
+        return [item.custom_field for item in self.mapping.columns if item.custom_field is not None]
+
+    def _custom_headers(self) -> dict[str, str]:
+        """Each exported custom field's header: the mapping's column for it, else its name (or
+        `extattr:NAME` when that name is taken)."""
+        mapped = {name: item.column for name in self.custom_fields
+                  if (item := self.mapping.header_for(EXTATTR + name)) is not None}
+        taken = self.member_headers + list(self.mapping.headers())
+        named = custom_field_headers([n for n in self.custom_fields if n not in mapped], taken)
+        return {name: mapped.get(name) or named[name] for name in self.custom_fields}
+
+    def _padding(self, written: list[str], member_sheet: bool) -> list[str]:
+        """The mapping's columns that a sheet would lack, written as blank columns: the reader refuses a
+        mapping naming a column the file does not have, and a blank cell leaves the field as it is."""
+        have = {normalise_header(h) for h in written}
+        out = []
+        for item in self.mapping.columns:
+            department_only = item.custom_field is None and item.target != IGNORE and item.member_column() is None
+            if department_only != (not member_sheet) or normalise_header(item.column) in have:
+                continue
+            have.add(normalise_header(item.column))
+            out.append(item.column)
+        return out
+
+    def _explain_columns(self, corp_fields: dict[str, str]) -> None:
+        """Notes on columns that will not read back as their field: custom fields headed `extattr:NAME`, and
+        a mapping's custom fields the corp lacks."""
+        renamed = [name for name, header in self.custom_headers.items() if header == EXTATTR + name]
+        if renamed:
+            maps = " ".join(f"--map {EXTATTR}{name}={EXTATTR}{name}" for name in renamed)
+            self.notes.append(Text(
+                f"The custom field(s) {', '.join(renamed)} are headed {EXTATTR}NAME: the name is also the header of a "
+                f"standard field, which would take the column on import. Importing this file leaves them as they "
+                f"are; to import edits of them, add {maps}.",
+                f"自定义字段 {'、'.join(renamed)} 的列名为 {EXTATTR}名称：该名称也是标准字段的列名，"
+                f"导入时会被当作标准字段。直接导入本文件时这些字段保持不变；要导入对它们的修改，请加 {maps}。"))
+        if not self.mapping:
+            return
+        shown = bool(corp_fields) or (bool(self.directory.members) and self.directory.mode != "ids-only")
+        for item in self.mapping.columns:
+            name = item.custom_field
+            if name is not None and shown and name not in corp_fields:
+                self.notes.append(Text(
+                    f"The mapping reads column {item.column!r} as the custom field {name!r}, which the corp does "
+                    f"not have: the column is blank, and importing through this mapping is refused until the field "
+                    f"is added in the admin console or the mapping corrected.",
+                    f"映射把列“{item.column}”读作自定义字段“{name}”，但企业没有这个字段：该列为空；在管理后台添加该字段"
+                    "或改正映射之前，按此映射导入会被拒绝。"))
+
+    def hr_word(self, key: str, cell: str) -> str:
+        """The HR system's word for our cell of `key`: the first sheet word of the mapping whose word parses to
+        the same value; our cell when none does."""
+        found = self._words.get(key)
+        if found is None or not cell:
+            return cell
+        remembered = self._hr_words.get((key, cell))
+        if remembered is not None:
+            return remembered
+        item, parse = found
+        word = cell
+        try:
+            wanted = parse(cell)
+            for sheet_word, ours in item.values.items():
+                try:
+                    if parse(ours) == wanted:
+                        word = sheet_word
+                        break
+                except CellProblem:
+                    continue
+        except CellProblem:
+            pass
+        if len(self._hr_words) < 10_000:  # a few distinct values (是/否, 男/女) on every row
+            self._hr_words[(key, cell)] = word
+        return word
 
     def _explain(self) -> None:
         directory, notes = self.directory, self.notes
@@ -379,7 +603,7 @@ class _Layout:
             elif key == "gender":
                 value = str(member.get("gender") or "")
                 value = value if value in GENDER_WORDS else ""  # 0: not set, and the reader refuses 0
-            elif key == "enable":
+            elif key in ("enable", "disabled"):
                 value = member.get("enable")
                 if value is None and "status" in member:
                     value = 0 if member.get("status") == 2 else 1
@@ -388,6 +612,11 @@ class _Layout:
                 value = member.get(key)
                 value = "" if value is None else str(value)
             out[key] = value
+        if self.custom_fields:
+            attrs = {attr.get("name"): attr for attr in (member.get("extattr") or {}).get("attrs") or []
+                     if isinstance(attr, dict)}
+            for name, header in self.custom_headers.items():
+                out[header] = custom_value_text(attrs.get(name))
         return out
 
     def member_cells(self, member: dict) -> list[str]:
@@ -408,9 +637,14 @@ class _Layout:
                 cells.append(GENDER_WORDS.get(value, ""))
             elif key == "enable":
                 cells.append(YES_NO_WORDS.get(value, "") if value != "" else "")
+            elif key == "disabled":  # words that mean what they say in an enable and a disable column alike
+                cells.append({1: "启用", 0: "禁用"}.get(value, "") if value != "" else "")
             else:
                 cells.append(value)
-        return cells
+        if self._words:
+            cells = [self.hr_word(key, cell) for key, cell in zip(self.fields, cells)]
+        cells += [values[header] for header in self.custom_headers.values()]
+        return cells + [""] * len(self.padding)
 
     # ---- departments ----------------------------------------------------------------------------
 
@@ -426,7 +660,14 @@ class _Layout:
 
     @property
     def department_headers(self) -> list[str]:
-        return [k if self.lang == "en" else _DEPARTMENT_COLUMN[k].label for k in self.department_keys]
+        return self._department_headers() + self.department_padding
+
+    def _department_headers(self) -> list[str]:
+        mapped = {column.key: item.column for item in self.mapping.columns
+                  if item.custom_field is None and item.target != IGNORE and item.member_column() is None
+                  and (column := item.department_column()) is not None}
+        return [mapped.get(k) or self._free_header(_DEPARTMENT_COLUMN[k], DEPARTMENT_HEADERS)
+                for k in self.department_keys]
 
     def department_values(self) -> Iterator[dict[str, Any]]:
         """Departments below the root (the root always exists), parents before children."""
@@ -438,9 +679,9 @@ class _Layout:
                    "order": department.order, "name_en": department.name_en or ""}
 
     def department_rows(self) -> Iterator[list[str]]:
-        keys = self.department_keys
+        keys, blank = self.department_keys, [""] * len(self.department_padding)
         for values in self.department_values():
-            yield ["" if values[k] is None else str(values[k]) for k in keys]
+            yield ["" if values[k] is None else str(values[k]) for k in keys] + blank
 
 
 def _reaches_root(directory: Directory, id: int) -> bool:
@@ -522,6 +763,7 @@ def _write_json(path: Path, layout: _Layout, corp_id: str | None, members: Itera
         "exported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "mode": layout.directory.mode,
         "fields": layout.fields,
+        "custom_fields": list(layout.custom_headers.values()),
         "notes": [{"en": n.en, "zh": n.zh} for n in layout.notes],
     }
     keys = layout.department_keys

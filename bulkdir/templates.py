@@ -7,7 +7,9 @@ name ends in `（示例）`, which the reader skips with a warning. A CSV templa
 the example row only: CSV has no notes, lists or formats.
 
 The files kept in the repository's `templates/` folder are exactly what `write_template` writes
-(`tests/test_templates.py` fails when they drift).
+(`tests/test_templates.py` fails when they drift). A members template may end with one column per custom
+field of the corp (`custom_fields`, which `bulkdir template --from-directory` reads from the directory),
+headed with the field's name as the reader takes it.
 
     >>> write_template("members.xlsx")                                  # doctest: +SKIP
     PosixPath('members.xlsx')
@@ -19,15 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal, Mapping
 
 from bulkdir.errors import ConfigError
 from bulkdir.fields import LABELS
 from bulkdir.sheets import write_csv
 
 __all__ = ["TemplateColumn", "TemplateKind", "HeaderLanguage", "MEMBER_TEMPLATE", "DEPARTMENT_TEMPLATE",
-           "TEMPLATE_FILES", "columns_for", "header_text", "sheet_name", "template_kind", "write_template",
-           "write_all_templates"]
+           "TEMPLATE_FILES", "columns_for", "custom_field_columns", "header_text", "sheet_name", "template_kind",
+           "template_target", "write_template", "write_all_templates"]
 
 TemplateKind = Literal["members", "departments"]
 HeaderLanguage = Literal["zh", "en"]
@@ -177,6 +179,44 @@ def columns_for(kind: TemplateKind) -> tuple[TemplateColumn, ...]:
     return MEMBER_TEMPLATE if kind == "members" else DEPARTMENT_TEMPLATE
 
 
+_WEB_EXAMPLE = "个人主页；https://example.com"
+CustomFields = Iterable[str] | Mapping[str, str]
+"""The corp's custom fields: names, or name -> "text" | "web" as `Directory.custom_fields()` gives them."""
+
+
+def custom_field_columns(custom_fields: CustomFields) -> tuple[TemplateColumn, ...]:
+    """One text-formatted column per custom field, headed with its name (`extattr:NAME` when the name is a
+    header the reader takes for a standard field). A web field's note and example show `标题；https://…`.
+
+    >>> [(c.label, c.example) for c in custom_field_columns({"工号": "text", "主页": "web"})]
+    [('工号', ''), ('主页', '个人主页；https://example.com')]
+    """
+    from bulkdir.exporting import custom_field_headers
+
+    kinds = dict(custom_fields) if isinstance(custom_fields, Mapping) else dict.fromkeys(custom_fields, None)
+    taken = [header_text(c, lang) for c in MEMBER_TEMPLATE for lang in ("zh", "en")]
+    headers = custom_field_headers(kinds, taken)
+    columns = []
+    for name, kind in kinds.items():
+        if kind == "web":
+            notes = (f"自定义字段“{name}”（网页）：写成 标题；网址，如 {_WEB_EXAMPLE}，标题最多 12 个字符。",
+                     f"Custom field {name} (web): title；address, e.g. {_WEB_EXAMPLE}; a title of at most 12 "
+                     "characters.")
+        else:
+            web_too = kind is None  # the kind is not known: say how a web field is written too
+            notes = (f"自定义字段“{name}”：最多 64 个字符。" + ("网页字段写成 标题；https://…。" if web_too else ""),
+                     f"Custom field {name}: at most 64 characters."
+                     + (" A web field is written title；https://…." if web_too else ""))
+        header = headers[name]
+        if header != name:
+            how = f"--map {header}={header}"
+            notes = (notes[0] + f"该名称也是标准字段的列名，导入时请加 {how}。",
+                     notes[1] + f" The name is also a standard field's header: import with {how}.")
+        columns.append(TemplateColumn(header, False, *notes, _WEB_EXAMPLE if kind == "web" else "",
+                                      text=True, label=header, width=30 if kind == "web" else 14))
+    return tuple(columns)
+
+
 def header_text(column: TemplateColumn, headers: HeaderLanguage) -> str:
     """The header a template writes: the Chinese label or the English field name, `*` in front
     when required. The reader ignores the `*`.
@@ -209,16 +249,13 @@ def template_kind(path: str | Path) -> TemplateKind:
     return "departments" if any(word in name for word in _DEPARTMENT_WORDS) else "members"
 
 
-def write_template(path: str | Path, kind: TemplateKind | None = None, headers: HeaderLanguage = "zh",
-                   *, overwrite: bool = False) -> Path:
-    """Write a blank members or departments template as .xlsx or .csv.
+def template_target(path: str | Path, headers: HeaderLanguage = "zh", *, overwrite: bool = False) -> Path:
+    """The template's path once it is known to be writable as asked: ConfigError for a suffix other than
+    .xlsx/.csv, unknown `headers`, or an existing file without `overwrite`. The CLI asks before it reads
+    the directory, so that a bad name costs no call.
 
-    `kind` defaults to what the file's name says (`template_kind`); `headers` is "zh" for the
-    Chinese labels of the admin console, "en" for the API's field names. Raises ConfigError for a
-    suffix other than .xlsx/.csv, or an existing file without `overwrite`.
-
-    >>> write_template("onboarding.xlsx")                               # doctest: +SKIP
-    PosixPath('onboarding.xlsx')
+    >>> template_target("onboarding-not-written-yet.csv", "en")
+    PosixPath('onboarding-not-written-yet.csv')
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -230,8 +267,33 @@ def write_template(path: str | Path, kind: TemplateKind | None = None, headers: 
     if path.exists() and not overwrite:
         raise ConfigError(f"{path} already exists; choose another name or add --force to replace it"
                           f" (文件已存在；换个文件名，或加 --force 覆盖)")
+    return path
+
+
+def write_template(path: str | Path, kind: TemplateKind | None = None, headers: HeaderLanguage = "zh",
+                   *, overwrite: bool = False, custom_fields: CustomFields | None = None) -> Path:
+    """Write a blank members or departments template as .xlsx or .csv.
+
+    `kind` defaults to what the file's name says (`template_kind`); `headers` is "zh" for the
+    Chinese labels of the admin console, "en" for the API's field names. `custom_fields` (names, or
+    `Directory.custom_fields()`) adds a column per custom field after the usual ones, so that HR fills
+    them in the same sheet. Raises ConfigError for a suffix other than .xlsx/.csv, an existing file
+    without `overwrite`, or custom fields on a departments template (they are members' fields).
+
+    >>> write_template("onboarding.xlsx")                               # doctest: +SKIP
+    PosixPath('onboarding.xlsx')
+    >>> write_template("onboarding.xlsx", custom_fields={"工号": "text", "主页": "web"})  # doctest: +SKIP
+    PosixPath('onboarding.xlsx')
+    """
+    path = template_target(path, headers, overwrite=overwrite)
+    suffix = path.suffix.lower()
     kind = kind or template_kind(path)
     columns = columns_for(kind)
+    if custom_fields:
+        if kind != "members":
+            raise ConfigError("custom fields are members' fields: a departments template has none"
+                              " (自定义字段属于成员，部门模板没有自定义字段)")
+        columns += custom_field_columns(custom_fields)
     if suffix == ".csv":
         write_csv(path, [header_text(c, headers) for c in columns], [[c.example_for(headers) for c in columns]])
     else:

@@ -175,19 +175,136 @@ def test_csv_template_is_header_and_example(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM, so Excel opens it as UTF-8
 
 
-def test_readme_template_examples_print_what_they_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_template_examples_print_what_they_show(emulator, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's examples, those with --from-directory against a corp with the custom fields 工号 and
+    主页 (a web field), as the README says."""
     import re
     import shlex
 
     readme = (REPO_TEMPLATES.parent / "README.md").read_text(encoding="utf-8")
     section = re.search(r"<!-- section:template -->\n(.*?)<!-- /section:template -->", readme, re.S).group(1)
     shown = re.findall(r"^    \$ (bulkdir template .*)\n    (.*)$", section, re.M)
-    assert len(shown) == 2
+    assert len([command for command, _ in shown if "--from-directory" not in command]) == 2
+    with_fields(emulator, ["工号", "主页:web"])
     monkeypatch.chdir(tmp_path)
     for command, output in shown:
-        result = run(*shlex.split(command)[1:])
-        assert result.exit_code == 0
-        assert result.output.strip() == output
+        result = run_on(emulator, *shlex.split(command)[1:])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == output
+
+
+# ---------------------------------------------------------------------------------------------
+# --from-directory: the corp's custom fields as columns
+
+
+def run_on(emulator, *args: str):
+    """`bulkdir ARGS` configured for the emulator through the environment, as a person's config would."""
+    env = {"BULKDIR_CORP_ID": emulator.corp_id, "BULKDIR_SECRET": emulator.secret, "BULKDIR_BASE_URL": emulator.url,
+           "BULKDIR_RATE": "600000"}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def with_fields(emulator, fields: list[str]) -> None:
+    """Custom fields defined in the emulator, and one member to show them (the directory learns them so)."""
+    emulator.faults(custom_fields=fields)
+    emulator.call("department/create", {"name": "研发中心", "parentid": 1, "id": 2})
+    answer = emulator.call("user/create", {"userid": "boss", "name": "老板", "mobile": "13800000000",
+                                           "department": [1]})
+    assert answer["errcode"] == 0, answer
+
+
+def test_from_directory_adds_a_column_per_custom_field(emulator, tmp_path: Path) -> None:
+    with_fields(emulator, ["工号", "主页:web", "职务"])
+    path = tmp_path / "onboarding.xlsx"
+    result = run_on(emulator, "template", str(path), "--from-directory")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (f"Wrote a blank members template to {path}, sheet 成员列表, with the custom "
+                                     "fields 工号, 主页, 职务 (已生成空白模板).")
+    sheet = load_workbook(path)["成员列表"]
+    usual = [header_text(c, "zh") for c in MEMBER_TEMPLATE]
+    headers = [c.value for c in sheet[1]]
+    # after the usual columns, in the corp's order; 职务 is position's header, so that field is extattr:职务
+    assert headers == usual + ["工号", "主页", "extattr:职务"]
+    custom = {c.value: c for c in sheet[1][len(usual):]}
+    assert "自定义字段“工号”" in custom["工号"].comment.text
+    assert "标题；网址" in custom["主页"].comment.text
+    assert "--map extattr:职务=extattr:职务" in custom["extattr:职务"].comment.text
+    for cell in custom.values():
+        assert sheet.column_dimensions[cell.column_letter].number_format == "@"  # a 工号 like 00123 stays
+    assert [sheet.cell(row=2, column=c.column).value for c in custom.values()] == [None, "个人主页；https://example.com",
+                                                                                 None]
+    csv_path = tmp_path / "onboarding.csv"
+    assert run_on(emulator, "template", str(csv_path), "--from-directory", "--headers", "en").exit_code == 0
+    header = csv_path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header == [header_text(c, "en") for c in MEMBER_TEMPLATE] + ["工号", "主页", "extattr:职务"]
+
+
+def test_a_filled_template_with_custom_fields_imports_them(emulator, tmp_path: Path) -> None:
+    with_fields(emulator, ["工号", "主页:web"])
+    path = tmp_path / "onboarding.xlsx"
+    assert run_on(emulator, "template", str(path), "--from-directory").exit_code == 0
+    book = load_workbook(path)
+    sheet = book["成员列表"]
+    headers = [c.value for c in sheet[1]]
+    row = {"*帐号": "lisi", "*姓名": "李四", "手机": "13900001111", "部门": "研发中心", "工号": "00123",
+           "主页": "博客；https://e.com/ls"}
+    for header, value in row.items():
+        sheet.cell(row=3, column=headers.index(header) + 1, value=value)
+    book.save(path)
+    result = run_on(emulator, "import", str(path), "--yes")
+    assert result.exit_code == 0, result.output + result.stderr
+    attrs = emulator.call("user/get", userid="lisi")["extattr"]["attrs"]
+    assert attrs == [{"type": 0, "name": "工号", "text": {"value": "00123"}},
+                     {"type": 1, "name": "主页", "web": {"url": "https://e.com/ls", "title": "博客"}}]
+
+
+def test_from_directory_on_a_corp_without_custom_fields_says_so(emulator, tmp_path: Path) -> None:
+    with_fields(emulator, [])
+    path = tmp_path / "onboarding.csv"
+    result = run_on(emulator, "template", str(path), "--from-directory")
+    assert result.exit_code == 0
+    assert "no custom fields" in result.stderr
+    assert result.stdout.strip() == f"Wrote a blank members template to {path} (已生成空白模板)."
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0] == ",".join(header_text(c, "zh")
+                                                                            for c in MEMBER_TEMPLATE)
+
+
+def test_from_directory_refuses_a_departments_template_or_a_bad_name_before_any_call(emulator,
+                                                                                     tmp_path: Path) -> None:
+    with_fields(emulator, ["工号"])
+    emulator.reset()
+    (tmp_path / "kept.xlsx").write_bytes(b"mine")
+    for args in (["departments.xlsx"], ["staff.txt"], ["kept.xlsx"]):
+        result = run_on(emulator, "template", str(tmp_path / args[0]), "--from-directory")
+        assert result.exit_code == 2, args
+    assert "members' fields" in run_on(emulator, "template", str(tmp_path / "d.xlsx"), "--kind", "departments",
+                                       "--from-directory").stderr
+    assert sum(emulator.stats()["calls"].values()) == 0
+    assert (tmp_path / "kept.xlsx").read_bytes() == b"mine"
+
+
+def test_without_from_directory_nothing_is_read(emulator, tmp_path: Path) -> None:
+    with_fields(emulator, ["工号"])
+    emulator.reset()
+    result = run_on(emulator, "template", str(tmp_path / "onboarding.xlsx"))
+    assert result.exit_code == 0
+    assert sum(emulator.stats()["calls"].values()) == 0
+    assert [c.value for c in load_workbook(tmp_path / "onboarding.xlsx").active[1]] == [
+        header_text(c, "zh") for c in MEMBER_TEMPLATE]
+
+
+def test_the_library_takes_custom_fields_as_names_or_kinds(tmp_path: Path) -> None:
+    from bulkdir.errors import ConfigError
+
+    path = write_template(tmp_path / "m.csv", headers="en", custom_fields=["工号", "mobile"])
+    header = path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header[-2:] == ["工号", "extattr:mobile"]
+    path = write_template(tmp_path / "m.xlsx", custom_fields={"主页": "web"})
+    cell = load_workbook(path).active[1][-1]
+    assert cell.value == "主页" and "标题；网址" in cell.comment.text
+    with pytest.raises(ConfigError, match="members' fields"):
+        write_template(tmp_path / "d.xlsx", "departments", custom_fields=["工号"])
 
 
 @pytest.mark.parametrize("headers", ["zh", "en"])
