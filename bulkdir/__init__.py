@@ -215,13 +215,14 @@ def apply(plan: ImportPlan | str | Path, client: WeComClient | None = None, *, w
 
 def export(client: WeComClient | Directory, path: str | Path | None = None, *, format: str | None = None,
            department: str | None = None, fields: str | list[str] | None = None, headers: str = "en",
-           force: bool = False, progress: Any = None) -> ExportSummary:
+           force: bool = False, progress: Any = None, mapping: MappingLike = None) -> ExportSummary:
     """Write the directory (or one department's subtree) to xlsx, CSV or JSON, in the shape `import` reads
-    back unchanged; see `bulkdir export`. Without `path`: directory-<corp id>-<date>.xlsx here.
+    back unchanged; see `bulkdir export`. Without `path`: directory-<corp id>-<date>.xlsx here. With
+    `mapping` (as for `validate`), the columns it names get the HR system's headers and words.
 
     >>> with connect(sandbox=True) as client:                     # doctest: +SKIP
     ...     export(client, "directory.xlsx").members
     40
     """
     return export_directory(client, path, format=format, department=department, fields=fields, headers=headers,
-                            progress=progress, force=force)
+                            progress=progress, force=force, mapping=as_mapping(mapping) or None)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from typing import Mapping as MappingType
 
 from bulkdir.errors import MappingError, Text
@@ -56,11 +56,12 @@ LIKELY_FIELDS: dict[str, str] = {normalise_header(header): target for header, ta
 @dataclass(frozen=True)
 class ColumnMapping:
     """One sheet column's mapping: the header as the mapping writes it, the field it fills (a field
-    name, `extattr:NAME`, or `-`), and the sheet's words for that field's values (casefolded keys)."""
+    name, `extattr:NAME`, or `-`), and the sheet's words for that field's values (read without regard to
+    case; written back as the mapping spells them)."""
 
     column: str
     target: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # the sheet's words as written -> bulkdir's
 
     @property
     def custom_field(self) -> str | None:
@@ -76,11 +77,14 @@ class ColumnMapping:
     def department_column(self) -> Column | None:
         return None if self.custom_field is not None else DEPARTMENT_HEADERS.get(normalise_header(self.target))
 
-    def sheet_value(self, text: str) -> str:
-        """The cell's text in bulkdir's words: the mapped word when the mapping has one, else the text."""
-        if not self.values:
-            return text
-        return self.values.get(text.strip().casefold(), text)
+    def reader(self) -> Callable[[str], str]:
+        """`cell text -> bulkdir's word` for this column: the mapped word (the sheet's word matched without
+        regard to case or surrounding spaces), else the text as it is."""
+        folded = {word.strip().casefold(): ours for word, ours in self.values.items()}
+
+        def read(text: str) -> str:
+            return folded.get(text.strip().casefold(), text)
+        return read
 
 
 def custom_field_column(name: str, kind: str | None = None) -> Column:
@@ -194,8 +198,7 @@ class Mapping:
                                    "{ field = \"FIELD\", values = { \"sheet word\" = \"value\" } }",
                                    f"{where}：映射“{name}”的列“{column}”应写成 \"字段\" 或 "
                                    "{ field = \"字段\", values = { \"表格中的值\" = \"值\" } }")
-            values = {str(word).strip().casefold(): _value_text(value)
-                      for word, value in spec.get("values", {}).items()}
+            values = {str(word).strip(): _value_text(value) for word, value in spec.get("values", {}).items()}
             columns.append(ColumnMapping(column, _target(spec["field"]), values))
         return cls(tuple(columns), name)
 
@@ -288,7 +291,8 @@ def suggest(header: str) -> Text:
     """
     header = header.strip()
     likely = LIKELY_FIELDS.get(normalise_header(header))
-    custom = f"--map {header}={EXTATTR}{header}"
+    name = header[len(EXTATTR):] if header.lower().startswith(EXTATTR) else header
+    custom = f"--map {header}={EXTATTR}{name}"
     if not likely:
         return Text(custom)
     return Text(f"--map {header}={likely} or {custom}", f"--map {header}={likely} 或 {custom}")

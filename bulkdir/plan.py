@@ -138,6 +138,12 @@ class Plan:
                 lines.append(f"  row {row}: {Text(reason).in_lang(lang)}")
             if len(self.invalid) > first:
                 lines.append(f"  ... and {len(self.invalid) - first} more rows with problems")
+        if self.skipped:
+            lines.append(f"Rows skipped: {len(self.skipped)}")
+            for (_, row), reason in sorted(self.skipped.items())[:first]:
+                lines.append(f"  row {row}: {Text(reason).in_lang(lang)}")
+            if len(self.skipped) > first:
+                lines.append(f"  ... and {len(self.skipped) - first} more rows skipped")
         for kind, label in (("department_create", "create department"), ("department_update", "update department"),
                             ("member_create", "create"), ("member_update", "update"),
                             ("member_delete", "delete"), ("member_disable", "disable"),
@@ -162,11 +168,15 @@ class Plan:
 
         if not self.identities:
             return []
+        zh = lang == "zh"
         tally: dict[str, int] = {}
         for _, how, lookup in self.identities.values():
             tally[how] = tally.get(how, 0) + 1
-        zh = lang == "zh"
-        words = ", ".join(f"{count} {HOW_WORDS[how].in_lang(lang)}" for how, count in sorted(tally.items()))
+        made_count = tally.pop("made", 0)
+        parts = [f"{count} {HOW_WORDS[how].in_lang(lang)}" for how, count in sorted(tally.items())]
+        if made_count:
+            parts.append(f"{made_count} 个新建帐号" if zh else f"{made_count} given a new userid")
+        words = ", ".join(parts)
         lines = [("无帐号的行：" if zh else "Rows without a userid: ") + words]
         made = [(ref, userid) for ref, (userid, how, _) in sorted(self.identities.items()) if how == "made"]
         for (_, row), userid in made[:shown]:

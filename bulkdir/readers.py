@@ -12,7 +12,7 @@ from typing import Any, Callable, Collection, Iterable
 
 from bulkdir.errors import Text
 from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH, MEMBER_LABELS
-from bulkdir.mapping import IGNORE, ColumnMapping, Mapping, custom_field_column, suggest
+from bulkdir.mapping import EXTATTR, IGNORE, ColumnMapping, Mapping, custom_field_column, suggest
 from bulkdir.parsers import (
     _DIGITS,
     CLEAR_MARKERS,
@@ -69,6 +69,8 @@ class HeaderMap:
             if not key or key in IGNORED_HEADERS:
                 continue
             mapped = mapping.lookup(header) if mapping else None
+            if mapped is None and header.strip().lower().startswith(EXTATTR) and kind == "members":
+                mapped = ColumnMapping(header, header.strip())  # a header that names its custom field itself
             if mapped is not None:
                 column = self._mapped_column(mapped, header, kind, custom_fields)
                 if column is None:
@@ -108,6 +110,7 @@ class HeaderMap:
         if mapped.target == IGNORE:
             return None
         name = mapped.custom_field
+        column: Column | None
         if name is not None and kind == "members":
             if custom_fields is not None and name not in custom_fields:
                 known = "、".join(custom_fields) if custom_fields else ""
@@ -116,17 +119,18 @@ class HeaderMap:
                                                   known=known or "none"))
                 if custom_fields:
                     return None
-            return custom_field_column(name, (custom_fields or {}).get(name))
-        column = mapped.member_column() if kind == "members" and name is None else (
-            mapped.department_column() if kind == "departments" else None)
+            column = custom_field_column(name, (custom_fields or {}).get(name))
+        else:
+            column = mapped.member_column() if kind == "members" and name is None else (
+                mapped.department_column() if kind == "departments" else None)
         if column is None:
             kind_zh = "成员表" if kind == "members" else "部门表"
             self.problems.append(make_problem("mapped-to-other-sheet", row=self.header_row, column=header,
                                               value=mapped.target, kind=kind, kind_zh=kind_zh))
             return None
         if mapped.values and column.parse is not None:
-            parse = column.parse
-            column = replace(column, parse=lambda text: parse(mapped.sheet_value(text)))
+            parse, word = column.parse, mapped.reader()
+            column = replace(column, parse=lambda text: parse(word(text)))
         return column
 
     def header_of(self, field_name: str) -> str | None:

@@ -3,7 +3,8 @@
 `--sandbox` on any command that talks to WeCom starts it on a free port of 127.0.0.1 and points the
 client at it with its own credentials, so that `bulkdir import ... --sandbox` followed by
 `bulkdir export ... --sandbox` shows the imported rows. The state lives in
-`<data dir>/sandbox.sqlite3` (see `bulkdir.config.user_dirs`); `bulkdir sandbox reset` empties it.
+`<data dir>/sandbox.sqlite3` (see `bulkdir.config.user_dirs`); `bulkdir sandbox reset` empties it. Its corp
+defines two custom fields, 工号 and 入职日期.
 One bulkdir process uses the sandbox at a time (a lock file), since each emulator keeps the directory
 in memory and two would drift apart.
 """
@@ -24,6 +25,9 @@ SANDBOX_SECRET = "sandbox-secret"
 SANDBOX_APP_SECRET = "sandbox-app-secret"
 # No platform limit to respect: the sandbox runs as fast as the machine allows, unless --rate says else.
 SANDBOX_RATE = 60_000
+# The custom fields (自定义字段) the sandbox's corp defines, as many corps do, so that HR sheets with them can
+# be tried (README, "Sheets from an HR system").
+SANDBOX_CUSTOM_FIELDS = ("工号", "入职日期")
 
 
 def sandbox_db() -> Path:
@@ -66,7 +70,8 @@ def start_sandbox(base: Settings | None = None, *, rate: int | None = None) -> S
     lock = _lock(db)
     try:
         server = EmulatorServer(EmulatorOptions(corp_id=SANDBOX_CORP_ID, secret=SANDBOX_SECRET,
-                                                app_secret=SANDBOX_APP_SECRET, db=str(db))).start()
+                                                app_secret=SANDBOX_APP_SECRET, db=str(db),
+                                                custom_fields=list(SANDBOX_CUSTOM_FIELDS))).start()
     except BaseException:
         lock.release()
         raise

@@ -265,9 +265,10 @@ def _in_sheet(problems: list[Problem], sheet: str) -> list[Problem]:
 
 
 def _kind_of(raw: RawSheet, header_index: int, mapping: Mapping) -> TableKind:
-    keys = {normalise_header(_as_mapped(c, mapping)) for c in raw.rows[header_index] if c and len(c) < 100}
-    if any(key.startswith(EXTATTR) for key in keys):
-        return "members"
+    mapped = [_as_mapped(c, mapping) for c in raw.rows[header_index] if c and len(c) < 100]
+    if any(target.strip().lower().startswith(EXTATTR) for target in mapped):
+        return "members"  # only members have custom fields
+    keys = {normalise_header(target) for target in mapped}
     if keys & _MEMBER_ONLY:
         return "members"
     member_score = len(keys & set(MEMBER_HEADERS))

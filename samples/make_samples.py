@@ -14,6 +14,12 @@ example.com, so nothing here reaches a real person.
                              a mobile Excel turned into the number 1.39123E+10, an unknown leader.
 - admin_console_template.xlsx  the admin console's layout: sheet 成员列表, notes merged over rows 1-8,
                              headers on row 9, the example row 张三（示例） on row 10, then real rows.
+- hr_onboarding.xlsx         an HR system's onboarding export (its own headers, no userids, 工号 and
+                             入职日期 for custom fields, 性别 as M/F, 在职状态 in words): six new hires, two
+                             of them 陈伟 like one of staff.xlsx, and 胡倩 of staff.xlsx with a new position.
+- hr_mapping.toml            the mapping that reads it ([mappings.beisen]).
+- hr_leavers.xlsx            leavers by 姓名 and 手机 only, as an HR system lists them: two of staff.xlsx and
+                             one who is nobody in the corp. New hires' mobiles are in 1390001xxxx.
 """
 
 from __future__ import annotations
@@ -278,6 +284,45 @@ def admin_people(rng: random.Random, taken: list[Person]) -> list[Person]:
     return fresh
 
 
+HR_HEADERS = ["工号", "姓名", "性别", "手机", "邮箱", "所属部门", "职位", "入职日期", "职级", "在职状态"]
+HR_HIRES = [  # 工号, name, gender, mobile, department, position, start date
+    ("E2001", "陈伟", "M", "13900011001", "研发中心/广州研发部", "后端工程师", "2026-12-01"),
+    ("E2002", "陈伟", "M", "13900011002", "研发中心/北京研发部", "数据工程师", "2026-12-01"),
+    ("E2003", "单晓燕", "F", "13900011003", "市场部/华南市场组", "市场专员", "2026-12-01"),
+    ("E2004", "吕思琪", "F", "13900011004", "财务部", "会计", "2026-12-08"),
+    ("E2005", "欧阳娜娜", "F", "13900011005", "人力行政部/招聘组", "招聘专员", "2026-12-08"),
+    ("E2006", "阿依古丽·买买提", "F", "13900011006", "研发中心/测试部", "测试工程师", "2026-12-08"),
+]
+HR_MAPPING = """\
+# How bulkdir reads the onboarding export of the HR system (see README, "Sheets from an HR system").
+[mappings.beisen]
+"工号" = "extattr:工号"            # a custom field (自定义字段) of the corp
+"所属部门" = "department"
+"职位" = "position"
+"入职日期" = "extattr:入职日期"
+"职级" = "-"                       # not kept in WeCom: read as nothing, without a warning
+"性别" = { field = "gender", values = { "M" = "男", "F" = "女" } }
+"在职状态" = { field = "enable", values = { "在职" = 1, "离职" = 0 } }
+"""
+
+
+def write_hr_onboarding(folder: Path, crowd: list[Person]) -> None:
+    rows = [[number, name, gender, mobile, f"{mobile}@{DOMAIN}".replace("139000", "hire", 1), department, position,
+             start, "P4", "在职"] for number, name, gender, mobile, department, position, start in HR_HIRES]
+    moved = crowd[1]  # 胡倩: in the corp already, found by her mobile; the HR system has her new position
+    rows.insert(2, ["E1002", moved.name, "F" if moved.gender == "女" else "M", moved.mobile, moved.email,
+                    "/".join(moved.departments[0]), "首席技术顾问", "2021-03-15", "P8", "在职"])
+    write_xlsx(folder / "hr_onboarding.xlsx", OutSheet("员工信息", HR_HEADERS, rows))
+    (folder / "hr_mapping.toml").write_text(HR_MAPPING, encoding="utf-8")
+
+
+def write_hr_leavers(folder: Path, crowd: list[Person]) -> None:
+    leaving = [p for p in crowd if not any(p.leads) and len(p.departments) == 1][-3:-1]
+    rows = [[p.name, p.mobile, "2026-11-30", "个人原因"] for p in leaving]
+    rows.append(["李雷", "13900019999", "2026-11-30", "合同到期"])  # nobody in the corp has this mobile
+    write_xlsx(folder / "hr_leavers.xlsx", OutSheet("离职人员", ["姓名", "手机", "离职日期", "离职原因"], rows))
+
+
 def make_samples(folder: str | Path) -> list[Path]:
     """Write every sample into `folder`; the same content on every run."""
     folder = Path(folder)
@@ -289,7 +334,9 @@ def make_samples(folder: str | Path) -> list[Path]:
     write_leavers(folder, crowd)
     write_staff_with_errors(folder, crowd)
     write_admin_template(folder, admin_people(rng, crowd))
-    return sorted(folder.glob("*.xlsx")) + sorted(folder.glob("*.csv"))
+    write_hr_onboarding(folder, crowd)
+    write_hr_leavers(folder, crowd)
+    return sorted(folder.glob("*.xlsx")) + sorted(folder.glob("*.csv")) + sorted(folder.glob("*.toml"))
 
 
 if __name__ == "__main__":

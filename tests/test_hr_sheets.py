@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from import_support import client_for, members_of, read_results, run_cli, run_json, seed_corp, write_sheet, writes
 
 HR_HEADER = ["工号", "姓名", "手机", "邮箱", "所属部门", "职位", "入职日期", "职级"]
@@ -132,7 +133,7 @@ def test_new_hires_get_pinyin_userids_numbered_past_the_corp_and_the_sheet(emula
     maps = ["--map", "工号=-", "--map", "入职日期=-", "--map", "职级=-"]
     dry = run_cli(emulator, "import", str(sheet), "--dry-run", "--make-userid", "pinyin", *maps)
     assert "row 2: new userid zhangwei" in dry.stdout and "row 3: new userid zhangwei3" in dry.stdout
-    assert "Rows without a userid: 5 new userid" in dry.stdout
+    assert "Rows without a userid: 5 given a new userid" in dry.stdout
     code, summary = run_json(emulator, "import", str(sheet), "--yes", "--make-userid", "pinyin", *maps)
     assert code == 1 and (summary["created"], summary["invalid"]) == (5, 1)
     assert set(members_of(emulator.state())) == {"zhangwei", "zhangwei2", "zhangwei3", "shanxiongxin", "lvbu",

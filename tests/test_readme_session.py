@@ -1,12 +1,14 @@
-"""The README's sandbox session, run again: every `$ ` command of its `session` section, in order, in a
-folder holding a copy of samples/, on an empty sandbox (BULKDIR_HOME is this test's own folder, set by
-conftest). Each must exit as the `# exit N` line under it says, and print the lines the README shows.
+"""The README's sandbox sessions, run again: every `$ ` command of its `session` section (and of its
+`hr-session` section, "Sheets from an HR system"), in order, in a folder holding a copy of samples/, on an
+empty sandbox (BULKDIR_HOME is this test's own folder, set by conftest). Each must exit as the `# exit N`
+line under it says, and print the lines the README shows.
 
-To print the session with the output it gives today, or to put that output into the README's section
+To print a session with the output it gives today, or to put that output into the README's section
 (only the lines under each command change; the prose stays):
 
-    python tests/test_readme_session.py           # print
-    python tests/test_readme_session.py --write   # update README.md
+    python tests/test_readme_session.py                          # print
+    python tests/test_readme_session.py --write                  # update README.md
+    python tests/test_readme_session.py --section hr-session --write
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-SECTION = re.compile(r"<!-- section:session -->\n(.*?)<!-- /section:session -->", re.S)
+def section_pattern(name: str = "session") -> re.Pattern[str]:
+    return re.compile(rf"<!-- section:{name} -->\n(.*?)<!-- /section:{name} -->", re.S)
+
+
+SECTION = section_pattern()
 COMMAND = re.compile(r"^    \$ (.*)$")
 EXIT = re.compile(r"^    # exit (\d+)$")
 RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b")
@@ -37,10 +43,10 @@ class Step:
     exit: int | None = None
 
 
-def session_steps(text: str | None = None) -> list[Step]:
-    """The commands of the README's session section with the output and exit code shown under each."""
-    match = SECTION.search(text if text is not None else README.read_text(encoding="utf-8"))
-    assert match, "README.md has no session section"
+def session_steps(text: str | None = None, section: str = "session") -> list[Step]:
+    """The commands of a README session section with the output and exit code shown under each."""
+    match = section_pattern(section).search(text if text is not None else README.read_text(encoding="utf-8"))
+    assert match, f"README.md has no {section} section"
     steps: list[Step] = []
     current: Step | None = None
     for line in match.group(1).splitlines():
@@ -124,6 +130,40 @@ def test_readme_session_runs_as_shown(tmp_path: Path, bulkdir_home: Path) -> Non
     assert members["huqian"]["position"] == "首席技术顾问"
 
 
+def check_session(steps: list[Step], tmp_path: Path, bulkdir_home: Path) -> Path:
+    """Run the steps (all but the first, which sets BULKDIR_HOME) and check each against the README."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    home = shown_home(steps)
+    for step, code, lines in run_session(workdir, bulkdir_home, steps[1:]):
+        assert code == step.exit, f"{step.command!r} exited {code}, the README says {step.exit}:\n" + "\n".join(lines)
+        printed = {normalise(line, str(bulkdir_home), home) for line in lines}
+        for line in step.output:
+            if line.strip() in ("", "..."):
+                continue
+            assert normalise(line, home, home) in printed, (
+                f"{step.command!r} no longer prints {line!r}; it printed:\n" + "\n".join(lines))
+    return workdir
+
+
+def test_readme_hr_session_runs_as_shown(tmp_path: Path, bulkdir_home: Path) -> None:
+    steps = session_steps(section="hr-session")
+    commands = [s.command for s in steps]
+    assert commands[1] == "bulkdir sandbox reset", commands
+    assert any("--make-userid pinyin" in c for c in commands) and any(c.startswith("bulkdir delete") for c in commands)
+    assert all(s.exit is not None for s in steps[1:]), [s.command for s in steps if s.exit is None]
+    workdir = check_session(steps, tmp_path, bulkdir_home)
+    after = subprocess.run(argv("bulkdir export after.json --sandbox"), cwd=workdir, capture_output=True, text=True,
+                           env={**os.environ, "BULKDIR_HOME": str(bulkdir_home)}, timeout=120)
+    assert after.returncode == 0, after.stderr
+    import json
+
+    members = {m["userid"]: m for m in json.loads((workdir / "after.json").read_text(encoding="utf-8"))["members"]}
+    assert {"chenwei", "chenwei2", "chenwei3", "shanxiaoyan", "lvsiqi", "ouyangnana"} <= set(members)
+    assert "wangqiang" not in members and "wangyuhan" not in members
+    assert members["huqian"]["position"] == "首席技术顾问"
+
+
 def test_session_parser_reads_commands_output_and_exit_codes() -> None:
     text = ("<!-- section:session -->\nSome prose.\n\n    $ bulkdir validate x.xlsx  # a comment\n"
             "    Row  Column\n    ...\n    # exit 1\n\nMore prose.\n\n    $ python -c 'print(1)'\n    1\n"
@@ -143,10 +183,10 @@ def test_rewrite_puts_fresh_output_under_each_command_in_order() -> None:
     assert new.startswith("# Title\n") and new.endswith("\nEnd.\n<!-- /section:session -->\nAfter.\n")
 
 
-def rewrite_section(text: str, outputs: list[tuple[int, list[str]]]) -> str:
+def rewrite_section(text: str, outputs: list[tuple[int, list[str]]], section: str = "session") -> str:
     """The README with each session command's output and exit line replaced, in order, by `outputs`
     (exit code and lines of each command but the BULKDIR_HOME one)."""
-    match = SECTION.search(text)
+    match = section_pattern(section).search(text)
     assert match
     lines = match.group(1).splitlines()
     out: list[str] = []
@@ -172,7 +212,9 @@ def rewrite_section(text: str, outputs: list[tuple[int, list[str]]]) -> str:
 
 
 if __name__ == "__main__":
-    steps = session_steps()
+    arguments = sys.argv[1:]
+    name = arguments[arguments.index("--section") + 1] if "--section" in arguments else "session"
+    steps = session_steps(section=name)
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "home"
         work = Path(folder) / "work"
@@ -181,8 +223,8 @@ if __name__ == "__main__":
         results = run_session(work, home, steps)
     outputs = [(code, [line.replace(str(home), shown).rstrip() for line in lines])
                for step, code, lines in results if not HOME_SET.match(step.command)]
-    if sys.argv[1:] == ["--write"]:
-        README.write_text(rewrite_section(README.read_text(encoding="utf-8"), outputs), encoding="utf-8")
+    if "--write" in arguments:
+        README.write_text(rewrite_section(README.read_text(encoding="utf-8"), outputs, name), encoding="utf-8")
     else:
         for step, (code, lines) in zip([s for s in steps if not HOME_SET.match(s.command)], outputs):
             print(f"    $ {step.command}")

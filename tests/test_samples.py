@@ -40,7 +40,8 @@ def run(*args: str):
 
 def test_samples_are_what_the_script_writes(tmp_path: Path) -> None:
     written = make_samples.make_samples(tmp_path)
-    kept = [p.name for p in SAMPLES.iterdir() if p.suffix in (".xlsx", ".csv") and not RESULT_FILE.search(p.name)]
+    kept = [p.name for p in SAMPLES.iterdir()
+            if p.suffix in (".xlsx", ".csv", ".toml") and not RESULT_FILE.search(p.name)]
     assert sorted(p.name for p in written) == sorted(kept)
     for path in written:
         assert snapshot(path) == snapshot(SAMPLES / path.name), (

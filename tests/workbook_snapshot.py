@@ -8,9 +8,9 @@ from typing import Any
 
 
 def snapshot(path: Path) -> Any:
-    """For a CSV its text; for an xlsx, per sheet: cell values and number formats, header fonts,
+    """For a CSV (or a TOML file) its text; for an xlsx, per sheet: cell values and number formats, header fonts,
     notes, drop-down lists, column formats and widths, merged cells and frozen panes."""
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() in (".csv", ".toml"):
         return path.read_text(encoding="utf-8-sig")
     from openpyxl import load_workbook
 
