@@ -278,8 +278,11 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
                 columns[name] = header
     named = _named_by_invalid(result.tables, invalid, directory, examples)
     identities = {row: item for row, item in identification.found.items() if (MEMBERS, row) not in invalid}
+    # said in the plan, not only by `validate`: the value would be dropped by the platform if the field is missing
+    unchecked = [Text(f"Note: {p.message}", f"注意：{p.message.zh}") for p in result.problems
+                 if p.type == "custom-fields-unchecked"]
     return SheetRecords(members, departments, invalid, parts, result.problems, table_errors, columns, examples,
-                        named, identities, identification.notes)
+                        named, identities, unchecked + identification.notes)
 
 
 def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Directory,

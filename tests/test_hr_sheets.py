@@ -382,6 +382,7 @@ def test_an_empty_directory_says_the_custom_fields_cannot_be_checked(emulator, t
                      "--map", "入职日期=extattr:入职日期", "--map", "工号=-", "--map", "职级=-")
     assert result.exit_code == 0, result.output
     assert "Members: 1 to create" in result.stdout
+    assert "Note: Column '入职日期' is mapped to the custom field '入职日期', which cannot be checked" in result.stdout
 
 
 def test_the_library_takes_the_same_mapping_and_maker(emulator, tmp_path: Path) -> None:
