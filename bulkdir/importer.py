@@ -219,12 +219,14 @@ class ImportResult:
 
 def read_records(path: Source, directory: Directory, sheet: str | None = None,
                  encoding: str | None = None, *, mapping: Mapping | None = None,
-                 maker: UseridMaker | None = None, client: WeComClient | None = None) -> SheetRecords:
+                 maker: UseridMaker | None = None, client: WeComClient | None = None,
+                 journal: Journal | None = None) -> SheetRecords:
     """Read and validate an import sheet (members, and a departments sheet when the workbook has one),
     knowing the corp's userids (a row for an existing member is an update and needs no name) and its custom
     fields; read through `mapping` when the sheet has an HR system's headers. Rows without a userid are
     matched to members by mobile or email, or given one by `maker` (bulkdir/matching.py; `client` makes the
-    lookups when the snapshot cannot show mobiles and emails).
+    lookups when the snapshot cannot show mobiles and emails, and `journal` keeps count of those that found
+    nobody, against the platform's daily limit).
 
     Rows with errors are left out of `members`/`departments` and listed in `invalid` with the reason;
     problems of the table itself (a missing required column) are in `table_errors`.
@@ -264,7 +266,7 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
     identification = Identification()
     if MEMBERS in result.tables and not table_errors:
         cells = row_cells(result.tables[MEMBERS], maker.columns()) if maker else None
-        identification = identify(members, directory, client=client, maker=maker, cells=cells)
+        identification = _identify(members, directory, client, journal, maker=maker, cells=cells)
         for row, reason in identification.problems.items():
             invalid[(MEMBERS, row)] = reason
         members = [m for m in members if (MEMBERS, m.row) not in invalid]
@@ -283,6 +285,18 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
                  if p.type == "custom-fields-unchecked"]
     return SheetRecords(members, departments, invalid, parts, result.problems, table_errors, columns, examples,
                         named, identities, unchecked + identification.notes)
+
+
+def _identify(members: list[Member], directory: Directory, client: WeComClient | None, journal: Journal | None,
+              **options: Any) -> Identification:
+    """`identify`, with the lookups that found nobody in the last day (this journal's runs) counted against
+    the platform's limit, and this call's added to them."""
+    corp, endpoint = (client.settings.corp_id, client.endpoint) if client is not None else (None, None)
+    spent = journal.failed_lookups(corp, endpoint) if journal is not None and client is not None else {}
+    outcome = identify(members, directory, client=client, spent=spent, **options)
+    if journal is not None and client is not None:
+        journal.note_failed_lookups(corp, endpoint, outcome.failed_lookups)
+    return outcome
 
 
 def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Directory,
@@ -364,8 +378,9 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
         source_hash = _rows_hash(book)
     name = path.name if path is not None else "the DataFrame"
     directory = (fetch or fetch_directory)(client)
+    journal = _journal(options)
     records = read_records(book, directory, options.sheet, options.encoding, mapping=options.mapping,
-                           maker=options.maker, client=client)
+                           maker=options.maker, client=client, journal=journal)
     if records.table_errors:
         raise SheetError(f"{name} cannot be imported: " + " ".join(p.message for p in records.table_errors[:3]),
                          f"{name} 无法导入：" + " ".join(p.message.zh for p in records.table_errors[:3]))
@@ -380,7 +395,6 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
         raise RefusedError(f"--delete-missing needs a members sheet, and {name} has none: nothing is deleted "
                            "on the strength of a departments sheet alone.",
                            f"--delete-missing 需要成员表，而 {name} 中没有：不会只凭部门表删除任何成员。")
-    journal = _journal(options)
     key = options.plan_key("import", client)
     plan = build_plan(records.members, records.departments, directory, records.invalid, options.delete,
                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key),
@@ -999,7 +1013,7 @@ def prepare_delete(path: str | Path, client: WeComClient, options: ImportOptions
     journal = _journal(options)
     key = options.plan_key("delete", client)
     named = [m for m in leavers if m.row not in bad]
-    outcome = identify(named, directory, client=client, deleting=True)
+    outcome = _identify(named, directory, client, journal, deleting=True)
     _check_named_userids(named, directory, outcome)
     left_out = {**outcome.problems, **outcome.unmatched}
     pairs = [(m.row, str(m.values.get("userid") or "")) for m in named if m.row not in left_out]

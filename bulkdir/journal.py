@@ -69,6 +69,13 @@ CREATE TABLE IF NOT EXISTS operations (
     message_zh TEXT,               -- the message in Chinese
     PRIMARY KEY (run_id, key)
 );
+CREATE TABLE IF NOT EXISTS failed_lookups (  -- user/getuserid and get_userid_by_email calls that found nobody
+    corp_id TEXT,
+    endpoint TEXT,
+    api TEXT NOT NULL,
+    at TEXT NOT NULL,
+    failed INTEGER NOT NULL
+);
 """
 SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, status);
@@ -264,6 +271,22 @@ class Journal:
                 "AND outcome IN ('deleted', 'disabled') AND updated_at >= ? GROUP BY kind",
                 (corp_id, since, since, since)).fetchall()
         return {kind: count for kind, count in rows}
+
+    def failed_lookups(self, corp_id: str | None, endpoint: str | None,
+                       hours: float = DELETE_WINDOW_HOURS) -> dict[str, int]:
+        """How many lookups of each API found nobody on this corp and endpoint in the last `hours` (the
+        platform blocks a lookup API for a day once they pass 20% of the members, wecom-api.md A8)."""
+        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._lock:
+            rows = self._db.execute("SELECT api, SUM(failed) FROM failed_lookups WHERE corp_id IS ? AND endpoint IS ? "
+                                    "AND at >= ? GROUP BY api", (corp_id, endpoint, since)).fetchall()
+        return {api: int(count) for api, count in rows}
+
+    def note_failed_lookups(self, corp_id: str | None, endpoint: str | None, failed: Mapping[str, int]) -> None:
+        """Add lookups that found nobody, so that later runs today know what is left of the day's budget."""
+        rows = [(corp_id, endpoint, api, _now(), count) for api, count in failed.items() if count]
+        if rows:
+            self._write_many("INSERT INTO failed_lookups VALUES (?, ?, ?, ?, ?)", rows)
 
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, int], report: str | None = None) -> None:
         """Close a run: `finished` (every row has its final outcome) or `interrupted` (resume it by running again)."""

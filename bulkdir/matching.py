@@ -149,12 +149,13 @@ class Identification:
 
 def identify(members: Sequence[Member], directory: Directory, *, client: Any = None,
              maker: UseridMaker | None = None, cells: Callable[[int], dict[str, str]] | None = None,
-             deleting: bool = False) -> Identification:
+             deleting: bool = False, spent: dict[str, int] | None = None) -> Identification:
     """Settle every member row without a userid (see the module's docstring); the found userid is written
     into the row's values, so the planner treats it like a row that had it. `cells(row)` gives a row's
     cells by header, for templates with `{column:...}`; `client` makes the lookups when the snapshot
-    cannot show mobiles and emails; `deleting` leaves unmatched rows in `unmatched` instead of making
-    userids or calling them problems."""
+    cannot show mobiles and emails, `spent` (API -> lookups that found nobody in the last day, by earlier
+    runs) what is already gone of their budget; `deleting` leaves unmatched rows in `unmatched` instead of
+    making userids or calling them problems."""
     outcome = Identification()
     wanted = [m for m in members if not m.values.get("userid")]
     if not wanted:
@@ -167,7 +168,7 @@ def identify(members: Sequence[Member], directory: Directory, *, client: Any = N
     elif _snapshot_shows_contacts(directory):
         unmatched = _match_in_snapshot(pending, directory, outcome)
     elif client is not None:
-        unmatched = _look_up(pending, directory, client, outcome)
+        unmatched = _look_up(pending, directory, client, outcome, spent or {})
     else:
         unmatched = pending
         outcome.notes.append(Text("Note: the directory does not show mobiles or emails, and no lookups can be made.",
@@ -250,13 +251,15 @@ def lookup_budget(directory: Directory) -> int:
     return max(1, math.floor(0.2 * len(directory.members)))
 
 
-def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: Identification) -> list[Member]:
+def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: Identification,
+             spent: dict[str, int]) -> list[Member]:
     """Find the rows' members with the lookup APIs, a few at a time, never letting an API's failed lookups
     pass the budget: a lookup starts only while that API's failures so far plus its lookups in flight are
     below it. A row is new only when every field it has was looked up and found nobody; a row with a field
     left unlooked (the budget spent, or the platform's 45009) stays unmatched and is said to be."""
-    budget = lookup_budget(directory)
+    whole = lookup_budget(directory)
     failures = dict.fromkeys(set(LOOKUP_APIS.values()), 0)
+    budget = {api: max(0, whole - spent.get(api, 0)) for api in failures}
     in_flight = dict.fromkeys(failures, 0)
     closed: set[str] = set()  # APIs at their budget or blocked by the platform
     todo = {m.row: [n for n in MATCH_FIELDS if _contact(m, n)] for m in pending}
@@ -288,7 +291,7 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
                         not_found.append(member)
                     continue
                 api = LOOKUP_APIS[fields[0]]
-                if len(running) < workers and failures[api] + in_flight[api] < budget:
+                if len(running) < workers and failures[api] + in_flight[api] < budget[api]:
                     in_flight[api] += 1
                     name = fields.pop(0)
                     running[pool.submit(call, member, name)] = (member, api, name)
@@ -296,7 +299,7 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
                     still.append(member)
             waiting = still
             for api in failures:
-                if failures[api] >= budget:
+                if failures[api] >= budget[api]:
                     closed.add(api)  # spent: the next failure would cross the platform's limit
             if not running:
                 continue
@@ -324,18 +327,21 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
     outcome.failed_lookups = {api: count for api, count in failures.items() if count}
     left = sorted(row for row in unlooked if row not in outcome.found and row not in outcome.problems)
     if left:
+        earlier = max(spent.values(), default=0)
+        already = Text(f" ({earlier} of them by earlier runs in the last day)" if earlier else "",
+                       f"（其中 {earlier} 次为过去一天内之前的运行所用）" if earlier else "")
         reason = Text(
-            f"not matched: WeCom allows about {budget} failed lookups a day for this corp (20% of its members) and "
-            "bulkdir stopped before that, so whether this member exists is not known; run again tomorrow, or set "
-            "an app secret whose reads show mobiles and emails",
-            f"未匹配：企业微信每天只允许约 {budget} 次查询失败（成员数的 20%），bulkdir 已在此之前停止，无法确定该成员"
-            "是否存在；请明天再运行，或设置能读取手机和邮箱的应用 Secret")
+            f"not matched: WeCom allows about {whole} failed lookups a day for this corp (20% of its members){already} "
+            "and bulkdir stopped before that, so whether this member exists is not known; run again tomorrow, or "
+            "set an app secret whose reads show mobiles and emails",
+            f"未匹配：企业微信每天只允许约 {whole} 次查询失败（成员数的 20%）{already.zh}，bulkdir 已在此之前停止，"
+            "无法确定该成员是否存在；请明天再运行，或设置能读取手机和邮箱的应用 Secret")
         for row in left:
             outcome.problems[row] = reason
         outcome.notes.append(Text(
-            f"Note: lookups by mobile and email stopped before the platform's limit of failed lookups ({budget}); "
+            f"Note: lookups by mobile and email stopped before the platform's limit of failed lookups ({whole}); "
             f"{len(left)} row(s) were left unmatched and are not imported.",
-            f"注意：按手机和邮箱查询已在平台的失败次数限制（{budget}）之前停止；{len(left)} 行未匹配，不会导入。"))
+            f"注意：按手机和邮箱查询已在平台的失败次数限制（{whole}）之前停止；{len(left)} 行未匹配，不会导入。"))
     return [m for m in not_found if m.row not in outcome.found and m.row not in outcome.problems]
 
 

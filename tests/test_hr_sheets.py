@@ -277,6 +277,21 @@ def test_lookups_stop_before_the_platforms_limit_of_failures(start_emulator, tmp
     assert len(messages) == 3 and all("failed lookups a day" in m for m in messages)
 
 
+def test_the_days_budget_of_failed_lookups_is_shared_by_the_runs_of_the_day(start_emulator, tmp_path: Path) -> None:
+    corp = start_emulator(restrict_details=True)
+    seed_corp(corp, [RESEARCH], [{"userid": f"old{i}", "name": f"老员工{i}", "mobile": f"138{i:08d}",
+                                  "department": [2]} for i in range(20)])  # 4 failed lookups a day
+    sheet = write_sheet(tmp_path / "onboarding.csv", ID_HEADER, hires_by_id(3))
+    dry = run_cli(corp, "import", str(sheet), "--dry-run", "--make-userid", "pinyin")
+    assert dry.exit_code == 0 and "Members: 3 to create" in dry.stdout  # 3 of the day's 4 spent
+    result = run_cli(corp, "import", str(sheet), "--yes", "--make-userid", "pinyin", "--json")
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["created"], summary["invalid"]) == (1, 2)
+    messages = [r["message"] for r in read_results(summary["report"]) if r["result"] == "invalid"]
+    assert all("3 of them by earlier runs in the last day" in m for m in messages)
+    assert "45009" not in json.dumps(corp.stats()["errors"])
+
+
 def test_lookups_when_private_fields_are_hidden_and_the_rerun_writes_nothing(start_emulator, tmp_path: Path) -> None:
     corp = start_emulator(restrict_details=True, hide_private_fields=True)
     seed_corp(corp, [RESEARCH], [{"userid": "zhangsan", "name": "张三", "mobile": "13800000001",
