@@ -106,12 +106,13 @@ class _Recorder:
 
 def execute(operations: list[Operation], client: WeComClient, *, workers: int = 4, journal: Journal | None = None,
             run_id: str | None = None, progress: Progress | None = None,
-            done: dict[str, OpResult] | None = None) -> Execution:
+            done: dict[str, OpResult] | None = None, stop: threading.Event | None = None) -> Execution:
     """Run operations in plan order and return one OpResult per operation (fewer when interrupted).
 
     `done` holds results already known (from the journal of an interrupted run): those operations
     are not sent again. With a journal, each operation is marked started before its call and done
-    after it. `progress` is told how far the run is as each operation ends.
+    after it. `progress` is told how far the run is as each operation ends. `stop`, once set (a Stop
+    button, from another thread), works as Ctrl-C does: no new work starts, the calls in flight finish.
 
     Example:
         >>> plan = [Operation("member:wangwu", "member_create", 1, "wangwu",
@@ -122,7 +123,7 @@ def execute(operations: list[Operation], client: WeComClient, *, workers: int = 
     """
     recorder = _Recorder(journal, run_id, progress, len(operations))
     known = dict(done or {})
-    stop = threading.Event()
+    stop = stop if stop is not None else threading.Event()
     try:
         with _ctrl_c_sets(stop):
             _run_phases(operations, client, recorder, workers, known, stop)

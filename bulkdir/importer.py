@@ -79,6 +79,7 @@ class ImportOptions:
     report: str | Path | None = None
     progress: Progress | None = None  # told (done, total, failures) as the run goes; the CLI draws a bar
     lang: str = "en"
+    stop: threading.Event | None = None  # set from another thread to stop the run as Ctrl-C does (the web page)
 
     def plan_key(self, command: str, client: WeComClient) -> dict[str, Any]:
         """The options a resumed run must share with the interrupted one: the same corp at the same endpoint
@@ -509,7 +510,7 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
     try:
         journal.record_plan(run_id, [op for op in operations if op.key not in prepared.done])
         execution = execute(operations, client, workers=options.workers, journal=journal, run_id=run_id,
-                            progress=options.progress, done=prepared.done)
+                            progress=options.progress, done=prepared.done, stop=options.stop)
         interrupted = execution.interrupted
         results = execution.results
     except KeyboardInterrupt:  # before the executor took Ctrl-C over, or a second one in it
