@@ -29,7 +29,7 @@ import secrets
 import socket
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -134,6 +134,7 @@ class RunRecord:
     report: str | None
     corp_id: str | None = None
     snapshot: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # the plan-shaping options, as the run was keyed
 
 
 def _run_record(row: tuple[Any, ...]) -> RunRecord:
@@ -141,7 +142,12 @@ def _run_record(row: tuple[Any, ...]) -> RunRecord:
     if status == "running" and host == socket.gethostname() and not process_alive(pid):
         status = "interrupted"  # killed (kill -9, a crash, a power cut) before it could say so
     return RunRecord(row[0], row[1], row[2], status, row[4], row[5], json.loads(row[6]) if row[6] else {}, row[7],
-                     row[10], row[11])
+                     row[10], row[11], json.loads(row[12]) if row[12] else {})
+
+
+def _operation_record(r: tuple[Any, ...]) -> OperationRecord:
+    return OperationRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else {}, r[4], r[5], r[6], Text(r[7] or "", r[9]),
+                           [tuple(x) for x in json.loads(r[8] or "[]")])
 
 
 def process_alive(pid: int | None) -> bool:
@@ -300,7 +306,8 @@ class Journal:
                                     "LIMIT ?", (limit,)).fetchall()
         return [_run_record(r) for r in rows]
 
-    _RUN_COLUMNS = "id, command, source, status, started_at, finished_at, counts, report, host, pid, corp_id, snapshot"
+    _RUN_COLUMNS = ("id, command, source, status, started_at, finished_at, counts, report, host, pid, corp_id, "
+                    "snapshot, options")
 
     # ---- operations
 
@@ -320,12 +327,19 @@ class Journal:
     def operations(self, run_id: str) -> dict[str, OperationRecord]:
         """Every operation of a run by key, as the journal last saw it."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT key, kind, target, body, state, outcome, errcode, message, rows, message_zh FROM operations "
-                "WHERE run_id = ?", (run_id,)).fetchall()
-        return {r[0]: OperationRecord(r[0], r[1], r[2], json.loads(r[3]) if r[3] else {}, r[4], r[5], r[6],
-                                      Text(r[7] or "", r[9]), [tuple(x) for x in json.loads(r[8] or "[]")])
-                for r in rows}
+            rows = self._db.execute(f"SELECT {self._OPERATION_COLUMNS} FROM operations WHERE run_id = ?",
+                                    (run_id,)).fetchall()
+        return {r[0]: _operation_record(r) for r in rows}
+
+    _OPERATION_COLUMNS = "key, kind, target, body, state, outcome, errcode, message, rows, message_zh"
+
+    def failures(self, run_id: str, limit: int = 50) -> list[OperationRecord]:
+        """The operations of a run that have failed so far, latest first (a page shows them as they happen)."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {self._OPERATION_COLUMNS} FROM operations WHERE run_id = ? AND "
+                                    "state = 'done' AND outcome = 'failed' ORDER BY updated_at DESC, rowid DESC "
+                                    "LIMIT ?", (run_id, limit)).fetchall()
+        return [_operation_record(r) for r in rows]
 
     def mark_started(self, run_id: str, keys: list[str]) -> None:
         """Committed before the call is sent: after a crash, a `started` operation may have landed."""
