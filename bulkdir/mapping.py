@@ -13,8 +13,8 @@ options, from a `[mappings.NAME]` table of bulkdir.toml chosen with `--mapping N
     "在职状态" = { field = "enable", values = { "在职" = 1, "离职" = 0 } }
     "备注" = "-"
 
-A mapping that names an unknown field, maps two columns onto one field, or names a column the sheet does
-not have is a MappingError (exit 2) before any row is read.
+A mapping that names an unknown field, maps two columns onto one field, names a column the sheet does
+not have, or has a value map that cannot apply is a MappingError (exit 2) before any row is read.
 
     >>> mapping = Mapping.from_options(["工号=userid", "入职日期=extattr:入职日期"])
     >>> mapping.target_of("工号"), mapping.target_of("入职日期"), mapping.target_of("姓名")
@@ -94,6 +94,17 @@ def custom_field_column(name: str, kind: str | None = None) -> Column:
     return Column(key, key, name, (), parse_custom(name, kind), clearable=True)
 
 
+def named_custom_field(header: str) -> ColumnMapping | None:
+    """The mapping a header that names its custom field itself stands for (`extattr:工号`, `Extattr:工号`).
+
+    >>> named_custom_field("Extattr:工号").custom_field, named_custom_field("工号")
+    ('工号', None)
+    """
+    if not header.strip().lower().startswith(EXTATTR):
+        return None
+    return ColumnMapping(header, _target(header.strip()))
+
+
 @dataclass(frozen=True)
 class Mapping:
     """The columns a sheet's headers are read as; empty when the sheet uses bulkdir's own headers.
@@ -103,7 +114,7 @@ class Mapping:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        by_field: dict[str, str] = {}
+        by_field: dict[str, ColumnMapping] = {}
         seen: set[str] = set()
         for item in self.columns:
             header = normalise_header(item.column)
@@ -132,13 +143,18 @@ class Mapping:
                         f"such as {', '.join(_FIELD_EXAMPLES)}, extattr:NAME for a custom field, or - to ignore it",
                         f"列“{item.column}”映射为“{item.target}”，但这不是字段名：请使用 {', '.join(_FIELD_EXAMPLES)} "
                         "等字段、extattr:名称（自定义字段）或 -（忽略该列）")
-                key = _field_identity(item)
+                key = _filled_field(item)
             if key in by_field:
-                raise MappingError(f"columns {by_field[key]!r} and {item.column!r} are both mapped to {item.target!r}"
+                first = by_field[key]
+                onto, onto_zh = repr(item.target), f"“{item.target}”"
+                if _field_identity(first) != _field_identity(item):  # 启用 and 禁用: two spellings of one field
+                    onto = f"{first.target!r} and {item.target!r}, which fill one field"
+                    onto_zh = f"“{first.target}”和“{item.target}”（同一字段）"
+                raise MappingError(f"columns {first.column!r} and {item.column!r} are both mapped to {onto}"
                                    f"{self._of()}; map one column onto each field",
-                                   f"列“{by_field[key]}”和“{item.column}”都映射为“{item.target}”{self._of()}；"
+                                   f"列“{first.column}”和“{item.column}”都映射为{onto_zh}{self._of()}；"
                                    "每个字段只能对应一列")
-            by_field[key] = item.column
+            by_field[key] = item
             if item.values:
                 self._check_values(item)
 
@@ -147,8 +163,14 @@ class Mapping:
 
     def _check_values(self, item: ColumnMapping) -> None:
         column = item.member_column() or item.department_column()
-        if column is None or column.parse is None or item.custom_field is not None:
+        if column is None or item.custom_field is not None:
             return
+        if column.parse is None:  # departments: paths and ids are read by the reader, never through a value map
+            raise MappingError(f"the mapping{self._of()} has a value map for column {item.column!r}, but {item.target} "
+                               "takes department paths or ids, not words a value map can translate: remove the value "
+                               "map and write the departments as the directory names them",
+                               f"映射{self._of()}为列“{item.column}”设置了值映射，但“{column.label}”是部门路径或 ID，"
+                               "不能用值映射转换：请去掉值映射，按通讯录中的部门名称填写")
         from bulkdir.parsers import CellProblem
 
         for sheet_word, word in item.values.items():
@@ -271,6 +293,13 @@ def _field_identity(item: ColumnMapping) -> str:
     return f"{'member' if item.member_column() else 'department'}:{column.key if column else item.target}"
 
 
+def _filled_field(item: ColumnMapping) -> str:
+    """The field a column's values end up in: `enable` for both 启用 (enable) and 禁用 (disabled), so that two
+    columns filling it are refused like two columns mapped onto one field."""
+    column = item.member_column() or item.department_column()
+    return f"{'member' if item.member_column() else 'department'}:{column.field if column else item.target}"
+
+
 def _target_identity(target: str) -> str:
     return _field_identity(ColumnMapping("", target))
 
@@ -334,8 +363,10 @@ def _from_file(path: Path) -> Mapping:
     if not path.is_file():
         raise MappingError(f"mapping file {path} does not exist", f"映射文件 {path} 不存在")
     tables = _mapping_tables(path)
-    if "mappings" not in _read_toml(path):
-        return Mapping.from_table(_read_toml(path), path.stem, str(path))  # the file is one mapping
+    data = _read_toml(path)
+    if "mappings" not in data:
+        _refuse_settings(data, path)
+        return Mapping.from_table(data, path.stem, str(path))  # the file is one mapping
     if len(tables) == 1:
         name, table = next(iter(tables.items()))
         return Mapping.from_table(table, name, str(path))
@@ -343,6 +374,19 @@ def _from_file(path: Path) -> Mapping:
                        "or put them in ./bulkdir.toml and choose one with --mapping NAME",
                        f"{path} 中有 {len(tables)} 个映射；请每个文件只放一个，"
                        "或放进 ./bulkdir.toml 并用 --mapping 名称 选择")
+
+
+def _refuse_settings(data: dict[str, Any], path: Path) -> None:
+    """MappingError for a configuration file given as a mapping: read as one, its values (a secret among
+    them) would be shown in messages as the fields its keys are mapped to."""
+    from bulkdir.config import SETTINGS_SOURCES
+
+    settings = sorted(key for key in data if key in SETTINGS_SOURCES or key in ("default", "profiles"))
+    if settings:
+        raise MappingError(f"{path} is a bulkdir configuration file (it has {', '.join(settings)}), not a mapping: "
+                           "give a file of \"COLUMN\" = \"FIELD\" lines, or the name of a [mappings.NAME] table",
+                           f"{path} 是 bulkdir 配置文件（含 {'、'.join(settings)}），不是映射：请给出写有 "
+                           "\"列名\" = \"字段\" 的文件，或 [mappings.名称] 表的名称")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Collection, Iterable
 
 from bulkdir.errors import Text
 from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH, MEMBER_LABELS
-from bulkdir.mapping import EXTATTR, IGNORE, ColumnMapping, Mapping, custom_field_column, suggest
+from bulkdir.mapping import IGNORE, ColumnMapping, Mapping, custom_field_column, named_custom_field, suggest
 from bulkdir.parsers import (
     _DIGITS,
     CLEAR_MARKERS,
@@ -66,11 +66,13 @@ class HeaderMap:
         unknown: list[str] = []
         for index, header in enumerate(headers):
             key = normalise_header(header) if header else ""
-            if not key or key in IGNORED_HEADERS:
+            if not key:
                 continue
             mapped = mapping.lookup(header) if mapping else None
-            if mapped is None and header.strip().lower().startswith(EXTATTR) and kind == "members":
-                mapped = ColumnMapping(header, header.strip())  # a header that names its custom field itself
+            if mapped is None and kind == "members":
+                mapped = named_custom_field(header)
+            if mapped is None and key in IGNORED_HEADERS:
+                continue  # a column the mapping names is read, whatever its header
             if mapped is not None:
                 column = self._mapped_column(mapped, header, kind, custom_fields)
                 if column is None:

@@ -183,10 +183,21 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class KnownHeaders(frozenset[str]):
+    """The normalised headers a header row is found by, and any header naming its custom field itself
+    (`extattr:工号`), so that a sheet of userids and custom fields has a header row too."""
+
+    def __contains__(self, header: object) -> bool:
+        return super().__contains__(header) or (isinstance(header, str) and header.startswith(_EXTATTR_KEY))
+
+
+_EXTATTR_KEY = normalise_header(EXTATTR)
+
+
 def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] | None,
               root_name: str, mapping: Mapping, custom_fields: dict[str, str] | None,
               maker: UseridMaker | None) -> ValidationResult:
-    known = _ALL_HEADERS | mapping.headers() | {normalise_header(name) for name in custom_fields or ()}
+    known = KnownHeaders(_ALL_HEADERS | mapping.headers() | {normalise_header(name) for name in custom_fields or ()})
     chosen = _choose_sheets(book, sheet, known, mapping)
     if mapping:
         mapping.check_headers((raw.rows[index] for _, raw, index in chosen), book.path.name)
@@ -282,7 +293,7 @@ def _as_mapped(header: str, mapping: Mapping) -> str:
     return header if target is None or target == IGNORE else target
 
 
-def _header_index(raw: RawSheet, book: Workbook, known: set[str]) -> int:
+def _header_index(raw: RawSheet, book: Workbook, known: KnownHeaders) -> int:
     index = find_header_row(raw.rows, known)
     if index is None:
         where = f"sheet {raw.name!r} of {book.path.name}" if len(book.sheet_names) > 1 or book.path.suffix.lower() \
@@ -298,7 +309,7 @@ def _no_header(where: str, hint: Text = Text("")) -> SheetError:
                       slug="no-header-row")
 
 
-def _choose_sheets(book: Workbook, sheet: str | None, known: set[str],
+def _choose_sheets(book: Workbook, sheet: str | None, known: KnownHeaders,
                    mapping: Mapping) -> list[tuple[TableKind, RawSheet, int]]:
     if sheet is not None:
         raw = book.read(sheet)

@@ -1,0 +1,97 @@
+"""The edges of HR sheets, against the emulator over real HTTP: mappings and headers that are easy to get
+wrong (extattr headers in any case, a sheet of userids and custom fields, two columns onto enable and
+disabled, a mapped column under a header bulkdir otherwise ignores, value maps on departments, a config
+file given as the mapping)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from import_support import members_of, run_cli, run_json, seed_corp, write_sheet, writes
+
+RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
+ZHANGSAN = {"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2]}
+
+
+def attrs_of(member: dict) -> dict[str, str]:
+    """A member's custom fields as the emulator keeps them, name -> text (or title；url)."""
+    out = {}
+    for attr in (member.get("extattr") or {}).get("attrs", []):
+        if "web" in attr:
+            out[attr["name"]] = f"{attr['web']['title']}；{attr['web']['url']}" if attr["web"]["url"] else ""
+        else:
+            out[attr["name"]] = attr["text"]["value"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# headers and mappings
+
+
+def test_a_header_naming_its_custom_field_is_read_whatever_the_case_of_extattr(emulator, tmp_path: Path) -> None:
+    emulator.faults(custom_fields=["工号"])
+    seed_corp(emulator, [RESEARCH], [ZHANGSAN])
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "姓名", "Extattr:工号"], [["zhangsan", "张三", "E1"]])
+    code, summary = run_json(emulator, "import", str(sheet), "--yes")
+    assert (code, summary["updated"]) == (0, 1)
+    assert attrs_of(members_of(emulator.state())["zhangsan"]).get("工号") == "E1"
+
+
+def test_a_sheet_of_userids_and_an_extattr_column_has_a_header_row(emulator, tmp_path: Path) -> None:
+    emulator.faults(custom_fields=["工号"])
+    seed_corp(emulator, [RESEARCH], [ZHANGSAN])
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "extattr:工号"], [["zhangsan", "E1"]])
+    result = run_cli(emulator, "import", str(sheet), "--yes")
+    assert result.exit_code == 0, result.output
+    assert attrs_of(members_of(emulator.state())["zhangsan"]).get("工号") == "E1"
+
+
+def test_two_columns_mapped_onto_enable_and_disabled_are_refused(emulator, tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH], [ZHANGSAN])
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "在职状态", "冻结"], [["zhangsan", "1", "是"]])
+    before = writes(emulator.stats())
+    result = run_cli(emulator, "import", str(sheet), "--yes", "--map", "在职状态=enable", "--map", "冻结=disabled")
+    # both fill `enable` (here 1 and 0): two columns onto one field
+    assert result.exit_code == 2, result.output
+    assert "columns '在职状态' and '冻结' are both mapped to 'enable' and 'disabled', which fill one field" \
+        in result.stderr
+    assert writes(emulator.stats()) == before
+
+
+def test_a_mapped_column_whose_header_bulkdir_ignores_is_still_read(emulator, tmp_path: Path) -> None:
+    emulator.faults(custom_fields=["考核结果"])
+    seed_corp(emulator, [RESEARCH], [ZHANGSAN])
+    # 结果 is a header result files add, read as nothing unless a mapping names it
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "结果"], [["zhangsan", "A"]])
+    code, summary = run_json(emulator, "import", str(sheet), "--yes", "--map", "结果=extattr:考核结果")
+    assert summary["updated"] == 1
+    assert attrs_of(members_of(emulator.state())["zhangsan"]).get("考核结果") == "A"
+
+
+def test_a_value_map_on_the_department_column_is_refused(emulator, tmp_path: Path, monkeypatch) -> None:
+    seed_corp(emulator, [RESEARCH])
+    (tmp_path / "bulkdir.toml").write_text(
+        '[mappings.hr]\n"所属部门" = { field = "department", values = { "研发" = "研发中心" } }\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "姓名", "手机", "所属部门"],
+                        [["zhangsan", "张三", "13800000001", "研发"]])
+    before = writes(emulator.stats())
+    result = run_cli(emulator, "import", str(sheet), "--yes", "--mapping", "hr")
+    # departments are paths or ids, not a field of fixed words: a value map there would be dropped unsaid
+    assert result.exit_code == 2, result.output
+    assert "value map for column '所属部门', but department takes department paths or ids" in result.stderr
+    assert writes(emulator.stats()) == before
+    assert "研发" not in {d["name"] for d in emulator.state()["departments"]}
+
+
+def test_a_config_file_given_as_the_mapping_never_prints_its_secret(emulator, tmp_path: Path, monkeypatch) -> None:
+    secret = "s3cret-never-shown-0123456789"
+    config = tmp_path / "bulkdir.toml"
+    config.write_text(f'secret = "{secret}"\ncorp_id = "{emulator.corp_id}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "姓名", "手机"], [["zhangsan", "张三", "13800000001"]])
+    result = run_cli(emulator, "validate", str(sheet), "--mapping", str(config))
+    assert result.exit_code == 2
+    assert "is a bulkdir configuration file (it has corp_id, secret), not a mapping" in result.stderr
+    assert secret not in result.output and secret not in result.stderr
