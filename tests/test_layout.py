@@ -111,3 +111,19 @@ def test_the_public_face_is_importable_and_documented() -> None:
     for name in bulkdir.__all__:
         assert getattr(bulkdir, name).__doc__, f"bulkdir.{name} has no docstring"
     assert str(bulkdir.__all__) == listed
+
+
+def test_the_web_page_is_a_layer_like_the_command_line() -> None:
+    """bulkdir/web/ is built on the library and nothing in the library knows it (nor its framework); the page
+    does not reach into the command line."""
+    offenders = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        web = {n for n in imported if n.startswith(("bulkdir.web", "starlette", "uvicorn", "jinja2"))}
+        if name.startswith("bulkdir.web"):
+            offenders += [f"{name} imports {n}" for n in imported if n.startswith("bulkdir.cli")]
+        elif name != "bulkdir.cli.serve" and web:
+            offenders.append(f"{name} imports {sorted(web)}")
+    assert offenders == []

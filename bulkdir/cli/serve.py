@@ -89,6 +89,8 @@ def serve_command(connection: Connection, port: int, host: str, allow_remote: bo
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     try:
         server.run(sockets=[bound])
+    except KeyboardInterrupt:
+        pass  # uvicorn raises Ctrl-C again once it has shut down: here it is the way to stop, not an interruption
     finally:
         workspace.close()
         bound.close()

@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bulkdir.errors import BulkdirError, RefusedError, Text
+from bulkdir.errors import BulkdirError, RefusedError, RunLockedError, Text
 from bulkdir.web.security import Guard
 from bulkdir.web.views import (
     FILTERS,
@@ -127,7 +127,8 @@ class _NotFound(Exception):
 
 async def _bulkdir_error(request: Request, error: Exception) -> Response:
     message = error.message if isinstance(error, BulkdirError) else Text(str(error))
-    return _render(request, "error.html", status_code=400, message=message.in_lang(_lang(request)))
+    status = 409 if isinstance(error, RunLockedError) else 400  # 409: another run holds the corp
+    return _render(request, "error.html", status_code=status, message=message.in_lang(_lang(request)))
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:

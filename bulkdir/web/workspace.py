@@ -14,9 +14,10 @@ import secrets
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 from bulkdir.errors import BulkdirError, RunLockedError, Text, WeComError
 from bulkdir.importer import ImportOptions, ImportPlan, ImportResult, prepare_import, run_import
@@ -124,6 +125,17 @@ class Run:
         return max(0.0, (self.total - self.done) / rate)
 
 
+@contextmanager
+def _as_uploaded(sheet: Sheet) -> Iterator[None]:
+    """The library's messages name the file it read; the person knows it by the name they uploaded."""
+    try:
+        yield
+    except BulkdirError as error:
+        kept, shown = sheet.path.name, sheet.name
+        error.message = Text(error.message.en.replace(kept, shown), error.message.zh.replace(kept, shown))
+        raise
+
+
 class Workspace:
     """The page's state: one client (one corp), the uploads folder, the sheets, and the runs."""
 
@@ -208,7 +220,8 @@ class Workspace:
     def check(self, sheet: Sheet) -> ValidationResult:
         """What `bulkdir validate` says of the sheet (kept: the page shows it a page at a time)."""
         if sheet.validation is None:
-            sheet.validation = validate_file(sheet.path, mapping=self.mapping(sheet))
+            with _as_uploaded(sheet):
+                sheet.validation = validate_file(sheet.path, mapping=self.mapping(sheet))
         return sheet.validation
 
     def forget_checks(self, sheet: Sheet) -> None:
@@ -224,7 +237,8 @@ class Workspace:
     def plan(self, sheet: Sheet, choice: PlanChoice) -> ImportPlan:
         """The plan of `bulkdir import` for this sheet and choice, against a fresh snapshot (RefusedError past
         the brake, as the command line refuses)."""
-        plan = prepare_import(sheet.path, self.client, self.options(sheet, choice))
+        with _as_uploaded(sheet):
+            plan = prepare_import(sheet.path, self.client, self.options(sheet, choice))
         sheet.plans[choice] = plan
         return plan
 
@@ -256,7 +270,8 @@ class Workspace:
             with CorpLock(self.corp_id, "import").acquire(0) as lock:
                 run.lock = lock
                 options = self.options(run.sheet, run.choice, progress=run.progress, stop=run.stop)
-                prepared = prepare_import(run.sheet.path, self.client, options)
+                with _as_uploaded(run.sheet):
+                    prepared = prepare_import(run.sheet.path, self.client, options)
                 if prepared.counts() != reviewed:
                     run.state = "failed"
                     run.error = Text("the directory changed since the plan was reviewed: nothing was sent; review "
