@@ -495,7 +495,7 @@ class _Layout:
                 f"导入时会被当作标准字段。直接导入本文件时这些字段保持不变；要导入对它们的修改，请加 {maps}。"))
         if not self.mapping:
             return
-        shown = bool(corp_fields) or (bool(self.directory.members) and self.directory.mode != "ids-only")
+        shown = self.directory.shows_custom_fields()
         for item in self.mapping.columns:
             name = item.custom_field
             if name is not None and shown and name not in corp_fields:

@@ -243,7 +243,7 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
 
     result = validate_file(path, sheet=sheet, encoding=encoding, known_userids=set(directory.members),
                            root_name=directory.root_name or DEFAULT_ROOT_NAME, mapping=mapping,
-                           custom_fields=directory.custom_fields())
+                           custom_fields=directory.custom_fields() if directory.shows_custom_fields() else None)
     if maker is not None and MEMBERS in result.tables:
         maker.check(result.tables[MEMBERS].headers)
     kind_of_sheet = {table.sheet: kind for kind, table in result.tables.items()}

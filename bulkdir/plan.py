@@ -583,7 +583,7 @@ def _custom_field_changes(custom: dict[str, dict[str, Any]], cleared: set[str], 
     for key in sorted(cleared):
         name = key[len(EXTATTR):]
         have = attrs.get(name)
-        if custom_value_text(have):
+        if custom_value_text(have) or full:  # with ids only, what the member holds is unknown: cleared all the same
             web = have is not None and (have.get("type") == 1 or "web" in have)
             attrs[name] = ({"type": 1, "name": name, "web": {"url": "", "title": ""}} if web
                            else {"type": 0, "name": name, "text": {"value": ""}})

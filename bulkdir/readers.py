@@ -12,7 +12,7 @@ from typing import Any, Callable, Collection, Iterable
 
 from bulkdir.errors import Text
 from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH, MEMBER_LABELS
-from bulkdir.mapping import IGNORE, ColumnMapping, Mapping, custom_field_column, named_custom_field, suggest
+from bulkdir.mapping import EXTATTR, IGNORE, ColumnMapping, Mapping, custom_field_column, named_custom_field, suggest
 from bulkdir.parsers import (
     _DIGITS,
     CLEAR_MARKERS,
@@ -51,8 +51,9 @@ class HeaderMap:
     missing columns as Problems of the header's row.
 
     `mapping` (bulkdir/mapping.py) names the columns an HR system heads its own way; `custom_fields` are
-    the corp's custom fields (name -> "text" | "web") when the directory is known: a header that is a custom
-    field's name fills it, and a column mapped to a custom field the corp lacks is an error."""
+    the corp's custom fields (name -> "text" | "web") when the directory shows them, None when it cannot: a
+    header that is a custom field's name fills it, and a column mapped to a custom field the corp lacks is
+    an error."""
 
     def __init__(self, headers: list[str], table: dict[str, Column], header_row: int,
                  required: Iterable[str] = (), *, mapping: Mapping | None = None, kind: str = "members",
@@ -115,12 +116,9 @@ class HeaderMap:
         column: Column | None
         if name is not None and kind == "members":
             if custom_fields is not None and name not in custom_fields:
-                known = "、".join(custom_fields) if custom_fields else ""
-                slug = "unknown-custom-field" if custom_fields else "custom-fields-unchecked"
-                self.problems.append(make_problem(slug, row=self.header_row, column=header, value=name,
-                                                  known=known or "none"))
-                if custom_fields:
-                    return None
+                self.problems.append(make_problem("unknown-custom-field", row=self.header_row, column=header,
+                                                  value=name, known="、".join(custom_fields) or "none"))
+                return None
             column = custom_field_column(name, (custom_fields or {}).get(name))
         else:
             column = mapped.member_column() if kind == "members" and name is None else (
@@ -169,6 +167,11 @@ class MemberReader:
         self.root_name = root_name
         self.known = known_userids
         self.problems: list[Problem] = list(self.columns.problems)
+        if custom_fields is None and known_userids is not None:
+            # a directory at hand that cannot show its custom fields: a field the corp lacks is dropped by WeCom
+            self.problems += [make_problem("custom-fields-unchecked", row=header_row, column=header,
+                                           value=column.key[len(EXTATTR):])
+                              for _, column, header in self.columns.plan if column.key.startswith(EXTATTR)]
         keys = self.columns.keys
         self.has_contact = "mobile" in keys or "email" in keys
         self.findable = self.has_contact or "biz_mail" in keys

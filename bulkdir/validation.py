@@ -157,7 +157,8 @@ def validate_file(path: Source, sheet: str | None = None, encoding: str | None =
     which needs no name, mobile or email, and lets unknown leaders be errors. `root_name` is the
     top department's name, dropped from the front of department paths. `mapping` reads an HR system's
     headers (bulkdir/mapping.py; MappingError before any row is read when it does not fit the sheet);
-    `custom_fields` are the corp's (name -> "text" | "web"), when known; `maker` gives the rows without a
+    `custom_fields` are the corp's (name -> "text" | "web") when the directory shows them (None: a custom field
+    is not checked, and with `known_userids` a warning says so); `maker` gives the rows without a
     userid the userids they would get in an empty directory (bulkdir/matching.py), so that a name that
     makes none is a problem now, not at import.
 

@@ -1,7 +1,7 @@
 """The edges of HR sheets, against the emulator over real HTTP: mappings and headers that are easy to get
 wrong (extattr headers in any case, a sheet of userids and custom fields, two columns onto enable and
 disabled, a mapped column under a header bulkdir otherwise ignores, value maps on departments, a config
-file given as the mapping)."""
+file given as the mapping), and custom fields where the directory cannot show them or has none."""
 
 from __future__ import annotations
 
@@ -95,3 +95,32 @@ def test_a_config_file_given_as_the_mapping_never_prints_its_secret(emulator, tm
     assert result.exit_code == 2
     assert "is a bulkdir configuration file (it has corp_id, secret), not a mapping" in result.stderr
     assert secret not in result.output and secret not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# custom fields
+
+
+def test_the_clear_marker_clears_a_custom_field_when_only_userids_can_be_read(start_emulator, tmp_path: Path) -> None:
+    corp = start_emulator(restrict_details=True, custom_fields=["工号", "职级"])
+    seed_corp(corp, [RESEARCH], [{**ZHANGSAN, "extattr": {"attrs": [
+        {"type": 0, "name": "工号", "text": {"value": "E1"}}, {"type": 0, "name": "职级", "text": {"value": "P5"}}]}}])
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "姓名", "手机", "所在部门", "工号"],
+                        [["zhangsan", "张三", "13800000001", "2", "（清空）"]])
+    code, summary = run_json(corp, "import", str(sheet), "--yes", "--map", "工号=extattr:工号")
+    # the snapshot cannot show 工号 (48009), so the clear is sent without knowing whether it holds a value
+    assert summary["updated"] == 1
+    attrs = attrs_of(members_of(corp.state())["zhangsan"])
+    assert attrs.get("工号", "") == "" and attrs["职级"] == "P5"
+
+
+def test_a_custom_field_is_refused_when_the_corp_has_members_and_defines_no_custom_fields(emulator,
+                                                                                          tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH], [ZHANGSAN])  # the corp defines no custom field at all
+    sheet = write_sheet(tmp_path / "s.csv", ["帐号", "姓名", "工号"], [["zhangsan", "张三", "E1"]])
+    before = writes(emulator.stats())
+    result = run_cli(emulator, "import", str(sheet), "--yes", "--map", "工号=extattr:工号")
+    # every member read in detail shows every defined field: none shown means none defined
+    assert result.exit_code == 2, result.output
+    assert "custom field '工号', which the corp does not have (its custom fields: none)" in result.stderr
+    assert writes(emulator.stats()) == before

@@ -155,6 +155,15 @@ class Directory:
             self._custom_fields = found
         return dict(self._custom_fields)
 
+    def shows_custom_fields(self) -> bool:
+        """Whether `custom_fields()` is the corp's whole set: members read in detail each show every defined
+        field, so one that none shows is one the corp does not have. Not so for an empty corp or ids-only reads.
+
+        >>> Directory({}, {"a": {"extattr": {"attrs": []}}}).shows_custom_fields()
+        True
+        """
+        return bool(self.members) and self.mode != "ids-only"
+
     def member(self, userid: str) -> dict | None:
         """A member by userid, compared without case like the platform."""
         return self.members.get(userid.lower())
