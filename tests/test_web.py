@@ -641,3 +641,33 @@ def test_ctrl_c_during_a_run_stops_it_as_the_command_line_does(start_emulator: A
     journal.close()
     assert run.status == "interrupted" and 0 < run.counts["created"] < 60, run
     assert len(members_of(slow.state())) == run.counts["created"]  # every write journalled, none lost
+
+
+def test_a_run_is_refused_while_another_process_changes_the_corp(page: Page, tmp_path: Path) -> None:
+    from bulkdir.runlock import CorpLock
+
+    url = page.sheet(write_sheet(tmp_path / "two.csv", MEMBER_HEADER, member_rows(2, department="")))
+    page.get(f"{url}/plan")
+    confirm = page.get(f"{url}/confirm").text
+    reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm).group(1).replace("&#34;", '"')  # type: ignore
+    with CorpLock(page.workspace.corp_id, "import").acquire(0) as held:  # as `bulkdir import` holds it
+        held.note_run("20261202-010203-abcd")
+        refused = page.post(f"{url}/run", data={"reviewed": reviewed}, follow_redirects=False)
+    assert refused.status_code == 409 and "20261202-010203-abcd" in refused.text and "bulkdir import" in refused.text
+    assert page.workspace.runs == {}
+    run_url = page.run(url)  # once it has finished, the page's run goes
+    assert attribute(page.get(run_url).text, "run-state", "data-state") == "finished"
+
+
+def test_the_readme_documents_every_option_of_serve() -> None:
+    from bulkdir.cli.serve import serve_command
+
+    readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("<!-- section:serve -->"):readme.index("<!-- /section:serve -->")]
+    connection = {"--sandbox", "--profile", "--corp-id", "--secret", "--base-url", "--rate", "--workers", "--debug",
+                  "--agent-id", "--timeout", "--config", "--secret-file", "--app-secret"}
+    own = [opt for param in serve_command.params for opt in param.opts if opt.startswith("--")]
+    missing = [opt for opt in own if opt not in connection and f"`{opt}" not in section]
+    assert own and missing == []
+    for image in re.findall(r"\]\((docs/images/[^)]+)\)", section):
+        assert (SAMPLES.parent / image).is_file(), image

@@ -258,6 +258,9 @@ class Workspace:
                     f"{running.run_id or running.id}): wait for it to finish, or stop it",
                     f"本企业已有一个运行正在进行（由本页面启动，运行 {running.run_id or running.id}）："
                     "请等待其结束，或将其停止")
+            # a run of another process (the command line, a scheduled sync) is refused here, before the page
+            # shows a run; the run's thread takes the lock for real (a run that starts in between fails there)
+            CorpLock(self.corp_id, "serve").acquire(0).release()
             run = Run(secrets.token_hex(8), sheet, choice)
             self.runs[run.id] = run
         run.thread = threading.Thread(target=self._run, args=(run, reviewed), name=f"bulkdir-run-{run.id}",
