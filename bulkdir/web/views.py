@@ -123,10 +123,16 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _changes(op: Operation) -> list[Change]:
+def _changes(op: Operation, lang: str) -> list[Change]:
+    """Each field the operation sends, as `old → new`, named as the sheet's headers name it in `lang`."""
     before = (op.before or {}).get("fields") or {}
-    return [Change(LABELS.get(name, name) if name != "extattr" else "自定义字段 extattr", _shown(before.get(name)),
-                   _shown(value))
+
+    def label(name: str) -> str:
+        if name == "extattr":
+            return "自定义字段" if lang == "zh" else "custom fields"
+        return LABELS.get(name, name) if lang == "zh" else name
+
+    return [Change(label(name), _shown(before.get(name)), _shown(value))
             for name, value in op.body.items() if name not in ("userid", "id")]
 
 
@@ -135,7 +141,7 @@ def plan_items(plan: ImportPlan, lang: str) -> list[PlanItem]:
     items: list[PlanItem] = []
     for op in plan.plan.ordered():
         name = str(op.body.get("name") or (members.get(op.target.lower()) or {}).get("name") or "")
-        changes = _changes(op) if op.kind in ("member_update", "department_update", "member_leaders") else []
+        changes = _changes(op, lang) if op.kind in ("member_update", "department_update", "member_leaders") else []
         items.append(PlanItem(op.kind, op.target, name, [row for _, row in op.rows], changes))
     for item in plan.plan.unchanged:
         name = str((members.get(item.target.lower()) or {}).get("name") or "")
