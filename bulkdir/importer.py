@@ -177,6 +177,7 @@ class ImportResult:
     errors_path: Path | None
     interrupted: bool = False
     ctrl_c_during_report: bool = False  # held back until the report was written
+    stopped_by: Text | None = None  # why the run stopped by itself (an API WeCom blocked for the hour)
     targets: dict[tuple[str, int], str] = field(default_factory=dict)  # row -> the userid or department it is for
 
     def to_frame(self, lang: str = "en") -> Any:
@@ -196,6 +197,8 @@ class ImportResult:
 
     @property
     def exit_status(self) -> ExitStatus:
+        if self.stopped_by is not None:
+            return ExitStatus.TEMPFAIL  # nothing is wrong with the rows: run again once the API is free
         if self.interrupted:
             return ExitStatus.INTERRUPTED
         bad = self.counts.get("failed", 0) + self.counts.get("invalid", 0) + self.counts.get("skipped", 0)
@@ -209,6 +212,8 @@ class ImportResult:
                      "departments_created", "skipped", "departments_updated", "departments_deleted"):
             out[name] = self.counts.get(name, 0)
         out["interrupted"] = self.interrupted
+        if self.stopped_by is not None:
+            out["stopped_by"] = str(self.stopped_by)
         out["report"] = str(self.results_path) if self.results_path else None
         out["errors_report"] = str(self.errors_path) if self.errors_path else None
         return out
@@ -267,7 +272,10 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
     identification = Identification()
     if MEMBERS in result.tables and not table_errors:
         cells = row_cells(result.tables[MEMBERS], maker.columns()) if maker else None
-        identification = _identify(members, directory, client, journal, maker=maker, cells=cells)
+        # a row with problems keeps its userid: once fixed, it is imported under it
+        taken = [str(m.values["userid"]) for m in result.members
+                 if m.values.get("userid") and (MEMBERS, m.row) in invalid]
+        identification = _identify(members, directory, client, journal, maker=maker, cells=cells, taken=taken)
         for row, reason in identification.problems.items():
             invalid[(MEMBERS, row)] = reason
         members = [m for m in members if (MEMBERS, m.row) not in invalid]
@@ -401,7 +409,7 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key),
                       reserved_ids=_reserved_ids(journal, "import", source_hash, key))
     plan.identities = {(MEMBERS, row): (item.userid, item.how, item.lookup)
-                       for row, item in records.identities.items()}
+                       for row, item in records.identities.items() if (MEMBERS, row) not in plan.invalid}
     plan.notes = records.notes + plan.notes
     prepared = ImportPlan("import", path, source_hash, plan, records, directory, journal, key, client, options)
     _consult_journal(prepared)
@@ -506,6 +514,7 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
         lock.note_run(run_id)
     operations = prepared.plan.ordered()
     interrupted = False
+    stopped_by: Text | None = None
     results: dict[str, OpResult] = {}
     try:
         journal.record_plan(run_id, [op for op in operations if op.key not in prepared.done])
@@ -513,6 +522,7 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
                             progress=options.progress, done=prepared.done, stop=options.stop)
         interrupted = execution.interrupted
         results = execution.results
+        stopped_by = execution.stopped_by.message if execution.stopped_by else None
     except KeyboardInterrupt:  # before the executor took Ctrl-C over, or a second one in it
         interrupted = True
     with _ctrl_c_held_back() as pressed:
@@ -520,7 +530,7 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
             if len(results) < len(operations):
                 results = _results_from_journal(operations, results, journal, run_id, client)
             outcome = _account(prepared, results, interrupted)
-            outcome.run_id = run_id
+            outcome.run_id, outcome.stopped_by = run_id, stopped_by
             _write_reports(prepared, outcome, options)
         except KeyboardInterrupt:
             journal.finish_run(run_id, "interrupted", {})

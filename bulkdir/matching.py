@@ -3,12 +3,14 @@
 An HR system's sheet names people by mobile and email; WeCom names members by userid. `identify` settles
 every row of a sheet that has no userid, in this order:
 
-1. matched to an existing member by mobile, then by email (personal, then 企业邮箱), read from the snapshot;
+1. matched to an existing member by mobile, then by email (the row's email against the members' personal
+   email, then their 企业邮箱; the row's 企业邮箱 against theirs), read from the snapshot;
    when the snapshot cannot show those fields (48009 with no app secret, or private fields hidden), looked
    up with user/getuserid and user/get_userid_by_email, never past the platform's limit of failed lookups
    (wecom-api.md A8: more than 20% of the corp's members in a day blocks the API);
-2. a match whose name differs from the row's name, or rows that point at two members, or two rows that
-   point at one, are problems: not acted on. A name alone never matches;
+2. a match whose name differs from the row's name (or, for a delete, a row without a name), or rows that
+   point at two members, or two rows that point at one, are problems: not acted on. A name alone never
+   matches;
 3. only a row that matches nobody gets a new userid (`UseridMaker`: pinyin of the name, a template, or a
    column such as 工号), numbered past every userid the corp and the sheet already have.
 
@@ -46,6 +48,8 @@ HOW_WORDS: dict[str, Text] = {
 }
 # the fields a row is matched by, in the order they are tried, with the lookup's email_type (A8)
 MATCH_FIELDS = ("mobile", "email", "biz_mail")
+# a row's field -> the members' fields it is compared with, in order: an HR sheet's 邮箱 is often the work address
+COMPARED_WITH = {"mobile": ("mobile",), "email": ("email", "biz_mail"), "biz_mail": ("biz_mail",)}
 _EMAIL_TYPE = {"email": 2, "biz_mail": 1}
 NOT_FOUND = 46004
 LOOKUP_APIS = {"mobile": "user/getuserid", "email": "user/get_userid_by_email",
@@ -139,6 +143,7 @@ class Identification:
     unmatched: dict[int, Text] = field(default_factory=dict)  # rows that match nobody (deletes: skipped)
     notes: list[Text] = field(default_factory=list)
     failed_lookups: dict[str, int] = field(default_factory=dict)  # API -> lookups that found nobody
+    work_mail: set[int] = field(default_factory=set)  # rows whose email is their member's 企业邮箱
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -149,13 +154,15 @@ class Identification:
 
 def identify(members: Sequence[Member], directory: Directory, *, client: Any = None,
              maker: UseridMaker | None = None, cells: Callable[[int], dict[str, str]] | None = None,
-             deleting: bool = False, spent: dict[str, int] | None = None) -> Identification:
+             deleting: bool = False, spent: dict[str, int] | None = None,
+             taken: Iterable[str] = ()) -> Identification:
     """Settle every member row without a userid (see the module's docstring); the found userid is written
     into the row's values, so the planner treats it like a row that had it. `cells(row)` gives a row's
     cells by header, for templates with `{column:...}`; `client` makes the lookups when the snapshot
     cannot show mobiles and emails, `spent` (API -> lookups that found nobody in the last day, by earlier
-    runs) what is already gone of their budget; `deleting` leaves unmatched rows in `unmatched` instead of
-    making userids or calling them problems."""
+    runs) what is already gone of their budget; `taken` the userids of the sheet's rows left out (rows with
+    problems), never made for another row; `deleting` leaves unmatched rows in `unmatched` instead of
+    making userids or calling them problems, and wants a name on each row found by mobile or email."""
     outcome = Identification()
     wanted = [m for m in members if not m.values.get("userid")]
     if not wanted:
@@ -173,18 +180,27 @@ def identify(members: Sequence[Member], directory: Directory, *, client: Any = N
         unmatched = pending
         outcome.notes.append(Text("Note: the directory does not show mobiles or emails, and no lookups can be made.",
                                   "注意：通讯录中看不到手机和邮箱，且无法调用查询接口。"))
-    _check_names(members, directory, outcome)
+    _check_names(members, directory, outcome, deleting)
     _one_row_per_member(members, outcome)
     rest = [m for m in unmatched if m.row not in outcome.problems]
     if deleting:
         for member in rest:
             outcome.unmatched[member.row] = _matches_nobody(member)
     else:
-        _make(rest, members, directory, maker, cells, outcome)
+        _make(rest, members, directory, maker, cells, outcome, taken)
     for member in members:
         found = outcome.found.get(member.row)
         if found is not None and member.row not in outcome.problems:
             member.values["userid"] = found.userid
+            if member.row in outcome.work_mail:
+                # the address is the member's 企业邮箱: written as the personal email, it would replace that one
+                member.values.pop("email", None)
+    kept = sorted(row for row in outcome.work_mail if row not in outcome.problems)
+    if kept and not deleting:
+        shown = ", ".join(map(str, kept[:10])) + (" …" if len(kept) > 10 else "")
+        outcome.notes.append(Text(f"Note: rows {shown}: the email (邮箱) is the member's 企业邮箱, so it is not "
+                                  "written as the personal email.",
+                                  f"注意：第 {shown} 行的邮箱是该成员的企业邮箱，不会写入个人邮箱。"))
     return outcome
 
 
@@ -226,11 +242,17 @@ def _match_in_snapshot(pending: list[Member], directory: Directory, outcome: Ide
                 index[name].setdefault(shown, []).append(held.get("userid") or key)
     unmatched: list[Member] = []
     for member in pending:
-        hits: list[tuple[str, str]] = []
+        hits: list[tuple[str, str]] = []  # (the member's field, userid)
+        work_mail_of: set[str] = set()  # the members whose 企业邮箱 the row's email is
         for name in MATCH_FIELDS:
             value = _contact(member, name)
-            for userid in index[name].get(value, []) if value else []:
-                hits.append((name, userid))
+            if value is None:
+                continue
+            for against in COMPARED_WITH[name]:
+                for userid in index[against].get(value, []):
+                    hits.append((against, userid))
+                    if name == "email" and against == "biz_mail":
+                        work_mail_of.add(userid)
         userids = list(dict.fromkeys(userid for _, userid in hits))
         if not userids:
             unmatched.append(member)
@@ -238,6 +260,8 @@ def _match_in_snapshot(pending: list[Member], directory: Directory, outcome: Ide
             outcome.problems[member.row] = _two_members(member, hits)
         else:
             outcome.found[member.row] = Identified(userids[0], hits[0][0])
+            if userids[0] in work_mail_of:
+                outcome.work_mail.add(member.row)
     return unmatched
 
 
@@ -262,39 +286,38 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
     budget = {api: max(0, whole - spent.get(api, 0)) for api in failures}
     in_flight = dict.fromkeys(failures, 0)
     closed: set[str] = set()  # APIs at their budget or blocked by the platform
-    todo = {m.row: [n for n in MATCH_FIELDS if _contact(m, n)] for m in pending}
+    todo = {m.row: _lookups(m) for m in pending}
     unlooked: set[int] = set()  # rows with a field that could not be looked up
     waiting = list(pending)
     not_found: list[Member] = []
     workers = max(1, int(getattr(client.settings, "workers", 4)))
 
-    def call(member: Member, name: str) -> tuple[str | None, int | None]:
-        value = str(member.values[name]).strip()
+    def call(held: str, value: str) -> tuple[str | None, int | None]:
         try:
-            if name == "mobile":
+            if held == "mobile":
                 return client.user_getuserid(value), None
-            return client.user_get_userid_by_email(value, _EMAIL_TYPE[name]), None
+            return client.user_get_userid_by_email(value, _EMAIL_TYPE[held]), None
         except WeComError as error:
             return None, error.errcode
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        running: dict[Future, tuple[Member, str, str]] = {}
+        running: dict[Future, tuple[Member, str, str, str]] = {}
         while waiting or running:
             still: list[Member] = []
             for member in waiting:
-                fields = todo[member.row]
-                while fields and LOOKUP_APIS[fields[0]] in closed:
-                    fields.pop(0)
+                lookups = todo[member.row]
+                while lookups and LOOKUP_APIS[lookups[0][0]] in closed:
+                    lookups.pop(0)
                     unlooked.add(member.row)
-                if not fields:
+                if not lookups:
                     if member.row not in unlooked:
                         not_found.append(member)
                     continue
-                api = LOOKUP_APIS[fields[0]]
+                api = LOOKUP_APIS[lookups[0][0]]
                 if len(running) < workers and failures[api] + in_flight[api] < budget[api]:
                     in_flight[api] += 1
-                    name = fields.pop(0)
-                    running[pool.submit(call, member, name)] = (member, api, name)
+                    held, value = lookups.pop(0)
+                    running[pool.submit(call, held, value)] = (member, api, held, value)
                 else:
                     still.append(member)
             waiting = still
@@ -305,11 +328,13 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
                 continue
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
-                member, api, name = running.pop(future)
+                member, api, held, value = running.pop(future)
                 in_flight[api] -= 1
                 userid, errcode = future.result()
                 if userid:
-                    outcome.found[member.row] = Identified(_canonical(directory, userid), name, lookup=True)
+                    outcome.found[member.row] = Identified(_canonical(directory, userid), held, lookup=True)
+                    if held == "biz_mail" and value == str(member.values.get("email") or "").strip():
+                        outcome.work_mail.add(member.row)
                     todo[member.row] = []
                     continue
                 if errcode == codes.BLOCKED:
@@ -345,6 +370,17 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
     return [m for m in not_found if m.row not in outcome.found and m.row not in outcome.problems]
 
 
+def _lookups(member: Member) -> list[tuple[str, str]]:
+    """The lookups that may find a row's member, in order: (the member field looked up, the row's value)."""
+    lookups: list[tuple[str, str]] = []
+    for name in MATCH_FIELDS:
+        value = str(member.values.get(name) or "").strip()
+        for held in COMPARED_WITH[name] if value else ():
+            if not any(h == held and v.lower() == value.lower() for h, v in lookups):  # 邮箱 = 企业邮箱
+                lookups.append((held, value))
+    return lookups
+
+
 def _canonical(directory: Directory, userid: str) -> str:
     member = directory.members.get(userid.lower())
     return str(member.get("userid") or userid) if member else userid
@@ -354,15 +390,21 @@ def _normal_name(name: Any) -> str:
     return "".join(str(name or "").split()).casefold()
 
 
-def _check_names(members: Sequence[Member], directory: Directory, outcome: Identification) -> None:
+def _check_names(members: Sequence[Member], directory: Directory, outcome: Identification, deleting: bool) -> None:
     """A match whose name differs from the row's is not acted on: the mobile or email may have passed to
-    someone else, or the row may be wrong."""
+    someone else, or the row may be wrong. A delete wants the name: without one, nothing shows it is them."""
     for member in members:
         found = outcome.found.get(member.row)
         if found is None or found.how == "made" or member.row in outcome.problems:
             continue
         sheet_name = member.values.get("name")
         have = (directory.members.get(found.userid.lower()) or {}).get("name")
+        if deleting and not sheet_name:
+            words = HOW_WORDS[found.how]
+            outcome.problems[member.row] = Text(
+                f"{words} to {found.userid}, but the row has no name (姓名) to confirm it is them; add the name",
+                f"{words.zh}到 {found.userid}，但该行没有姓名，无法确认是同一人；请填写姓名")
+            continue
         if sheet_name and have and _normal_name(sheet_name) != _normal_name(have):
             words = HOW_WORDS[found.how]
             outcome.problems[member.row] = Text(
@@ -403,8 +445,9 @@ def _matches_nobody(member: Member) -> Text:
 
 
 def _make(rest: Iterable[Member], members: Sequence[Member], directory: Directory, maker: UseridMaker | None,
-          cells: Callable[[int], dict[str, str]] | None, outcome: Identification) -> None:
-    """New userids for the rows that match nobody, in row order, past every userid already taken."""
+          cells: Callable[[int], dict[str, str]] | None, outcome: Identification, taken: Iterable[str]) -> None:
+    """New userids for the rows that match nobody, in row order, past every userid already taken: the corp's,
+    the sheet's and `taken`."""
     rest = list(rest)
     if not rest:
         return
@@ -416,7 +459,7 @@ def _make(rest: Iterable[Member], members: Sequence[Member], directory: Director
                 f"{_matches_nobody(member).zh}，且没有帐号：请填写帐号，或使用 --make-userid pinyin 或 "
                 "--userid-from 列名 新建成员")
         return
-    allocator = Allocator(taken=directory.members)
+    allocator = Allocator(taken=[*directory.members, *taken])
     for member in members:
         if member.values.get("userid"):
             allocator.reserve(str(member.values["userid"]))

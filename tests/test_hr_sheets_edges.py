@@ -1,13 +1,16 @@
 """The edges of HR sheets, against the emulator over real HTTP: mappings and headers that are easy to get
 wrong (extattr headers in any case, a sheet of userids and custom fields, two columns onto enable and
 disabled, a mapped column under a header bulkdir otherwise ignores, value maps on departments, a config
-file given as the mapping), and custom fields where the directory cannot show them or has none."""
+file given as the mapping); custom fields where the directory cannot show them or has none; rows without a
+userid (made userids and the rows with problems, the plan's list of them, an email that is a member's
+企业邮箱); and leavers found by mobile without a name."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from import_support import members_of, run_cli, run_json, seed_corp, write_sheet, writes
+from import_support import members_of, read_results, run_cli, run_json, seed_corp, write_sheet, writes
 
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
 ZHANGSAN = {"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2]}
@@ -124,3 +127,71 @@ def test_a_custom_field_is_refused_when_the_corp_has_members_and_defines_no_cust
     assert result.exit_code == 2, result.output
     assert "custom field '工号', which the corp does not have (its custom fields: none)" in result.stderr
     assert writes(emulator.stats()) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# rows without a userid
+
+
+def test_a_made_userid_never_takes_the_userid_a_row_with_problems_names(emulator, tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH])
+    header = ["帐号", "姓名", "手机", "部门"]
+    rows = [["", "张伟", "13900000001", "研发中心"],            # a new hire: gets a made userid
+            ["zhangwei", "张伟", "1390000000x", "研发中心"]]    # another 张伟, userid given, a typo in the mobile
+    sheet = write_sheet(tmp_path / "s.csv", header, rows)
+    code, summary = run_json(emulator, "import", str(sheet), "--yes", "--make-userid", "pinyin")
+    assert (summary["created"], summary["invalid"]) == (1, 1)
+    assert sorted(members_of(emulator.state())) == ["zhangwei2"]
+    # HR fixes row 3's mobile and imports the same sheet again: two people, two members
+    rows[1][2] = "13900000002"
+    write_sheet(sheet, header, rows)
+    code, again = run_json(emulator, "import", str(sheet), "--yes", "--make-userid", "pinyin")
+    assert (again["created"], again["unchanged"], again["invalid"]) == (1, 1, 0)
+    mobiles = {userid: m["mobile"] for userid, m in members_of(emulator.state()).items()}
+    assert mobiles == {"zhangwei2": "13900000001", "zhangwei": "13900000002"}
+
+
+def test_the_plan_lists_no_new_userid_for_a_row_it_does_not_import(emulator, tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH])
+    sheet = write_sheet(tmp_path / "s.csv", ["姓名", "手机", "所在部门"],
+                        [["张三", "13900000001", "99"],     # no department 99: not imported
+                         ["李四", "13900000002", "2"]])
+    plan = tmp_path / "plan.json"
+    result = run_cli(emulator, "import", str(sheet), "--dry-run", "--make-userid", "pinyin", "--plan-out", str(plan))
+    assert "row 2: department 99 does not exist" in result.stdout
+    assert "row 2: new userid" not in result.stdout and "1 given a new userid" in result.stdout, result.stdout
+    saved = json.loads(plan.read_text(encoding="utf-8"))
+    assert [item[1] for item in saved["plan"]["identities"]] == [3]
+
+
+def test_an_email_column_is_matched_against_the_members_corp_mail_too(emulator, tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH], [{"userid": "wangwu", "name": "王五", "mobile": "13800000003",
+                                      "biz_mail": "wangwu@corp.example.com", "department": [2]}])
+    # an HR export's 邮箱 is the work address; the row has no mobile
+    sheet = write_sheet(tmp_path / "s.csv", ["姓名", "邮箱", "部门", "职务"],
+                        [["王五", "wangwu@corp.example.com", "研发中心", "主管"]])
+    result = run_cli(emulator, "import", str(sheet), "--yes", "--make-userid", "pinyin")
+    assert "row 2: matched by 企业邮箱: wangwu" in result.stdout, result.output
+    assert "rows 2: the email (邮箱) is the member's 企业邮箱, so it is not written as the personal email" \
+        in result.stdout
+    members = members_of(emulator.state())
+    assert sorted(members) == ["wangwu"]  # not created again as wangwu2
+    assert (members["wangwu"]["position"], members["wangwu"]["email"]) == ("主管", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# leavers
+
+
+def test_a_leaver_found_by_mobile_with_a_blank_name_is_not_deleted(emulator, tmp_path: Path) -> None:
+    seed_corp(emulator, [RESEARCH], [{"userid": f"x{i}", "name": f"员工{i}", "mobile": f"137{i:08d}",
+                                      "department": [2]} for i in range(20)])
+    sheet = write_sheet(tmp_path / "leavers.csv", ["姓名", "手机"], [["员工1", "13700000001"],
+                                                                   ["", "13700000002"]])  # the name left out
+    code, summary = run_json(emulator, "delete", str(sheet), "--yes")
+    # the name must agree, and a blank one agrees with nobody: a mobile may have passed to someone else
+    assert (summary["deleted"], summary["skipped"]) == (1, 1)
+    members = members_of(emulator.state())
+    assert "x1" not in members and "x2" in members
+    message = read_results(summary["report"])[1]["message"]
+    assert "not deleted: matched by mobile to x2, but the row has no name (姓名) to confirm it is them" in message
