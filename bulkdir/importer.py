@@ -38,7 +38,7 @@ from bulkdir.errors import (
 from bulkdir.executor import FAILED, KEPT_DEPARTMENT, SKIPPED, OpResult, Progress, execute, read_back, shows_done
 from bulkdir.journal import Journal, OperationRecord, default_journal_path, file_hash
 from bulkdir.mapping import Mapping
-from bulkdir.matching import Identification, Identified, UseridMaker, identify
+from bulkdir.matching import Identification, Identified, UseridMaker, identify, shows_contacts
 from bulkdir.plan import (
     OUTCOME,
     DeleteOptions,
@@ -339,8 +339,9 @@ def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str
                 for text in values.get("mobile", []):
                     named.add_mobile(text)
                 named.emails.update(v.lower() for v in values.get("email", []) + values.get("biz_mail", []))
-                if not any(values.get(name) for name in ("userid", "mobile", "email", "biz_mail")):
-                    named.unidentified.append(number)
+                if not values.get("userid") and (not shows_contacts(directory) or not any(
+                        values.get(name) for name in ("mobile", "email", "biz_mail"))):
+                    named.unidentified.append(number)  # whom it names cannot be told from the snapshot
                 for text in values.get("department", []) + values.get("main_department", []):
                     department_refs(text)
             else:

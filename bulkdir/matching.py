@@ -172,7 +172,7 @@ def identify(members: Sequence[Member], directory: Directory, *, client: Any = N
         pending = _by_column_userid(pending, directory, maker, cells, outcome)
     if not directory.members:
         unmatched = pending  # an empty corp (or validate's stand-in for one): nobody to match
-    elif _snapshot_shows_contacts(directory):
+    elif shows_contacts(directory):
         unmatched = _match_in_snapshot(pending, directory, outcome)
     elif client is not None:
         unmatched = _look_up(pending, directory, client, outcome, spent or {})
@@ -204,7 +204,8 @@ def identify(members: Sequence[Member], directory: Directory, *, client: Any = N
     return outcome
 
 
-def _snapshot_shows_contacts(directory: Directory) -> bool:
+def shows_contacts(directory: Directory) -> bool:
+    """Whether the snapshot shows the members' mobiles and emails (not with ids only, or private fields hidden)."""
     return directory.mode != "ids-only" and not directory.private_fields_hidden
 
 

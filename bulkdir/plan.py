@@ -240,7 +240,8 @@ class InvalidRowNames:
     """Who and what the rows that cannot be imported still name. Such a row is in the sheet, so the
     member it names is never "missing" (`--delete-missing` keeps it) and the department it names is
     never pruned; `unidentified` are member rows that name no userid, mobile or email, so that the
-    member they stand for cannot be told apart from those the sheet leaves out."""
+    member they stand for cannot be told apart from those the sheet leaves out (so are rows that name one by
+    mobile or email only, when the snapshot does not show those)."""
 
     userids: set[str] = field(default_factory=set)  # lower-cased
     mobiles: set[str] = field(default_factory=set)  # compared as `same_value` compares mobiles
@@ -758,10 +759,11 @@ def _plan_missing(plan: Plan, members: list[Any], departments: list[Any], direct
     if named_by_invalid.unidentified and missing:
         rows = ", ".join(map(str, named_by_invalid.unidentified[:10]))
         plan.notes.append(Text(
-            f"No member is {verb}: rows {rows} have problems and name no userid, mobile or email, so the members "
-            "they stand for cannot be told from those the sheet leaves out. Fix them and run again.",
-            f"本次不{verb_zh}任何成员：第 {rows} 行有问题且没有帐号、手机或邮箱，无法判断对应哪位成员；"
-            "请修正后重新运行。"))
+            f"No member is {verb}: rows {rows} have problems and name no userid (nor a mobile or email the "
+            "directory shows), so the members they stand for cannot be told from those the sheet leaves out. Fix "
+            "them and run again.",
+            f"本次不{verb_zh}任何成员：第 {rows} 行有问题，且没有帐号（也没有通讯录中可见的手机或邮箱），"
+            "无法判断对应哪位成员；请修正后重新运行。"))
         return
     if options.disable_instead:
         missing = [uid for uid in missing if _current(directory.members[uid], "enable") != 0]
