@@ -226,13 +226,13 @@ class ImportResult:
 def read_records(path: Source, directory: Directory, sheet: str | None = None,
                  encoding: str | None = None, *, mapping: Mapping | None = None,
                  maker: UseridMaker | None = None, client: WeComClient | None = None,
-                 journal: Journal | None = None) -> SheetRecords:
+                 journal: Journal | None = None, settled: dict[int, Identified] | None = None) -> SheetRecords:
     """Read and validate an import sheet (members, and a departments sheet when the workbook has one),
     knowing the corp's userids (a row for an existing member is an update and needs no name) and its custom
     fields; read through `mapping` when the sheet has an HR system's headers. Rows without a userid are
     matched to members by mobile or email, or given one by `maker` (bulkdir/matching.py; `client` makes the
     lookups when the snapshot cannot show mobiles and emails, and `journal` keeps count of those that found
-    nobody, against the platform's daily limit).
+    nobody, against the platform's daily limit; `settled` are the rows an interrupted run of the sheet settled).
 
     Rows with errors are left out of `members`/`departments` and listed in `invalid` with the reason;
     problems of the table itself (a missing required column) are in `table_errors`.
@@ -275,7 +275,8 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
         # a row with problems keeps its userid: once fixed, it is imported under it
         taken = [str(m.values["userid"]) for m in result.members
                  if m.values.get("userid") and (MEMBERS, m.row) in invalid]
-        identification = _identify(members, directory, client, journal, maker=maker, cells=cells, taken=taken)
+        identification = _identify(members, directory, client, journal, maker=maker, cells=cells, taken=taken,
+                                   settled=settled)
         for row, reason in identification.problems.items():
             invalid[(MEMBERS, row)] = reason
         members = [m for m in members if (MEMBERS, m.row) not in invalid]
@@ -299,13 +300,12 @@ def read_records(path: Source, directory: Directory, sheet: str | None = None,
 def _identify(members: list[Member], directory: Directory, client: WeComClient | None, journal: Journal | None,
               **options: Any) -> Identification:
     """`identify`, with the lookups that found nobody in the last day (this journal's runs) counted against
-    the platform's limit, and this call's added to them."""
-    corp, endpoint = (client.settings.corp_id, client.endpoint) if client is not None else (None, None)
-    spent = journal.failed_lookups(corp, endpoint) if journal is not None and client is not None else {}
-    outcome = identify(members, directory, client=client, spent=spent, **options)
-    if journal is not None and client is not None:
-        journal.note_failed_lookups(corp, endpoint, outcome.failed_lookups)
-    return outcome
+    the platform's limit, and this call's added to them as they happen."""
+    if journal is None or client is None:
+        return identify(members, directory, client=client, **options)
+    corp, endpoint = client.settings.corp_id, client.endpoint
+    return identify(members, directory, client=client, spent=journal.failed_lookups(corp, endpoint),
+                    on_failed_lookup=lambda api: journal.note_failed_lookups(corp, endpoint, {api: 1}), **options)
 
 
 def _named_by_invalid(tables: dict[str, Any], invalid: dict[tuple[str, int], str], directory: Directory,
@@ -389,8 +389,11 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
     name = path.name if path is not None else "the DataFrame"
     directory = (fetch or fetch_directory)(client)
     journal = _journal(options)
+    key = options.plan_key("import", client)
+    unfinished = journal.find_unfinished("import", source_hash, key) if source_hash else None
     records = read_records(book, directory, options.sheet, options.encoding, mapping=options.mapping,
-                           maker=options.maker, client=client, journal=journal)
+                           maker=options.maker, client=client, journal=journal,
+                           settled=_settled(journal, unfinished, MEMBERS))
     if records.table_errors:
         raise SheetError(f"{name} cannot be imported: " + " ".join(p.message for p in records.table_errors[:3]),
                          f"{name} 无法导入：" + " ".join(p.message.zh for p in records.table_errors[:3]))
@@ -405,10 +408,9 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
         raise RefusedError(f"--delete-missing needs a members sheet, and {name} has none: nothing is deleted "
                            "on the strength of a departments sheet alone.",
                            f"--delete-missing 需要成员表，而 {name} 中没有：不会只凭部门表删除任何成员。")
-    key = options.plan_key("import", client)
     plan = build_plan(records.members, records.departments, directory, records.invalid, options.delete,
                       named_by_invalid=records.named_by_invalid, recent=_recent(journal, key),
-                      reserved_ids=_reserved_ids(journal, "import", source_hash, key))
+                      reserved_ids=_reserved_ids(journal, unfinished))
     plan.identities = {(MEMBERS, row): (item.userid, item.how, item.lookup)
                        for row, item in records.identities.items() if (MEMBERS, row) not in plan.invalid}
     plan.notes = records.notes + plan.notes
@@ -425,13 +427,21 @@ def _rows_hash(book: Workbook) -> str:
     return digest.hexdigest()
 
 
-def _reserved_ids(journal: Journal, command: str, source_hash: str | None, key: dict[str, Any]) -> dict[str, int]:
+def _reserved_ids(journal: Journal, run_id: str | None) -> dict[str, int]:
     """The ids the unfinished run of this sheet chose for the departments it was to create, by key."""
-    run_id = journal.find_unfinished(command, source_hash, key) if source_hash else None
     if run_id is None:
         return {}
     return {op_key: int(record.body["id"]) for op_key, record in journal.operations(run_id).items()
             if record.kind == "department_create" and isinstance(record.body.get("id"), int)}
+
+
+def _settled(journal: Journal, run_id: str | None, sheet: str) -> dict[int, Identified]:
+    """The rows without a userid the unfinished run of this sheet settled (found or made), by row: the rerun
+    takes them as they were, with no lookup spent again (the day's budget may be gone) and no userid made anew."""
+    if run_id is None:
+        return {}
+    return {row: Identified(userid, how, lookup)
+            for (kind, row), (userid, how, lookup) in journal.identities(run_id).items() if kind == sheet}
 
 
 def _recent(journal: Journal, key: dict[str, Any]) -> RecentRemovals:
@@ -513,6 +523,7 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
         run_id = journal.start_run(prepared.command, source, prepared.source_hash, prepared.key, snapshot)
     if lock is not None:
         lock.note_run(run_id)
+    journal.record_identities(run_id, prepared.plan.identities)
     operations = prepared.plan.ordered()
     interrupted = False
     stopped_by: Text | None = None
@@ -1025,7 +1036,9 @@ def prepare_delete(path: str | Path, client: WeComClient, options: ImportOptions
     journal = _journal(options)
     key = options.plan_key("delete", client)
     named = [m for m in leavers if m.row not in bad]
-    outcome = _identify(named, directory, client, journal, deleting=True)
+    unfinished = journal.find_unfinished("delete", source_hash, key)
+    outcome = _identify(named, directory, client, journal, deleting=True,
+                        settled=_settled(journal, unfinished, DELETES))
     _check_named_userids(named, directory, outcome)
     left_out = {**outcome.problems, **outcome.unmatched}
     pairs = [(m.row, str(m.values.get("userid") or "")) for m in named if m.row not in left_out]

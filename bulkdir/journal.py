@@ -76,6 +76,15 @@ CREATE TABLE IF NOT EXISTS failed_lookups (  -- user/getuserid and get_userid_by
     at TEXT NOT NULL,
     failed INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS identities (  -- a run's rows without a userid: the member each is, or its made userid
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    sheet TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    userid TEXT NOT NULL,
+    how TEXT NOT NULL,             -- mobile | email | biz_mail | userid | made
+    lookup INTEGER NOT NULL,       -- 1: found through a lookup call
+    PRIMARY KEY (run_id, sheet, row)
+);
 """
 SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, status);
@@ -308,6 +317,23 @@ class Journal:
 
     _RUN_COLUMNS = ("id, command, source, status, started_at, finished_at, counts, report, host, pid, corp_id, "
                     "snapshot, options")
+
+    # ---- rows without a userid
+
+    def record_identities(self, run_id: str, identities: Mapping[tuple[str, int], tuple[str, str, bool]]) -> None:
+        """Keep who each row without a userid is ((sheet, row) -> (userid, how, by lookup)), so that a resumed
+        run settles the rows as this one did: its made userids again, and no lookups spent a second time."""
+        rows = [(run_id, sheet, row, userid, how, int(lookup))
+                for (sheet, row), (userid, how, lookup) in identities.items()]
+        if rows:
+            self._write_many("INSERT OR REPLACE INTO identities VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def identities(self, run_id: str) -> dict[tuple[str, int], tuple[str, str, bool]]:
+        """The rows without a userid of a run, as `record_identities` kept them."""
+        with self._lock:
+            rows = self._db.execute("SELECT sheet, row, userid, how, lookup FROM identities WHERE run_id = ?",
+                                    (run_id,)).fetchall()
+        return {(sheet, int(row)): (userid, how, bool(lookup)) for sheet, row, userid, how, lookup in rows}
 
     # ---- operations
 

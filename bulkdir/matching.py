@@ -142,7 +142,6 @@ class Identification:
     problems: dict[int, Text] = field(default_factory=dict)  # spreadsheet row -> why it is not acted on
     unmatched: dict[int, Text] = field(default_factory=dict)  # rows that match nobody (deletes: skipped)
     notes: list[Text] = field(default_factory=list)
-    failed_lookups: dict[str, int] = field(default_factory=dict)  # API -> lookups that found nobody
     work_mail: set[int] = field(default_factory=set)  # rows whose email is their member's 企业邮箱
 
     def counts(self) -> dict[str, int]:
@@ -155,19 +154,25 @@ class Identification:
 def identify(members: Sequence[Member], directory: Directory, *, client: Any = None,
              maker: UseridMaker | None = None, cells: Callable[[int], dict[str, str]] | None = None,
              deleting: bool = False, spent: dict[str, int] | None = None,
-             taken: Iterable[str] = ()) -> Identification:
+             taken: Iterable[str] = (), settled: dict[int, Identified] | None = None,
+             on_failed_lookup: Callable[[str], None] | None = None) -> Identification:
     """Settle every member row without a userid (see the module's docstring); the found userid is written
     into the row's values, so the planner treats it like a row that had it. `cells(row)` gives a row's
     cells by header, for templates with `{column:...}`; `client` makes the lookups when the snapshot
     cannot show mobiles and emails, `spent` (API -> lookups that found nobody in the last day, by earlier
-    runs) what is already gone of their budget; `taken` the userids of the sheet's rows left out (rows with
-    problems), never made for another row; `deleting` leaves unmatched rows in `unmatched` instead of
-    making userids or calling them problems, and wants a name on each row found by mobile or email."""
+    runs) what is already gone of their budget, and `on_failed_lookup(api)` is told of each lookup that
+    finds nobody as it happens; `taken` the userids of the sheet's rows left out (rows with problems), never
+    made for another row; `settled` (row -> who) the rows an interrupted run of the same sheet settled, taken
+    as it settled them; `deleting` leaves unmatched rows in `unmatched` instead of making userids or calling
+    them problems, and wants a name on each row found by mobile or email."""
     outcome = Identification()
     wanted = [m for m in members if not m.values.get("userid")]
     if not wanted:
         return outcome
-    pending = list(wanted)
+    for member in wanted:
+        if settled and member.row in settled:
+            outcome.found[member.row] = settled[member.row]
+    pending = [m for m in wanted if m.row not in outcome.found]
     if maker is not None and not maker.numbered:
         pending = _by_column_userid(pending, directory, maker, cells, outcome)
     if not directory.members:
@@ -175,7 +180,7 @@ def identify(members: Sequence[Member], directory: Directory, *, client: Any = N
     elif shows_contacts(directory):
         unmatched = _match_in_snapshot(pending, directory, outcome)
     elif client is not None:
-        unmatched = _look_up(pending, directory, client, outcome, spent or {})
+        unmatched = _look_up(pending, directory, client, outcome, spent or {}, on_failed_lookup)
     else:
         unmatched = pending
         outcome.notes.append(Text("Note: the directory does not show mobiles or emails, and no lookups can be made.",
@@ -277,7 +282,7 @@ def lookup_budget(directory: Directory) -> int:
 
 
 def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: Identification,
-             spent: dict[str, int]) -> list[Member]:
+             spent: dict[str, int], on_failed_lookup: Callable[[str], None] | None) -> list[Member]:
     """Find the rows' members with the lookup APIs, a few at a time, never letting an API's failed lookups
     pass the budget: a lookup starts only while that API's failures so far plus its lookups in flight are
     below it. A row is new only when every field it has was looked up and found nobody; a row with a field
@@ -343,6 +348,8 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
                     unlooked.add(member.row)
                 elif errcode == NOT_FOUND:
                     failures[api] += 1
+                    if on_failed_lookup is not None:
+                        on_failed_lookup(api)  # kept at once: a run killed now has spent it all the same
                 else:
                     outcome.problems[member.row] = Text(
                         f"not matched: a lookup of it was refused (WeCom error {errcode})",
@@ -350,7 +357,6 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
                     todo[member.row] = []
                     continue
                 waiting.append(member)
-    outcome.failed_lookups = {api: count for api, count in failures.items() if count}
     left = sorted(row for row in unlooked if row not in outcome.found and row not in outcome.problems)
     if left:
         earlier = max(spent.values(), default=0)

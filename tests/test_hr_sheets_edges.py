@@ -3,14 +3,26 @@ wrong (extattr headers in any case, a sheet of userids and custom fields, two co
 disabled, a mapped column under a header bulkdir otherwise ignores, value maps on departments, a config
 file given as the mapping); custom fields where the directory cannot show them or has none; rows without a
 userid (made userids and the rows with problems, the plan's list of them, an email that is a member's
-企业邮箱); leavers found by mobile without a name, and --delete-missing where mobiles cannot be read."""
+企业邮箱); leavers found by mobile without a name, --delete-missing where mobiles cannot be read; and
+runs killed on the way (failed lookups still counted against the day, made userids kept by the rerun)."""
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
-from import_support import members_of, read_results, run_cli, run_json, seed_corp, write_sheet, writes
+from import_support import (
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    seed_corp,
+    subprocess_import,
+    wait_for,
+    write_sheet,
+    writes,
+)
 
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
 ZHANGSAN = {"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2]}
@@ -209,3 +221,62 @@ def test_delete_missing_deletes_nobody_while_a_row_with_problems_names_a_member_
     # under 48009 the snapshot holds no mobiles, so whom row 5 names cannot be told: nobody is deleted
     assert "No member is deleted: rows 5 have problems and name no userid" in result.stdout, result.output
     assert sorted(members_of(corp.state())) == [f"old{i}" for i in range(10)]
+
+
+# ---------------------------------------------------------------------------------------------
+# runs killed on the way: the platform's daily limit of failed lookups, and the made userids
+
+
+def onboarding(tmp_path: Path, count: int) -> tuple[Path, list[list[str]]]:
+    """New hires without userids, departments by id (department names cannot be read under 48009)."""
+    hires = [[f"新人{chr(0x4e00 + 300 + i)}", f"139{i:08d}", "2", "工程师"] for i in range(count)]
+    return write_sheet(tmp_path / "onboarding.csv", ["姓名", "手机", "所在部门", "职务"], hires), hires
+
+
+def old_staff(count: int) -> list[dict]:
+    return [{"userid": f"old{i}", "name": f"老员工{i}", "mobile": f"138{i:08d}", "department": [2]}
+            for i in range(count)]
+
+
+def test_failed_lookups_of_a_run_killed_during_its_lookups_still_count_against_the_day(start_emulator,
+                                                                                       tmp_path: Path) -> None:
+    corp = start_emulator(restrict_details=True)
+    seed_corp(corp, [RESEARCH], old_staff(20))  # 4 failed lookups a day
+    sheet, _ = onboarding(tmp_path, 7)
+    corp.faults(latency_ms=400)
+    process = subprocess_import(corp, "import", str(sheet), "--yes", "--make-userid", "pinyin", BULKDIR_WORKERS="1")
+    try:
+        wait_for(lambda: corp.stats()["errors"].get("46004", 0) >= 2, timeout=30)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+    corp.faults(latency_ms=0)
+    result = run_cli(corp, "import", str(sheet), "--yes", "--make-userid", "pinyin", "--json")
+    # the killed run's failed lookups are in the journal, so the rerun stops within what is left of the day's
+    assert "45009" not in json.dumps(corp.stats()["errors"]), (corp.stats()["errors"], result.output)
+    assert "earlier runs in the last day" in result.output
+
+
+def test_a_run_killed_while_creating_new_hires_in_ids_only_mode_finishes_when_run_again(start_emulator,
+                                                                                        tmp_path: Path) -> None:
+    corp = start_emulator(restrict_details=True)
+    seed_corp(corp, [RESEARCH], old_staff(20))  # 4 failed lookups a day: the first run spends them all
+    sheet, hires = onboarding(tmp_path, 4)
+    corp.faults(latency_ms=300)
+    process = subprocess_import(corp, "import", str(sheet), "--yes", "--make-userid", "pinyin", BULKDIR_WORKERS="1")
+    try:
+        wait_for(lambda: corp.stats()["ok"].get("user/create", 0) >= 22, timeout=30)  # 2 of the 4 new hires
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+    corp.faults(latency_ms=0)
+    made = {m["mobile"]: m["userid"] for m in corp.state()["members"] if m["mobile"].startswith("139")}
+    assert 1 <= len(made) < 4
+    lookups = corp.stats()["calls"].get("user/getuserid", 0)
+    code, again = run_json(corp, "import", str(sheet), "--yes", "--make-userid", "pinyin")
+    # the rerun resumes the run: its rows are settled as that run settled them, with no lookup made again
+    assert again["invalid"] == 0, read_results(again["report"])
+    assert corp.stats()["calls"].get("user/getuserid", 0) == lookups
+    now = {m["mobile"]: m["userid"] for m in corp.state()["members"] if m["mobile"].startswith("139")}
+    assert sorted(now) == sorted(row[1] for row in hires)
+    assert all(now[mobile] == userid for mobile, userid in made.items())
