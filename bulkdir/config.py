@@ -2,10 +2,11 @@
 
 Each setting is resolved in this order, the first that has it wins:
 
-    1. a command-line flag            --corp-id, --secret, --app-secret, --base-url, --rate, --workers, --timeout,
-                                      --mapping
+    1. a command-line flag            --corp-id, --secret, --app-secret, --base-url, --rate, --rate-per-hour,
+                                      --max-wait, --workers, --timeout, --mapping
     2. the environment                BULKDIR_CORP_ID, BULKDIR_SECRET, BULKDIR_APP_SECRET, BULKDIR_BASE_URL,
-                                      BULKDIR_RATE, BULKDIR_WORKERS, BULKDIR_TIMEOUT, BULKDIR_MAPPING
+                                      BULKDIR_RATE, BULKDIR_RATE_PER_HOUR, BULKDIR_MAX_WAIT, BULKDIR_WORKERS,
+                                      BULKDIR_TIMEOUT, BULKDIR_MAPPING
     3. ./bulkdir.toml                 (the folder the command runs in)
     4. <config dir>/bulkdir.toml      (see `user_dirs()`)
 
@@ -42,6 +43,9 @@ DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 # 1,800 calls per minute per API stays under both published limits (2,000 on the older page,
 # 10,000 on the current one); `--rate` raises it for corps that know their limit.
 DEFAULT_RATE = 1800
+# The platform's current page allows 150,000 calls an hour per API; stay a little under it.
+DEFAULT_RATE_PER_HOUR = 140_000
+DEFAULT_MAX_WAIT = 600.0  # seconds a run waits for a blocked API (an hourly block) before it stops cleanly
 DEFAULT_WORKERS = 4  # the platform documents no concurrency limit; a few writers in flight never trip 45033
 DEFAULT_TIMEOUT = 15.0
 CONFIG_FILE_NAME = "bulkdir.toml"
@@ -92,6 +96,8 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     timeout: float = DEFAULT_TIMEOUT  # seconds, for every HTTP call
     mapping: str | None = None  # the column mapping sheets are read with: a [mappings.NAME] or a file (mapping.py)
+    rate_per_hour: int = DEFAULT_RATE_PER_HOUR  # calls per hour per API
+    max_wait: float = DEFAULT_MAX_WAIT  # seconds to wait for an API WeCom keeps blocking, then stop the run
 
     def __repr__(self) -> str:
         def show(name: str) -> str:
@@ -133,6 +139,10 @@ SETTINGS_SOURCES: dict[str, SettingSource] = {
     "app_secret": SettingSource("--app-secret", "BULKDIR_APP_SECRET", Text("app secret", "自建应用 Secret")),
     "base_url": SettingSource("--base-url", "BULKDIR_BASE_URL", Text("base URL", "接口地址")),
     "rate": SettingSource("--rate", "BULKDIR_RATE", Text("rate (calls per minute per API)", "每个接口每分钟调用次数")),
+    "rate_per_hour": SettingSource("--rate-per-hour", "BULKDIR_RATE_PER_HOUR",
+                                   Text("hourly rate (calls per hour per API)", "每个接口每小时调用次数")),
+    "max_wait": SettingSource("--max-wait", "BULKDIR_MAX_WAIT",
+                              Text("longest wait for a blocked API (seconds)", "接口被限制时的最长等待（秒）")),
     "workers": SettingSource("--workers", "BULKDIR_WORKERS", Text("workers", "并发数")),
     "timeout": SettingSource("--timeout", "BULKDIR_TIMEOUT", Text("timeout (seconds)", "超时（秒）")),
     "mapping": SettingSource("--mapping", "BULKDIR_MAPPING", Text("column mapping", "列映射")),
@@ -220,11 +230,16 @@ def _read_config_file(path: Path, profile: str | None) -> tuple[dict[str, Any], 
 def _parse(name: str, value: Any, source: str) -> Any:
     """Check and convert one setting's value; `source` names where it came from, for the message."""
     try:
-        if name == "rate":
+        if name in ("rate", "rate_per_hour"):
             number = int(value)
             if number < 1:
                 raise ValueError
             return number
+        if name == "max_wait":
+            seconds = float(value)
+            if not (seconds >= 0 and math.isfinite(seconds)):
+                raise ValueError
+            return seconds
         if name == "workers":
             number = int(value)
             if not 1 <= number <= 64:
@@ -237,6 +252,8 @@ def _parse(name: str, value: Any, source: str) -> Any:
             return seconds
     except (TypeError, ValueError):
         limits = {"rate": "a whole number of calls per minute, at least 1",
+                  "rate_per_hour": "a whole number of calls per hour, at least 1",
+                  "max_wait": "a number of seconds, 0 or more",
                   "workers": "a whole number from 1 to 64",
                   "timeout": "a number of seconds above 0"}[name]
         shown = "" if name in SECRET_SETTINGS else f" {value!r}"

@@ -204,6 +204,35 @@ class WeComNetworkError(WeComError):
                 f"{self.api}：企业微信没有可用的应答（{self.errmsg}）。{self.hint.zh}")
 
 
+class QuotaBlockedError(WeComError):
+    """An API WeCom keeps refusing (45009) longer than a run may wait for it (`max_wait`); `hourly` when it
+    was still refused after a minute's block had ended, so its hourly quota is used up. A run stops on it as
+    Ctrl-C stops it (journalled, the report written) and goes on when run again; `free_at` is when the API
+    should be free again (`HH:MM`, local time)."""
+
+    def __init__(self, api: str, errmsg: str, *, waited: float, max_wait: float, free_at: str,
+                 hourly: bool) -> None:
+        self.waited, self.max_wait, self.free_at, self.hourly = waited, max_wait, free_at, hourly
+        super().__init__(45009, errmsg, api)
+
+    def _line(self) -> tuple[str, str]:
+        waited, allowed = _duration(self.waited), _duration(self.max_wait)
+        why = ("; its hourly quota is used up", "：该接口每小时的调用额度已用完") if self.hourly else ("", "")
+        return (f"{self.api} is blocked by WeCom (45009): refused for {waited}, past the {allowed} a run may wait "
+                f"(--max-wait){why[0]}. It should be free again by {self.free_at}; run the same command again "
+                "then to go on (finished rows are not repeated).",
+                f"{self.api} 被企业微信限制调用（45009）：已持续 {waited}，超过运行可等待的 {allowed}（--max-wait）"
+                f"{why[1]}。预计 {self.free_at} 前恢复；届时再次运行同一命令即可继续（已完成的行不会重复）。")
+
+    @property
+    def exit_status(self) -> ExitStatus:  # type: ignore[override]
+        return ExitStatus.TEMPFAIL  # try again later, as for a corp another run holds
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
 def _rebuild_error(cls: type[WeComError], state: dict[str, Any]) -> WeComError:
     error = cls.__new__(cls)
     error.__dict__.update(state)

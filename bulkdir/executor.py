@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from bulkdir.errors import BulkdirError, Text
+from bulkdir.errors import BulkdirError, QuotaBlockedError, Text
 from bulkdir.journal import Journal
 from bulkdir.plan import PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_FIELDS, Operation, same_value
 from bulkdir.wecom import codes
@@ -58,6 +58,7 @@ class Execution:
 
     results: dict[str, OpResult] = field(default_factory=dict)
     interrupted: bool = False
+    stopped_by: QuotaBlockedError | None = None  # why the run stopped by itself, when it did (an hourly block)
 
 
 def error_message(error: BaseException) -> Text:
@@ -79,6 +80,15 @@ class _Recorder:
         self.results: dict[str, OpResult] = {}
         self.failures = 0
         self._lock = threading.Lock()
+        self.stop = threading.Event()
+        self.stopped_by: QuotaBlockedError | None = None
+
+    def quota_spent(self, error: QuotaBlockedError) -> None:
+        """An API WeCom keeps blocking: stop as Ctrl-C does. The operation that met it stays started and not
+        done in the journal, so the run sent again reads it back and sends it once more if it did not land."""
+        with self._lock:
+            self.stopped_by = self.stopped_by or error
+        self.stop.set()
 
     def known(self, result: OpResult) -> None:
         """A result known before the run (from the journal): counted, not sent."""
@@ -123,13 +133,15 @@ def execute(operations: list[Operation], client: WeComClient, *, workers: int = 
     """
     recorder = _Recorder(journal, run_id, progress, len(operations))
     known = dict(done or {})
-    stop = stop if stop is not None else threading.Event()
+    if stop is not None:
+        recorder.stop = stop
+    stop = recorder.stop
     try:
         with _ctrl_c_sets(stop):
             _run_phases(operations, client, recorder, workers, known, stop)
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once
         stop.set()
-    return Execution(recorder.results, interrupted=stop.is_set())
+    return Execution(recorder.results, interrupted=stop.is_set(), stopped_by=recorder.stopped_by)
 
 
 def _run_phases(operations: list[Operation], client: WeComClient, recorder: _Recorder, workers: int,
@@ -227,16 +239,21 @@ def _needs_failed(op: Operation, recorder: _Recorder) -> OpResult | None:
 
 
 def _run_task(task: list[Operation], client: WeComClient, recorder: _Recorder) -> None:
-    if len(task) > 1 or task[0].kind == "member_delete":
-        _batch_delete(task, client, recorder)
-        return
-    op = task[0]
-    blocked = _needs_failed(op, recorder)
-    if blocked is not None:
-        recorder.record(blocked)
-        return
-    recorder.started([op.key])
-    recorder.record(_run_one(op, client))
+    if recorder.stop.is_set():
+        return  # queued before the stop (an API blocked for the hour stops the run from a worker)
+    try:
+        if len(task) > 1 or task[0].kind == "member_delete":
+            _batch_delete(task, client, recorder)
+            return
+        op = task[0]
+        blocked = _needs_failed(op, recorder)
+        if blocked is not None:
+            recorder.record(blocked)
+            return
+        recorder.started([op.key])
+        recorder.record(_run_one(op, client))
+    except QuotaBlockedError as error:
+        recorder.quota_spent(error)
 
 
 def _run_one(op: Operation, client: WeComClient) -> OpResult:
@@ -255,6 +272,8 @@ def _run_one(op: Operation, client: WeComClient) -> OpResult:
         else:
             raise ValueError(f"unknown operation kind {op.kind}")
         return OpResult(op.key, op.outcome)
+    except QuotaBlockedError:
+        raise  # not this operation's failure: the run stops, and sends it again when run again
     except Exception as error:  # noqa: BLE001 - every failure becomes a result
         return _reconcile(op, client, error)
 
@@ -378,6 +397,8 @@ def _batch_delete(chunk: list[Operation], client: WeComClient, recorder: _Record
             for op in remaining:
                 recorder.record(OpResult(op.key, "deleted"))
             return
+        except QuotaBlockedError:
+            raise  # the run stops; the chunk stays started, read back when the run is sent again
         except Exception as error:  # noqa: BLE001
             errcode = getattr(error, "errcode", None)
             if errcode not in (codes.USERIDS_NOT_FOUND, None, codes.BUSY):

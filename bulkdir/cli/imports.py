@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bulkdir.cli.app import cli, lang_option
+from bulkdir.cli.app import cli, lang_option, language
 from bulkdir.cli.options import Connection, SheetOptions, connection_options, sheet_options
 from bulkdir.cli.progress import RunBar
 from bulkdir.errors import ExitStatus
@@ -133,7 +133,9 @@ def _finish(result, as_json: bool) -> None:
         _say(f"Rows to fix and import again: {result.errors_path}", as_json)
     if result.ctrl_c_during_report:
         _say("Ctrl-C came while the report was written: it was finished first.", as_json)
-    if result.interrupted:
+    if result.stopped_by is not None:
+        _say(f"Stopped: {result.stopped_by.in_lang(language())}", as_json)
+    elif result.interrupted:
         _say("Interrupted: run the same command again to finish (finished rows are not repeated).", as_json)
     if as_json:
         click.echo(_json.dumps(counts, ensure_ascii=False))

@@ -25,7 +25,8 @@ from bulkdir.config import SECRET_SETTINGS, Settings, resolve_settings
 from bulkdir.connection import connect
 from bulkdir.wecom.client import WeComClient
 
-CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "workers", "timeout")
+CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "rate_per_hour", "max_wait", "workers",
+                    "timeout")
 
 
 @dataclass
@@ -89,6 +90,12 @@ def connection_options(command: Callable) -> Callable:
                           "Env BULKDIR_BASE_URL."),
         click.option("--rate", "rate", type=int, metavar="N",
                      help="Calls per minute per API [default: 1800; 60000 with --sandbox]. Env BULKDIR_RATE."),
+        click.option("--rate-per-hour", "rate_per_hour", type=int, metavar="N",
+                     help="Calls per hour per API [default: 140000, under the platform's 150,000]. "
+                          "Env BULKDIR_RATE_PER_HOUR."),
+        click.option("--max-wait", "max_wait", type=float, metavar="SECONDS",
+                     help="How long a run waits for an API WeCom keeps blocking (its hourly quota) before it "
+                          "stops cleanly, to go on when run again [default: 600]. Env BULKDIR_MAX_WAIT."),
         click.option("--workers", "workers", type=int, metavar="N",
                      help="Calls in flight at once [default: 4]. Env BULKDIR_WORKERS."),
         click.option("--timeout", "timeout", type=float, metavar="SECONDS",

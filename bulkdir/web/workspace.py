@@ -285,6 +285,7 @@ class Workspace:
                 result = run_import(prepared, lock=lock)
                 run.result, run.run_id = result, result.run_id
                 run.state = "interrupted" if result.interrupted else "finished"
+                run.error = result.stopped_by  # an API WeCom blocked for the hour stopped it
         except BulkdirError as error:
             run.state, run.error = "failed", error.message
         except Exception as error:  # a bug: the page says so in one line, as the command line does

@@ -38,9 +38,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bulkdir.config import SETTINGS_SOURCES, Settings, missing_setting_message, user_dirs
-from bulkdir.errors import ConfigError, Text, WeComError, WeComNetworkError
+from bulkdir.errors import ConfigError, QuotaBlockedError, Text, WeComError, WeComNetworkError
 from bulkdir.wecom import codes
-from bulkdir.wecom.ratelimit import RateLimiter
+from bulkdir.wecom.ratelimit import HOUR, RateLimiter
 from bulkdir.wecom.tokens import TokenCache
 
 log = logging.getLogger("bulkdir.wecom")
@@ -87,19 +87,21 @@ class WeComClient:
 
     Knobs for tests and tools: `max_attempts` (every call, 5), `backoff` (first retry delay in seconds,
     doubled each time, with jitter), `block_seconds` (how long a 45009 block lasts: 60 on the platform),
+    `hour` (the length of the hour the hourly limit counts: 3600 but in tests),
     `cache_dir` (token files; the user's cache folder by default), `token_scope` (what the cached token
     is for, besides corp id and secret; the base URL by default).
     """
 
     def __init__(self, settings: Settings, *, max_attempts: int = 5, backoff: float = 0.5,
                  block_seconds: float = 60.0, cache_dir: Path | None = None,
-                 token_scope: str | None = None) -> None:
+                 token_scope: str | None = None, hour: float = HOUR) -> None:
         settings.require("corp_id", "secret")
         self.settings = settings
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.block_seconds = block_seconds
-        self.limits = RateLimiter(settings.rate)
+        self.hour = hour  # the platform's hour: shorter only in tests, with the emulator's
+        self.limits = RateLimiter(settings.rate, settings.rate_per_hour, hour=hour)
         self._session = requests.Session()
         pool = settings.workers + 2  # the workers, and a reader beside them (doctor, snapshots)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
@@ -283,6 +285,8 @@ class WeComClient:
 
         def not_the_calls_fault(errcode: int, answered_at: float) -> str | None:
             nonlocal renewed, chosen
+            if errcode != codes.BLOCKED:
+                limiter.got_through()
             if errcode in codes.RENEW_TOKEN and not renewed:
                 # The platform may drop a token before it expires: fetch a new one, once per call.
                 renewed = True
@@ -300,12 +304,28 @@ class WeComClient:
             if errcode == codes.BLOCKED:
                 # Recorded even when this call gives up, so that no other thread calls the blocked API.
                 limiter.block(self.block_seconds, answered_at)
-                log.warning("%s is blocked by WeCom (45009); waiting %.0f s, then %.0f calls/min",
-                            api, limiter.blocked_for(), limiter.rate)
+                waited = limiter.blocked_since(answered_at)
+                hourly = waited >= self.block_seconds  # still refused after a minute's block: not the minute's
+                if waited >= self.settings.max_wait:
+                    free_in = self.hour - waited if hourly else limiter.blocked_for()
+                    error = QuotaBlockedError(api, "api freq out of limit", waited=waited,
+                                              max_wait=self.settings.max_wait, free_at=_clock_time(free_in),
+                                              hourly=hourly)
+                    limiter.give_up(error)  # the other threads waiting for this API stop waiting too
+                    raise error
+                if hourly:
+                    log.warning("%s is still blocked by WeCom (45009) after %.0f s: its hourly quota is used up; "
+                                "it should be free again by %s. Waiting up to %.0f s in all (--max-wait).",
+                                api, waited, _clock_time(self.hour - waited), self.settings.max_wait)
+                else:
+                    log.warning("%s is blocked by WeCom (45009); waiting %.0f s, then %.0f calls/min",
+                                api, limiter.blocked_for(), limiter.rate)
                 return "wait"  # the limiter holds every thread until the block ends
             return None
 
-        return self._exchange(method, api, params_now, body, not_the_calls_fault)
+        answer = self._exchange(method, api, params_now, body, not_the_calls_fault)
+        limiter.got_through()
+        return answer
 
     def _exchange(self, method: str, api: str, params_now: Callable[[], dict], body: dict | None,
                   judge: Callable[[int, float], str | None] | None = None,
@@ -337,7 +357,8 @@ class WeComClient:
             if verdict == "again":
                 attempt -= 1  # a renewed token or another secret: bounded by the judge, not by the attempts
                 continue
-            if verdict == "wait" and attempt < self.max_attempts:
+            if verdict == "wait":
+                attempt -= 1  # a blocked API: bounded by max_wait (QuotaBlockedError), not by the attempts
                 continue
             if errcode in codes.RETRY_WITH_BACKOFF and attempt < self.max_attempts:
                 self._pause(attempt)
@@ -424,3 +445,8 @@ class WeComClient:
 
 def _without_status(data: dict) -> dict:
     return {key: value for key, value in data.items() if key not in ("errcode", "errmsg")}
+
+
+def _clock_time(seconds_from_now: float) -> str:
+    """The local time of day `seconds_from_now` from now, as a person reads it on a clock (HH:MM)."""
+    return time.strftime("%H:%M", time.localtime(time.time() + max(0.0, seconds_from_now)))

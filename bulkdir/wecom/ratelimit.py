@@ -1,16 +1,23 @@
 """A rate limiter per API path, shared by every thread of a client.
 
 Calls to one API are spaced evenly, `60 / rate` seconds apart: no bursts, so a run at the configured rate
-never crosses the platform's per-minute limit whatever the number of workers. When the platform answers
-45009 anyway (another program shares the corp's quota), the API is blocked for the block time: no thread
-calls it again until the block ends, and the rate is halved so that the run does not trip it again.
+never crosses the platform's per-minute limit whatever the number of workers. The platform also limits
+each API per hour (150,000 on its current page): no hour, counted from any moment, holds more than
+`per_hour` calls, so a long run pauses before it would cross that limit rather than after. When the
+platform answers 45009 anyway (another program shares the corp's quota), the API is blocked for the
+block time: no thread calls it again until the block ends, and the rate is halved so that the run does
+not trip it again. A block that is still there when it should have ended is a longer one (the hourly
+quota): `blocked_since` says how long the API has been refused without a call getting through.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import Callable
+
+HOUR = 3600.0
 
 
 class ApiLimiter:
@@ -21,12 +28,18 @@ class ApiLimiter:
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, *, per_hour: int | None = None,
+                 hour: float = HOUR) -> None:
         self.rate = float(rate)
+        self.per_hour = per_hour
+        self.hour = hour  # an hour's length: shorter only in tests
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._next_slot = 0.0
         self._blocked_until = 0.0
+        self._hour_slots: deque[float] = deque()  # the slots given in the last hour, when per_hour is set
+        self._refused_since: float | None = None  # the first 45009 since a call last got through
+        self._given_up: tuple[Exception, float] | None = None  # an error for waiters, until the block's end
         self.blocks = 0  # how many 45009 blocks this API met
 
     def wait(self) -> None:
@@ -35,13 +48,37 @@ class ApiLimiter:
             with self._lock:
                 now = self._clock()
                 slot = max(now, self._next_slot, self._blocked_until)
+                if self.per_hour:
+                    slots = self._hour_slots
+                    while slots and slots[0] <= slot - self.hour:
+                        slots.popleft()
+                    if len(slots) >= self.per_hour:  # the hour is full: the next slot is when its first leaves
+                        slot = max(slot, slots[len(slots) - self.per_hour] + self.hour)
+                    slots.append(slot)
                 self._next_slot = slot + 60.0 / self.rate
-            if slot > now:
-                self._sleep(slot - now)
+            while slot > now:  # in short naps, so that a run given up on stops its waiting threads too
+                self._check_given_up()
+                self._sleep(min(slot - now, 0.25))
+                now = self._clock()
+            self._check_given_up()
             with self._lock:
                 if self._clock() >= self._blocked_until:
                     return
             # a block began while this thread slept: take a new slot after it
+
+    def give_up(self, error: Exception) -> None:
+        """The current block is longer than the run may wait: every thread waiting for it raises `error`
+        instead, until the block ends (a later run on the same client then calls again)."""
+        with self._lock:
+            self._given_up = (error, self._blocked_until)
+
+    def _check_given_up(self) -> None:
+        given_up = self._given_up
+        if given_up is not None:
+            error, until = given_up
+            if self._clock() < until:
+                raise error
+            self._given_up = None
 
     def block(self, seconds: float, answered_at: float | None = None) -> None:
         """The platform answered 45009: nobody calls this API for `seconds` from the answer; halve the rate.
@@ -55,18 +92,46 @@ class ApiLimiter:
                 self.rate = max(self.rate / 2, 1.0)
                 self.blocks += 1
             self._blocked_until = max(self._blocked_until, answered_at + seconds)
+            if self._refused_since is None:
+                self._refused_since = answered_at
+
+    def got_through(self) -> None:
+        """A call of this API was answered without 45009: whatever block there was has ended."""
+        if self._refused_since is not None:
+            with self._lock:
+                self._refused_since = None
+
+    def blocked_since(self, now: float | None = None) -> float:
+        """Seconds since the first 45009 that no call has got through after (0 when none)."""
+        with self._lock:
+            if self._refused_since is None:
+                return 0.0
+            return max(0.0, (self._clock() if now is None else now) - self._refused_since)
 
     def blocked_for(self) -> float:
         """Seconds until the current block ends (0 when not blocked)."""
         with self._lock:
             return max(0.0, self._blocked_until - self._clock())
 
+    def seconds_for(self, calls: int) -> float:
+        """About how long `calls` more calls of this API take at its rate and hourly limit (for "time left")."""
+        with self._lock:
+            rate, per_hour = self.rate, self.per_hour
+            given = len(self._hour_slots)
+        by_minute = calls * 60.0 / rate
+        if not per_hour or calls + given <= per_hour:
+            return by_minute
+        full_hours = (calls + given) // per_hour  # each full hour of calls waits for its hour to pass
+        return max(by_minute, full_hours * self.hour + ((calls + given) % per_hour) * 60.0 / rate)
+
 
 class RateLimiter:
-    """One `ApiLimiter` per API path, created on first use, all at the same configured rate."""
+    """One `ApiLimiter` per API path, created on first use, all at the same configured rates."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, per_hour: int | None = None, *, hour: float = HOUR) -> None:
         self.rate = rate
+        self.per_hour = per_hour
+        self.hour = hour
         self._lock = threading.Lock()
         self._limiters: dict[str, ApiLimiter] = {}
 
@@ -75,5 +140,5 @@ class RateLimiter:
         with self._lock:
             limiter = self._limiters.get(api)
             if limiter is None:
-                limiter = self._limiters[api] = ApiLimiter(self.rate)
+                limiter = self._limiters[api] = ApiLimiter(self.rate, per_hour=self.per_hour, hour=self.hour)
             return limiter
