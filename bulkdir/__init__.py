@@ -155,11 +155,13 @@ def plan_import(source: Source, client: WeComClient, *, delete_missing: bool = F
                 strict: bool = False, sheet: str | None = None, encoding: str | None = None,
                 report: str | Path | None = None, journal: str | Path | None = None, lang: str = "en",
                 workers: int | None = None, progress: Any = None, mapping: MappingLike = None,
-                make_userid: str | None = None, userid_from: str | None = None) -> ImportPlan:
+                make_userid: str | None = None, userid_from: str | None = None, via: str = "auto",
+                batch_threshold: int = 2000) -> ImportPlan:
     """Read and check the sheet (a file or a DataFrame), take a snapshot of the directory, and plan: the
     `bulkdir import` command before its confirmation. Nothing is sent. The plan carries the client and
     these options; `print(plan)` shows it, `plan.save("plan.json")` keeps it for `bulkdir apply`,
-    `bulkdir.apply(plan)` runs it. `mapping`, `make_userid` and `userid_from` as for `validate`.
+    `bulkdir.apply(plan)` runs it. `mapping`, `make_userid` and `userid_from` as for `validate`; `via` and
+    `batch_threshold` as `--via` and `--batch-threshold` (the async batch import for large imports).
 
     >>> with connect(sandbox=True) as client:                     # doctest: +SKIP
     ...     print(plan_import("samples/staff.xlsx", client))
@@ -170,7 +172,7 @@ def plan_import(source: Source, client: WeComClient, *, delete_missing: bool = F
         delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead, prune_departments),
         strict=strict, sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
         workers=workers or client.settings.workers, progress=progress, mapping=as_mapping(mapping),
-        maker=UseridMaker.from_options(make_userid, userid_from))
+        maker=UseridMaker.from_options(make_userid, userid_from), via=via, batch_threshold=batch_threshold)
     return prepare_import(source, client, options)
 
 

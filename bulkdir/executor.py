@@ -98,6 +98,26 @@ class _Recorder:
         if self.progress is not None:
             self.progress(done, self.total, self.failures)
 
+    def record_all(self, results: list[OpResult]) -> None:
+        """The results of a batch job: journalled, then told to the progress once (the bar never goes back)."""
+        for result in results:
+            if self.journal is not None and self.run_id is not None:
+                self.journal.mark_done(self.run_id, result.key, result.outcome, result.errcode, result.message)
+        with self._lock:
+            for result in results:
+                self.results[result.key] = result
+                self.failures += result.outcome == FAILED
+            done, failures = len(self.results), self.failures
+        if self.progress is not None:
+            self.progress(done, self.total, failures)
+
+    def partly(self, share: float) -> None:
+        """Operations in progress are `share` operations along (a batch job's percentage), for the progress."""
+        if self.progress is not None:
+            with self._lock:
+                done, failures = len(self.results), self.failures
+            self.progress(min(self.total, done + int(share)), self.total, failures)
+
     def started(self, keys: list[str]) -> None:
         if self.journal is not None and self.run_id is not None:
             self.journal.mark_started(self.run_id, keys)
@@ -116,13 +136,16 @@ class _Recorder:
 
 def execute(operations: list[Operation], client: WeComClient, *, workers: int = 4, journal: Journal | None = None,
             run_id: str | None = None, progress: Progress | None = None,
-            done: dict[str, OpResult] | None = None, stop: threading.Event | None = None) -> Execution:
+            done: dict[str, OpResult] | None = None, stop: threading.Event | None = None,
+            batch: set[str] | None = None, batch_file_bytes: int | None = None) -> Execution:
     """Run operations in plan order and return one OpResult per operation (fewer when interrupted).
 
     `done` holds results already known (from the journal of an interrupted run): those operations
     are not sent again. With a journal, each operation is marked started before its call and done
     after it. `progress` is told how far the run is as each operation ends. `stop`, once set (a Stop
     button, from another thread), works as Ctrl-C does: no new work starts, the calls in flight finish.
+    `batch` names member writes sent through the async batch import (bulkdir/batchjobs.py) before the
+    members' per-call writes, in files of at most `batch_file_bytes`.
 
     Example:
         >>> plan = [Operation("member:wangwu", "member_create", 1, "wangwu",
@@ -138,19 +161,25 @@ def execute(operations: list[Operation], client: WeComClient, *, workers: int = 
     stop = recorder.stop
     try:
         with _ctrl_c_sets(stop):
-            _run_phases(operations, client, recorder, workers, known, stop)
+            _run_phases(operations, client, recorder, workers, known, stop, batch or set(), batch_file_bytes)
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once
         stop.set()
     return Execution(recorder.results, interrupted=stop.is_set(), stopped_by=recorder.stopped_by)
 
 
 def _run_phases(operations: list[Operation], client: WeComClient, recorder: _Recorder, workers: int,
-                known: dict[str, OpResult], stop: threading.Event) -> None:
+                known: dict[str, OpResult], stop: threading.Event, batch: set[str],
+                batch_file_bytes: int | None) -> None:
     for phase in sorted({op.phase for op in operations}):
         ops = [op for op in operations if op.phase == phase]
         for op in [op for op in ops if op.key in known]:
             recorder.known(known[op.key])
         ops = [op for op in ops if op.key not in known]
+        in_jobs = [op for op in ops if op.key in batch]
+        if in_jobs:
+            if _run_batch(in_jobs, client, recorder, stop, batch_file_bytes):
+                return
+            ops = [op for op in ops if op.key not in batch]
         if phase == PHASE_DEPARTMENTS:
             groups = [[op for op in ops if op.depth == d] for d in sorted({op.depth for op in ops})]
         elif phase == PHASE_PRUNE:
@@ -164,6 +193,25 @@ def _run_phases(operations: list[Operation], client: WeComClient, recorder: _Rec
                 tasks = [[op] for op in group]
             if _run_tasks(tasks, client, recorder, workers, stop):
                 return
+
+
+def _run_batch(ops: list[Operation], client: WeComClient, recorder: _Recorder, stop: threading.Event,
+               max_bytes: int | None) -> bool:
+    """The batch jobs of a phase (those whose department could not be made are skipped); True when stopped."""
+    from bulkdir.batchjobs import MAX_FILE_BYTES, run_jobs  # built on this module
+
+    ready = []
+    for op in ops:
+        blocked = _needs_failed(op, recorder)
+        if blocked is not None:
+            recorder.record(blocked)
+        else:
+            ready.append(op)
+    try:
+        run_jobs(ready, client, recorder, stop, max_bytes=max_bytes or MAX_FILE_BYTES)
+    except QuotaBlockedError as error:
+        recorder.quota_spent(error)
+    return stop.is_set()
 
 
 def _delete_tasks(ops: list[Operation]) -> list[list[Operation]]:

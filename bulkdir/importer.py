@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from bulkdir.batchjobs import DEFAULT_THRESHOLD, MAX_FILE_BYTES, batch_safe, finish_pending_jobs, leaders_of
 from bulkdir.errors import (
     AlreadyAppliedError,
     BulkdirError,
@@ -80,6 +81,9 @@ class ImportOptions:
     progress: Progress | None = None  # told (done, total, failures) as the run goes; the CLI draws a bar
     lang: str = "en"
     stop: threading.Event | None = None  # set from another thread to stop the run as Ctrl-C does (the web page)
+    via: str = "auto"  # the member writes: "api" per call, "batch" through the async batch import, "auto" by count
+    batch_threshold: int = DEFAULT_THRESHOLD  # auto: the batch path from this many batch-safe member writes
+    batch_file_bytes: int = MAX_FILE_BYTES  # a batch file larger than this is split (the platform takes 20 MB)
 
     def plan_key(self, command: str, client: WeComClient) -> dict[str, Any]:
         """The options a resumed run must share with the interrupted one: the same corp at the same endpoint
@@ -145,8 +149,33 @@ class ImportPlan:
         """How many operations of each kind, and rows unchanged (`{"member_create": 3, ...}`)."""
         return self.plan.counts()
 
+    def batch_keys(self) -> set[str]:
+        """The member writes that go through the async batch import (bulkdir/batchjobs.py): those that are
+        batch-safe, with `via="batch"`, or with "auto" when there are at least `batch_threshold` of them."""
+        if self.options.via == "api":
+            return set()
+        leaders = leaders_of(self.plan.operations)
+        safe = {op.key for op in self.plan.operations if op.key not in self.done and batch_safe(op, leaders)}
+        if self.options.via == "batch" or len(safe) >= self.options.batch_threshold:
+            return safe
+        return set()
+
+    def path_lines(self, lang: str | None = None) -> list[str]:
+        """Which path each part of the plan takes, when some of it goes through the async batch import."""
+        batch = self.batch_keys()
+        if not batch:
+            return []
+        members = sum(op.kind in ("member_create", "member_update") for op in self.plan.operations)
+        per_call = len(self.plan.operations) - len(batch)
+        if (lang or self.options.lang) == "zh":
+            return [f"成员写入：{len(batch)} 个通过异步批量导入（批量任务），{members - len(batch)} 个逐个调用"
+                    f"（清空字段、上级、邀请等）；其余 {per_call} 个操作（部门、删除等）逐个调用。"]
+        return [f"Member writes: {len(batch)} through the async batch import (batch jobs), {members - len(batch)} "
+                f"per call (clears, leaders, invitations and the like); the other {per_call} operations "
+                "(departments, deletes, ...) per call."]
+
     def __str__(self) -> str:
-        lines = self.plan.summary_lines(lang=self.options.lang)
+        lines = self.plan.summary_lines(lang=self.options.lang) + self.path_lines()
         if self.resuming:
             lines.insert(0, f"Resuming run {self.resume_run} (interrupted before it finished).")
         return "\n".join(lines)
@@ -379,7 +408,6 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
         {'department_create': 2, 'member_create': 40}
     """
     from bulkdir.validation import open_source
-    from bulkdir.wecom.directory import fetch_directory
 
     path = Path(source) if isinstance(source, (str, Path)) else None
     source_hash = _hash(path) if path is not None else None
@@ -387,8 +415,8 @@ def prepare_import(source: Source, client: WeComClient, options: ImportOptions,
     if path is None:
         source_hash = _rows_hash(book)
     name = path.name if path is not None else "the DataFrame"
-    directory = (fetch or fetch_directory)(client)
     journal = _journal(options)
+    directory = _snapshot(client, journal, fetch)
     key = options.plan_key("import", client)
     unfinished = journal.find_unfinished("import", source_hash, key) if source_hash else None
     records = read_records(book, directory, options.sheet, options.encoding, mapping=options.mapping,
@@ -469,6 +497,15 @@ def _body_text(body: dict[str, Any]) -> str:
 _UNJUDGED_WITH_IDS_ONLY = ("member_update", "member_leaders", "member_disable")
 
 
+def _snapshot(client: WeComClient, journal: Journal, fetch: Any = None) -> Directory:
+    """The directory, read once the batch jobs an earlier run left running have ended (their results go in
+    that run's journal): a snapshot taken while a job still writes would plan its members again."""
+    from bulkdir.wecom.directory import fetch_directory
+
+    finish_pending_jobs(journal, client, journal.operations)
+    return (fetch or fetch_directory)(client)
+
+
 def _consult_journal(prepared: ImportPlan) -> None:
     """Find the unfinished run of this file, options, corp and endpoint, to resume it.
 
@@ -531,7 +568,8 @@ def run_import(prepared: ImportPlan, client: WeComClient | None = None, options:
     try:
         journal.record_plan(run_id, [op for op in operations if op.key not in prepared.done])
         execution = execute(operations, client, workers=options.workers, journal=journal, run_id=run_id,
-                            progress=options.progress, done=prepared.done, stop=options.stop)
+                            progress=options.progress, done=prepared.done, stop=options.stop,
+                            batch=prepared.batch_keys(), batch_file_bytes=options.batch_file_bytes)
         interrupted = execution.interrupted
         results = execution.results
         stopped_by = execution.stopped_by.message if execution.stopped_by else None
@@ -822,7 +860,6 @@ def prepare_apply(path: str | Path, client: WeComClient, options: ImportOptions,
         >>> run_import(prepared).exit_status                                # doctest: +SKIP
         <ExitStatus.OK: 0>
     """
-    from bulkdir.wecom.directory import fetch_directory
 
     path = Path(path)
     document, plan_hash = read_plan_document(path)
@@ -832,7 +869,7 @@ def prepare_apply(path: str | Path, client: WeComClient, options: ImportOptions,
         raise PlanRefusedError(f"{path.name} cannot be applied: {shown}. Nothing was sent.",
                                f"{path.name} 无法执行：{shown}。未发送任何请求。")
     plan = Plan.from_json(document["plan"])
-    directory = (fetch or fetch_directory)(client)
+    directory = _snapshot(client, _journal(options), fetch)
     key = {"command": "apply", "plan": plan_hash, "corp_id": client.settings.corp_id,
            "endpoint": client.endpoint}
     records = None
@@ -1027,13 +1064,12 @@ def prepare_delete(path: str | Path, client: WeComClient, options: ImportOptions
         >>> prepare_delete("leavers.csv", client, ImportOptions()).plan.counts()
         {'member_delete': 1}
     """
-    from bulkdir.wecom.directory import fetch_directory
 
     path = Path(path)
     source_hash = _hash(path)
     table, leavers, bad = read_leavers(path, options.sheet, options.encoding, options.mapping)
-    directory = (fetch or fetch_directory)(client)
     journal = _journal(options)
+    directory = _snapshot(client, journal, fetch)
     key = options.plan_key("delete", client)
     named = [m for m in leavers if m.row not in bad]
     unfinished = journal.find_unfinished("delete", source_hash, key)

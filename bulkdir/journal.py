@@ -85,6 +85,16 @@ CREATE TABLE IF NOT EXISTS identities (  -- a run's rows without a userid: the m
     lookup INTEGER NOT NULL,       -- 1: found through a lookup call
     PRIMARY KEY (run_id, sheet, row)
 );
+CREATE TABLE IF NOT EXISTS jobs (  -- batch/syncuser jobs (wecom-api.md A9): followed to their end, never sent twice
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    jobid TEXT NOT NULL,
+    keys TEXT NOT NULL,            -- the operations of its file, in the file's order (JSON)
+    corp_id TEXT,
+    endpoint TEXT,
+    state TEXT NOT NULL,           -- submitted | done
+    submitted_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, jobid)
+);
 """
 SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, status);
@@ -366,6 +376,27 @@ class Journal:
                                     "state = 'done' AND outcome = 'failed' ORDER BY updated_at DESC, rowid DESC "
                                     "LIMIT ?", (run_id, limit)).fetchall()
         return [_operation_record(r) for r in rows]
+
+    # ---- batch jobs
+
+    def note_job(self, run_id: str, jobid: str, keys: list[str], corp_id: str, endpoint: str) -> None:
+        """A batch job was submitted for these operations: committed as soon as its jobid is known, so that a
+        run killed while it runs follows it, and never submits its file again."""
+        self._write("INSERT OR REPLACE INTO jobs (run_id, jobid, keys, corp_id, endpoint, state, submitted_at) "
+                    "VALUES (?, ?, ?, ?, ?, 'submitted', ?)", (run_id, jobid, json.dumps(keys), corp_id, endpoint,
+                                                                _now()))
+
+    def job_done(self, run_id: str, jobid: str) -> None:
+        """The job's results are recorded on its operations."""
+        self._write("UPDATE jobs SET state = 'done' WHERE run_id = ? AND jobid = ?", (run_id, jobid))
+
+    def pending_jobs(self, corp_id: str, endpoint: str) -> list[tuple[str, str, list[str]]]:
+        """The jobs of this corp and endpoint whose results were not recorded: (run id, jobid, operation keys),
+        oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT run_id, jobid, keys FROM jobs WHERE state = 'submitted' AND corp_id = ? "
+                                    "AND endpoint = ? ORDER BY submitted_at, rowid", (corp_id, endpoint)).fetchall()
+        return [(row[0], row[1], json.loads(row[2])) for row in rows]
 
     def mark_started(self, run_id: str, keys: list[str]) -> None:
         """Committed before the call is sent: after a crash, a `started` operation may have landed."""

@@ -33,13 +33,31 @@ def _import_options(command):
     return command
 
 
-def _run_options(client, journal: str | None, report: str | None, quiet: bool, lang: str,
-                 **plan_shaping):
+def _via_options(command):
+    """How import and apply send the member writes: per call, or through the platform's async batch import."""
+    options = [
+        click.option("--via", type=click.Choice(["auto", "api", "batch"]), default="auto", show_default=True,
+                     help="The member writes: per call (api), through the platform's async batch import (batch: "
+                          "CSV files and batch jobs, for large imports), or auto: batch from --batch-threshold "
+                          "writes a batch file can carry."),
+        click.option("--batch-threshold", type=click.IntRange(1), default=2000, show_default=True, metavar="N",
+                     envvar="BULKDIR_BATCH_THRESHOLD",
+                     help="With --via auto: the batch import from this many member writes a batch file can carry. "
+                          "Env BULKDIR_BATCH_THRESHOLD."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_options(client, journal: str | None, report: str | None, quiet: bool, lang: str, via: str = "auto",
+                 batch_threshold: int = 2000, **plan_shaping):
     """ImportOptions from what `_import_options` adds to import, apply and delete, plus the command's own."""
     from bulkdir.importer import ImportOptions
 
     return ImportOptions(workers=client.settings.workers, journal=journal, report=report,
-                         progress=RunBar() if not quiet and sys.stderr.isatty() else None, lang=lang, **plan_shaping)
+                         progress=RunBar() if not quiet and sys.stderr.isatty() else None, lang=lang, via=via,
+                         batch_threshold=batch_threshold, **plan_shaping)
 
 
 def _check_files(source: str, report: str | None, plan_out: str | None, force: bool, sheet: bool = True) -> None:
@@ -100,7 +118,7 @@ def _plan_then_run(prepared, client, options, yes: bool, as_json: bool,
     if prepared.resuming:
         _say(f"Resuming run {prepared.resume_run} (interrupted before it finished): planned again against the "
              "directory as it is now; what it finished shows in the results.", as_json)
-    for text in prepared.plan.summary_lines(lang=options.lang):
+    for text in prepared.plan.summary_lines(lang=options.lang) + prepared.path_lines():
         _say(text, as_json)
     if plan_out:
         save_plan(prepared, plan_out, overwrite=True)  # --force, or no file there: checked before any call
@@ -161,11 +179,12 @@ def _finish(result, as_json: bool) -> None:
 @click.option("--sheet", default=None, help="Read this sheet only.")
 @click.option("--encoding", default=None, help="Encoding of a CSV file.")
 @sheet_options()
+@_via_options
 def import_command(file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
                    journal: str | None, as_json: bool, quiet: bool, lang: str, dry_run: bool, plan_out: str | None,
                    strict: bool, delete_missing: bool, scope: str, allow_mass_delete: bool, disable_instead: bool,
                    prune_departments: bool, sheet: str | None, encoding: str | None,
-                   sheet_options: SheetOptions) -> None:
+                   sheet_options: SheetOptions, via: str, batch_threshold: int) -> None:
     """Bring the directory in line with a sheet: plan, confirm, apply, report (resumes if interrupted).
 
     \b
@@ -180,9 +199,10 @@ def import_command(file: str, connection: Connection, yes: bool, report: str | N
     _check_files(file, report, plan_out, force)
     mapping, maker = sheet_options.mapping(connection.profile), sheet_options.maker()
     client = connection.client()
-    options = _run_options(client, journal, report, quiet, lang, strict=strict, sheet=sheet, encoding=encoding,
-                           delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead,
-                                                prune_departments), mapping=mapping, maker=maker)
+    options = _run_options(client, journal, report, quiet, lang, via, batch_threshold, strict=strict, sheet=sheet,
+                           encoding=encoding, delete=DeleteOptions(delete_missing, scope, allow_mass_delete,
+                                                                   disable_instead, prune_departments),
+                           mapping=mapping, maker=maker)
     with _corp_lock(client, "import", wait, dry_run) as lock:
         prepared = prepare_import(file, client, options)
         _plan_then_run(prepared, client, options, yes, as_json, dry_run, plan_out, lock)
@@ -193,8 +213,10 @@ def import_command(file: str, connection: Connection, yes: bool, report: str | N
 @connection_options
 @_import_options
 @click.option("--allow-mass-delete", is_flag=True, help="Let the plan's deletes go ahead past the safety limit.")
+@_via_options
 def apply_command(plan_file: str, connection: Connection, yes: bool, report: str | None, force: bool, wait: float,
-                  journal: str | None, as_json: bool, quiet: bool, lang: str, allow_mass_delete: bool) -> None:
+                  journal: str | None, as_json: bool, quiet: bool, lang: str, allow_mass_delete: bool, via: str,
+                  batch_threshold: int) -> None:
     """Apply a plan saved with `bulkdir import --plan-out`, exactly; refuse if the directory changed since.
 
     \b
@@ -207,7 +229,7 @@ def apply_command(plan_file: str, connection: Connection, yes: bool, report: str
 
     _check_files(plan_file, report, None, force, sheet=False)
     client = connection.client()
-    options = _run_options(client, journal, report, quiet, lang,
+    options = _run_options(client, journal, report, quiet, lang, via, batch_threshold,
                            delete=DeleteOptions(allow_mass_delete=allow_mass_delete))
     with _corp_lock(client, "apply", wait) as lock:
         _plan_then_run(prepare_apply(plan_file, client, options), client, options, yes, as_json, lock=lock)

@@ -153,6 +153,23 @@ class WeComClient:
         """Delete up to 200 members in one call; any unknown userid makes the whole call fail (40031)."""
         self._post("user/batchdelete", {"useridlist": list(userids)})
 
+    # ---- the async batch import (wecom-api.md A9)
+
+    def media_upload(self, data: bytes, filename: str) -> str:
+        """Upload a file for the batch import; its media_id (valid for 3 days)."""
+        answer = self._call("POST", "media/upload", params={"type": "file"},
+                            files={"media": (filename, data, "text/csv")})
+        return str(answer["media_id"])
+
+    def batch_syncuser(self, media_id: str) -> str:
+        """Submit an uploaded member file as a batch job (members in the file are created or updated, a blank
+        cell leaving the field as it is; nobody is invited); its jobid."""
+        return str(self._post("batch/syncuser", {"media_id": media_id, "to_invite": False})["jobid"])
+
+    def batch_getresult(self, jobid: str) -> dict:
+        """A batch job's status (1 queued, 2 running, 3 done), percentage and, once done, a result per row."""
+        return self._get("batch/getresult", {"jobid": jobid})
+
     def user_simplelist(self, department_id: int, fetch_child: bool = False, *,
                         secret: Secret | None = None) -> list[dict]:
         """userid, name and departments of the members of a department (and its subtree)."""
@@ -266,7 +283,7 @@ class WeComClient:
         return cache
 
     def _call(self, method: str, api: str, *, params: dict | None = None, body: dict | None = None,
-              secret: Secret | None = None, daily_block: bool = False) -> dict:
+              secret: Secret | None = None, daily_block: bool = False, files: dict | None = None) -> dict:
         """One API call with the token, retries and limits described in the module docstring.
 
         `daily_block`: a 45009 of this API is the platform's day-long block of lookups that found nobody
@@ -323,13 +340,14 @@ class WeComClient:
                 return "wait"  # the limiter holds every thread until the block ends
             return None
 
-        answer = self._exchange(method, api, params_now, body, not_the_calls_fault)
+        answer = self._exchange(method, api, params_now, body, not_the_calls_fault, files=files)
         limiter.got_through()
         return answer
 
     def _exchange(self, method: str, api: str, params_now: Callable[[], dict], body: dict | None,
                   judge: Callable[[int, float], str | None] | None = None,
-                  refused: Callable[[int, str, int, bool], WeComError] | None = None) -> dict:
+                  refused: Callable[[int, str, int, bool], WeComError] | None = None,
+                  files: dict | None = None) -> dict:
         """The one retry loop of every call, gettoken's included: an answer with errcode 0, or WeComError.
 
         No answer (timeout, dropped connection, HTTP 5xx or 429) and busy errcodes are retried with
@@ -341,7 +359,7 @@ class WeComClient:
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._send(method, api, params_now(), body)
+            outcome = self._send(method, api, params_now(), body, files)
             if isinstance(outcome, _NoAnswer):
                 answer_lost = answer_lost or outcome.retry
                 if not outcome.retry or attempt >= self.max_attempts:
@@ -367,14 +385,15 @@ class WeComClient:
                 raise refused(errcode, errmsg, attempt, answer_lost)
             raise WeComError(errcode, errmsg, api, attempts=attempt, answer_lost=answer_lost)
 
-    def _send(self, method: str, api: str, params: dict, body: dict | None) -> tuple[dict, float] | _NoAnswer:
-        """The answer and when it came, or why there is none."""
+    def _send(self, method: str, api: str, params: dict, body: dict | None,
+              files: dict | None = None) -> tuple[dict, float] | _NoAnswer:
+        """The answer and when it came, or why there is none. `files`: a multipart upload instead of JSON."""
         url = f"{self.settings.base_url}/cgi-bin/{api}"
         with self._lock:
             self.calls += 1
         failure: str | None = None
         try:
-            response = self._session.request(method, url, params=params, json=body,
+            response = self._session.request(method, url, params=params, json=body, files=files,
                                              timeout=self.settings.timeout)
         except requests.Timeout:
             failure = f"timed out after {self.settings.timeout:g} s"

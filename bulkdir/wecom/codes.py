@@ -38,6 +38,9 @@ DEPARTMENT_HAS_MEMBERS = 60005
 DEPARTMENT_HAS_CHILDREN = 60006
 # user/batchdelete: a userid in the list does not exist (and nothing was deleted).
 USERIDS_NOT_FOUND = 40031
+# batch/getresult: an unknown jobid, and a job whose result is no longer kept (only the latest 5 are).
+JOB_NOT_FOUND = 40088
+JOB_RESULT_GONE = 40089
 # No member has that userid (user/get, user/update, user/delete).
 USERID_NOT_FOUND = 60111
 # No department has that id (department/get, department/update, department/delete).
