@@ -270,7 +270,8 @@ async def plan_page(request: Request) -> Response:
                    counts=plan_counts(plan) if plan is not None else None, which=which, search=search,
                    filters=FILTERS, items=Page.of(items, _int(request.query_params.get("page"))),
                    removals=removals(plan) if plan is not None else 0,
-                   notes=[Text(n).in_lang(lang) for n in plan.plan.notes] if plan is not None else [])
+                   notes=([Text(n).in_lang(lang) for n in plan.plan.notes] + plan.path_lines(lang)
+                          if plan is not None else []))
 
 
 async def confirm_page(request: Request) -> Response:
