@@ -313,6 +313,10 @@ class Journal:
         if rows:
             self._write_many("INSERT INTO failed_lookups VALUES (?, ?, ?, ?, ?)", rows)
 
+    def move_source(self, run_id: str, source: str) -> None:
+        """The run's sheet is kept at another path now (the web page keeps an interrupted run's upload)."""
+        self._write("UPDATE runs SET source = ? WHERE id = ?", (source, run_id))
+
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, int], report: str | None = None) -> None:
         """Close a run: `finished` (every row has its final outcome) or `interrupted` (resume it by running again)."""
         self._write("UPDATE runs SET status = ?, finished_at = ?, counts = ?, report = ? WHERE id = ?",

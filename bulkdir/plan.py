@@ -123,40 +123,48 @@ class Plan:
         """The plan in words for a person: counts per kind and the first targets of each; the reasons and
         notes in `lang`."""
         counts = self.counts()
-        lines = [
-            "Departments: {} to create, {} to update, {} unchanged, {} to delete".format(
-                counts.get("department_create", 0), counts.get("department_update", 0),
-                counts.get("department_unchanged", 0), counts.get("department_delete", 0)),
-            "Members: {} to create, {} to update, {} unchanged, {} to delete, {} to disable".format(
-                counts.get("member_create", 0), counts.get("member_update", 0),
-                counts.get("member_unchanged", 0), counts.get("member_delete", 0),
-                counts.get("member_disable", 0)),
-        ]
-        if self.invalid:
-            lines.append(f"Rows not imported because of problems: {len(self.invalid)}")
-            for (_, row), reason in sorted(self.invalid.items())[:first]:
-                lines.append(f"  row {row}: {Text(reason).in_lang(lang)}")
-            if len(self.invalid) > first:
-                lines.append(f"  ... and {len(self.invalid) - first} more rows with problems")
-        if self.skipped:
-            lines.append(f"Rows skipped: {len(self.skipped)}")
-            for (_, row), reason in sorted(self.skipped.items())[:first]:
-                lines.append(f"  row {row}: {Text(reason).in_lang(lang)}")
-            if len(self.skipped) > first:
-                lines.append(f"  ... and {len(self.skipped) - first} more rows skipped")
-        for kind, label in (("department_create", "create department"), ("department_update", "update department"),
-                            ("member_create", "create"), ("member_update", "update"),
-                            ("member_delete", "delete"), ("member_disable", "disable"),
-                            ("department_delete", "delete department")):
+        zh = lang == "zh"
+        c = {kind: counts.get(kind, 0) for kind in ("department_create", "department_update", "department_unchanged",
+                                                    "department_delete", "member_create", "member_update",
+                                                    "member_unchanged", "member_delete", "member_disable")}
+        if zh:
+            lines = ["部门：新建 {department_create}，更新 {department_update}，不变 {department_unchanged}，"
+                     "删除 {department_delete}".format(**c),
+                     "成员：新建 {member_create}，更新 {member_update}，不变 {member_unchanged}，删除 {member_delete}，"
+                     "禁用 {member_disable}".format(**c)]
+        else:
+            lines = ["Departments: {department_create} to create, {department_update} to update, "
+                     "{department_unchanged} unchanged, {department_delete} to delete".format(**c),
+                     "Members: {member_create} to create, {member_update} to update, {member_unchanged} unchanged, "
+                     "{member_delete} to delete, {member_disable} to disable".format(**c)]
+        row_word = "第 {} 行" if zh else "row {}"
+        for rows, heading, more in ((self.invalid, ("Rows not imported because of problems", "因有问题未导入的行"),
+                                     ("more rows with problems", "行有问题")),
+                                    (self.skipped, ("Rows skipped", "跳过的行"), ("more rows skipped", "行被跳过"))):
+            if not rows:
+                continue
+            lines.append(f"{heading[zh]}: {len(rows)}" if not zh else f"{heading[zh]}：{len(rows)}")
+            for (_, row), reason in sorted(rows.items())[:first]:
+                lines.append(f"  {row_word.format(row)}: {Text(reason).in_lang(lang)}")
+            if len(rows) > first:
+                lines.append(f"  ... and {len(rows) - first} {more[0]}" if not zh
+                             else f"  ……另有 {len(rows) - first} {more[1]}")
+        labels = {"department_create": ("create department", "新建部门"), "department_update": ("update department",
+                                                                                              "更新部门"),
+                  "member_create": ("create", "新建"), "member_update": ("update", "更新"),
+                  "member_delete": ("delete", "删除"), "member_disable": ("disable", "禁用"),
+                  "department_delete": ("delete department", "删除部门")}
+        for kind, (label, label_zh) in labels.items():
             ops = [op for op in self.operations if op.kind == kind]
             for op in ops[:first]:
-                where = ", ".join(f"row {r}" for _, r in op.rows[:3])
+                where = ", ".join(row_word.format(r) for _, r in op.rows[:3])
                 detail = ""
                 if kind == "member_update":
                     detail = " (" + ", ".join(k for k in op.body if k != "userid") + ")"
-                lines.append(f"  {label} {op.target}{detail}" + (f"  [{where}]" if where else ""))
+                lines.append(f"  {label_zh if zh else label} {op.target}{detail}" + (f"  [{where}]" if where else ""))
             if len(ops) > first:
-                lines.append(f"  ... and {len(ops) - first} more to {label}")
+                lines.append(f"  ……另有 {len(ops) - first} 个{label_zh}" if zh
+                             else f"  ... and {len(ops) - first} more to {label}")
         lines += self._identity_lines(lang)
         lines.extend(note.in_lang(lang) for note in self.notes)
         return lines

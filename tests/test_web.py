@@ -642,6 +642,26 @@ def test_ctrl_c_during_a_run_stops_it_as_the_command_line_does(start_emulator: A
     assert run.status == "interrupted" and 0 < run.counts["created"] < 60, run
     assert len(members_of(slow.state())) == run.counts["created"]  # every write journalled, none lost
 
+    # the uploads are gone, but the interrupted run's sheet is kept (owner only) so a new page can resume it
+    kept = Path(run.source or "")
+    assert kept.is_file() and kept.parent.name == "serve-resume" and stat.S_IMODE(kept.stat().st_mode) == 0o600
+    slow.faults(latency_ms=0)
+    workspace = Workspace(client_for(slow), folder=tmp_path / "uploads-2")
+    app = create_app(workspace, hosts={"testserver"})
+    with TestClient(app, base_url="http://testserver") as browser:
+        browser.get(f"/?token={app.url_token()}")
+        history = browser.get("/history").text
+        assert "many.csv" in history and f'data-testid="resume-{run.id}"' in history
+        resumed = browser.post(f"/history/{run.id}/resume", headers=ORIGIN, follow_redirects=False)
+        sheet_url = resumed.headers["location"].split("?")[0].removesuffix("/plan")
+        page = Page(browser, workspace, "", app)
+        finished = page.run(sheet_url)
+        html = browser.get(finished).text
+        assert attribute(html, "run-state", "data-state") == "finished" and "many.csv" in html
+    workspace.close()
+    assert sorted(members_of(slow.state())) == [f"m{i:04d}" for i in range(60)]
+    assert not kept.exists()  # finished: the kept sheet is removed
+
 
 def test_a_run_is_refused_while_another_process_changes_the_corp(page: Page, tmp_path: Path) -> None:
     from bulkdir.runlock import CorpLock
@@ -665,7 +685,8 @@ def test_the_readme_documents_every_option_of_serve() -> None:
     readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("<!-- section:serve -->"):readme.index("<!-- /section:serve -->")]
     connection = {"--sandbox", "--profile", "--corp-id", "--secret", "--base-url", "--rate", "--workers", "--debug",
-                  "--agent-id", "--timeout", "--config", "--secret-file", "--app-secret"}
+                  "--agent-id", "--timeout", "--config", "--secret-file", "--app-secret", "--rate-per-hour",
+                  "--max-wait"}
     own = [opt for param in serve_command.params for opt in param.opts if opt.startswith("--")]
     missing = [opt for opt in own if opt not in connection and f"`{opt}" not in section]
     assert own and missing == []

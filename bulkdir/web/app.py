@@ -404,7 +404,8 @@ async def history(request: Request) -> Response:
         journal.close()
     resumable = {run.id for run in runs if run.status == "interrupted" and run.command == "import" and run.source
                  and Path(run.source).is_file()}
-    return _render(request, "history.html", runs=runs, resumable=resumable)
+    names = {run.id: workspace.shown_name(run.id, run.source) for run in runs}
+    return _render(request, "history.html", runs=runs, resumable=resumable, names=names)
 
 
 async def resume(request: Request) -> Response:
@@ -418,7 +419,7 @@ async def resume(request: Request) -> Response:
         journal.close()
     if record is None or not record.source or not Path(record.source).is_file():
         raise _NotFound()
-    sheet = workspace.sheet_for_file(Path(record.source))
+    sheet = workspace.sheet_for_file(Path(record.source), workspace.shown_name(record.id, record.source))
     delete = record.options.get("delete") or {}
     choice = PlanChoice(bool(delete.get("delete_missing")), str(delete.get("scope") or "sheet"),
                         bool(delete.get("disable_instead")), bool(delete.get("prune_departments")),

@@ -28,7 +28,7 @@ HEADERS = {
                                "object-src 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # a form POST then carries our Origin (no-referrer makes it "null")
     "Cache-Control": "no-store",
 }
 

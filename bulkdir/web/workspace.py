@@ -207,9 +207,9 @@ class Workspace:
                            f"{name} 超过 {limit}，超出本页面可接收的大小；请拆分表格，或用更大的 --max-upload 启动",
                            status=413)
 
-    def sheet_for_file(self, path: Path) -> Sheet:
+    def sheet_for_file(self, path: Path, name: str | None = None) -> Sheet:
         """A sheet for a file already on this machine (the source of a run to resume)."""
-        sheet = Sheet(secrets.token_hex(8), path.name, path)
+        sheet = Sheet(secrets.token_hex(8), name or path.name, path)
         with self._lock:
             self.sheets[sheet.id] = sheet
         return sheet
@@ -293,6 +293,7 @@ class Workspace:
             run.error = Text(f"internal error: {type(error).__name__}: {error}")
         finally:
             run.ended = time.monotonic()
+            self.forget_kept(run)
 
     def stop_runs(self, wait: float = 120.0) -> None:
         """Stop every run as Ctrl-C does and wait for it to journal what it did and write its report."""
@@ -303,6 +304,74 @@ class Workspace:
                 run.thread.join(wait)
 
     def close(self) -> None:
-        """Stop the runs and remove the uploads folder."""
+        """Stop the runs, keep the sheets of those that were interrupted (to resume them after a restart), and
+        remove the uploads folder."""
         self.stop_runs()
+        for run in list(self.runs.values()):
+            if run.state == "interrupted" and run.run_id and run.sheet.path.parent == self.folder:
+                self._keep_for_resume(run)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    # ---- sheets kept for an interrupted run
+
+    @property
+    def kept(self) -> Path:
+        """Where an interrupted run's sheet is kept (0700), beside the journal's data, until it is finished."""
+        from bulkdir.config import user_dirs
+
+        return user_dirs().data / "serve-resume"
+
+    def _keep_for_resume(self, run: Run) -> None:
+        from bulkdir.journal import Journal, default_journal_path
+
+        self.kept.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = self.kept / f"{run.run_id}{run.sheet.path.suffix}"
+        shutil.move(str(run.sheet.path), target)
+        os.chmod(target, 0o600)
+        names = self.kept_names()
+        names[str(run.run_id)] = run.sheet.name
+        self._write_kept_names(names)
+        journal = Journal(self.journal or default_journal_path())
+        try:
+            journal.move_source(str(run.run_id), str(target))
+        finally:
+            journal.close()
+
+    def kept_names(self) -> dict[str, str]:
+        """The names the kept sheets were uploaded with, by run id (only shown)."""
+        import json
+
+        try:
+            names = json.loads((self.kept / "names.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+
+    def _write_kept_names(self, names: dict[str, str]) -> None:
+        import json
+
+        from bulkdir.sheets import atomic_file
+
+        with atomic_file(self.kept / "names.json") as temporary:
+            temporary.write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+        os.chmod(self.kept / "names.json", 0o600)
+
+    def shown_name(self, run_id: str, source: str | None) -> str:
+        """A run's sheet as the person knows it: the name it was uploaded with, else the file's name."""
+        if not source:
+            return ""
+        path = Path(source)
+        for sheet in self.sheets.values():
+            if sheet.path == path:
+                return sheet.name
+        if path.parent == self.kept:
+            return self.kept_names().get(run_id, path.name)
+        return path.name
+
+    def forget_kept(self, run: Run) -> None:
+        """A kept sheet whose run has finished is no longer needed."""
+        if run.sheet.path.parent == self.kept and run.state == "finished":
+            run.sheet.path.unlink(missing_ok=True)
+            names = self.kept_names()
+            if names.pop(str(run.run_id), None) is not None:
+                self._write_kept_names(names)
