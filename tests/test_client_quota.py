@@ -104,3 +104,20 @@ def test_an_import_stops_cleanly_on_an_api_blocked_past_max_wait_and_finishes_wh
     assert sorted(members_of(emulator.state())) == sorted(row[0] for row in rows)
     stats = emulator.stats()
     assert stats["ok"]["user/create"] == 20 and stats["errors"].get("60102", 0) == 0  # nothing created twice
+
+
+def test_time_left_counts_the_pause_the_hourly_limit_makes() -> None:
+    from bulkdir.cli.progress import RunBar
+
+    clock = FakeClock()
+    limiter = ApiLimiter(rate=60, clock=clock, sleep=clock.sleep, per_hour=100)
+    assert limiter.hourly_pause(50) == 0  # within the hour's allowance
+    assert limiter.hourly_pause(250) == pytest.approx(2 * 3600 + 50 - 250)  # two full hours, then 50 calls
+    bar = RunBar(limiter.hourly_pause)
+    bar(0, 250, 0)
+    assert "hourly limit=+" in bar._bar.postfix and "min" in bar._bar.postfix
+    bar.close()
+    quiet = RunBar(ApiLimiter(rate=60, clock=clock, sleep=clock.sleep).hourly_pause)
+    quiet(0, 250, 0)
+    assert "hourly" not in (quiet._bar.postfix or "")
+    quiet.close()

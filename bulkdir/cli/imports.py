@@ -55,9 +55,12 @@ def _run_options(client, journal: str | None, report: str | None, quiet: bool, l
     """ImportOptions from what `_import_options` adds to import, apply and delete, plus the command's own."""
     from bulkdir.importer import ImportOptions
 
-    return ImportOptions(workers=client.settings.workers, journal=journal, report=report,
-                         progress=RunBar() if not quiet and sys.stderr.isatty() else None, lang=lang, via=via,
-                         batch_threshold=batch_threshold, **plan_shaping)
+    def hourly_pause(remaining: int) -> float:  # the member writes are the long part of a run
+        return max(client.limits.for_api(api).hourly_pause(remaining) for api in ("user/create", "user/update"))
+
+    bar = RunBar(hourly_pause) if not quiet and sys.stderr.isatty() else None
+    return ImportOptions(workers=client.settings.workers, journal=journal, report=report, progress=bar, lang=lang,
+                         via=via, batch_threshold=batch_threshold, **plan_shaping)
 
 
 def _check_files(source: str, report: str | None, plan_out: str | None, force: bool, sheet: bool = True) -> None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 
 class RunBar:
     """The bar of an import, apply or delete: operations done of all, rate, time left, failures so far.
-    The executor calls it from its worker threads."""
+    The executor calls it from its worker threads. `hourly_pause(remaining)`, when given, is how much longer
+    the rest takes because of the platform's hourly limit: the bar adds it to the time left it shows."""
 
-    def __init__(self) -> None:
+    def __init__(self, hourly_pause: Callable[[int], float] | None = None) -> None:
         self._bar: Any = None
         self._lock = threading.Lock()
+        self._hourly_pause = hourly_pause
 
     def __call__(self, done: int, total: int, failures: int) -> None:
         from tqdm import tqdm
@@ -24,8 +26,12 @@ class RunBar:
                 self._bar = tqdm(total=total, unit="op", file=sys.stderr, dynamic_ncols=True, desc="Importing",
                                  leave=True, postfix={"failed": 0})
             self._bar.n = done
-            if failures:
-                self._bar.set_postfix(failed=failures, refresh=False)
+            postfix: dict[str, Any] = {"failed": failures} if failures else {}
+            pause = self._hourly_pause(total - done) if self._hourly_pause else 0.0
+            if pause >= 60:
+                postfix["hourly limit"] = f"+{pause / 60:.0f} min"
+            if postfix:
+                self._bar.set_postfix(postfix, refresh=False)
             self._bar.refresh()
 
     def close(self) -> None:

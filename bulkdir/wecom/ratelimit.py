@@ -113,6 +113,12 @@ class ApiLimiter:
         with self._lock:
             return max(0.0, self._blocked_until - self._clock())
 
+    def hourly_pause(self, calls: int) -> float:
+        """How much longer than at the minute's pace `calls` more calls take because of the hourly limit."""
+        with self._lock:
+            rate = self.rate
+        return max(0.0, self.seconds_for(calls) - calls * 60.0 / rate)
+
     def seconds_for(self, calls: int) -> float:
         """About how long `calls` more calls of this API take at its rate and hourly limit (for "time left")."""
         with self._lock:
