@@ -53,7 +53,9 @@ def test_flags_reach_the_emulator(tmp_path):
                           "--block-seconds", "5", "--max-concurrency", "4", "--fail-rate", "0.1", "--seed", "3",
                           "--restrict-details", "--hide-private-fields", "--token-ttl", "60", "--db", str(db),
                           "--ignore-fetch-child", "--max-list-members", "50",
-                          "--custom-field", "工号", "--custom-field", "主页:web")
+                          "--custom-field", "工号", "--custom-field", "主页:web", "--rate-limit-per-hour", "9000",
+                          "--hour-block-seconds", "30", "--hour-seconds", "120", "--batch-rows-per-second", "50",
+                          "--media-ttl", "600")
     try:
         assert "corp id wwacme" in line
         url = url_of(line)
@@ -61,7 +63,9 @@ def test_flags_reach_the_emulator(tmp_path):
         assert settings == {"token_ttl": 60, "rate_limit": 600, "block_seconds": 5.0, "max_concurrency": 4,
                             "latency_ms": 0.0, "fail_rate": 0.1, "http_error_rate": 0.0, "seed": 3,
                             "restrict_details": True, "hide_private_fields": True, "ignore_fetch_child": True,
-                            "max_list_members": 50, "hidden_from_lists": [], "custom_fields": ["工号", "主页:web"]}
+                            "max_list_members": 50, "hidden_from_lists": [], "custom_fields": ["工号", "主页:web"],
+                            "rate_limit_per_hour": 9000, "hour_block_seconds": 30.0, "hour_seconds": 120.0,
+                            "batch_rows_per_second": 50, "media_ttl": 600.0}
         assert requests.get(f"{url}/_emulator/state", timeout=5).json()["corp_name"] == "Acme"
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)

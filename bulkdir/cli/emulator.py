@@ -27,6 +27,12 @@ from bulkdir.cli.app import cli, lang_option
               help="Calls per minute per API; the first over answers 45009 and blocks that API. Default: none.")
 @click.option("--block-seconds", default=60.0, show_default=True, type=click.FloatRange(0),
               help="How long an API stays blocked after going over --rate-limit.")
+@click.option("--rate-limit-per-hour", type=click.IntRange(0), default=None,
+              help="Calls per hour per API; the first over answers 45009 and blocks that API. Default: none.")
+@click.option("--hour-block-seconds", default=3600.0, show_default=True, type=click.FloatRange(0),
+              help="How long an API stays blocked after going over --rate-limit-per-hour.")
+@click.option("--hour-seconds", default=3600.0, show_default=True, type=click.FloatRange(0.1),
+              help="The length of --rate-limit-per-hour's hour (shorter to rehearse an hourly quota quickly).")
 @click.option("--max-concurrency", type=click.IntRange(0), default=None,
               help="More calls than this in flight to one API answer 45033. Default: no limit.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0),
@@ -48,13 +54,18 @@ from bulkdir.cli.app import cli, lang_option
 @click.option("--custom-field", "custom_fields", multiple=True, metavar="NAME[:web]",
               help="A custom field (自定义字段) of the corp: NAME for text, NAME:web for a web link. Repeatable; "
                    "members show them in this order.")
+@click.option("--batch-rows-per-second", default=2000, show_default=True, type=click.IntRange(0),
+              help="The pace of batch/syncuser jobs, in rows a second (0: as fast as it can).")
+@click.option("--media-ttl", default=259200.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds a media_id from media/upload stays valid (the platform: 3 days).")
 @lang_option(expose=False)
 def emulator(host: str, port: int, **options: object) -> None:
     """Run a local WeCom contacts API for tests, demos and rehearsals.
 
-    It speaks the platform's HTTP API (gettoken, user/*, department/*) with its rules and
-    errcodes, and control endpoints under /_emulator/ (reset, stats, faults, expire-tokens,
-    state). Stop it with Ctrl-C.
+    It speaks the platform's HTTP API (gettoken, user/*, department/*, and the async batch
+    import: media/upload, batch/syncuser, batch/getresult) with its rules and errcodes, and
+    control endpoints under /_emulator/ (reset, stats, faults, expire-tokens, state). Stop it
+    with Ctrl-C.
 
     \b
     Example:

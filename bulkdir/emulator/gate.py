@@ -1,9 +1,10 @@
 """Limits and faults in front of every call, and the call counters (the platform's limits:
 platform page 90454).
 
-The gate is what the platform does around an API rather than in it: the rate limit (and the tighter
-one of calls with `debug=1`), the concurrency limit, the slowness (`latency_ms`), the faults drawn at
-random (-1 system busy, HTTP 502), and the counts GET /_emulator/stats answers. Its settings are
+The gate is what the platform does around an API rather than in it: the rate limits (calls a
+minute, the hourly quota, and the tighter limit of calls with `debug=1`), the concurrency limit, the
+slowness (`latency_ms`), the faults drawn at random (-1 system busy, HTTP 502), and the counts GET
+/_emulator/stats answers. Its settings are
 `EmulatorOptions` fields (options.py), which POST /_emulator/faults changes through `configure`.
 Refusals raise models.py's `ApiError`, as the corp's rules do; responses.py's call wrapper asks the
 gate before it calls the corp.
@@ -23,6 +24,22 @@ from bulkdir.emulator.models import ApiError
 from bulkdir.emulator.options import FAULT_SETTINGS, EmulatorOptions, validate_faults
 
 DEBUG_CALLS_PER_MINUTE = 5  # per API, for calls with debug=1 (the platform's global error-code page)
+
+
+class _Quota:
+    """One limit's state per API: the times of the calls it counted, and until when it blocks the API."""
+
+    def __init__(self, why: str):
+        self.why = why  # the errmsg of its 45009
+        self.calls: dict[str, deque[float]] = {}
+        self.blocked_until: dict[str, float] = {}
+
+    def calls_since(self, api: str, since: float) -> deque[float]:
+        """The times of `api`'s counted calls after `since` (older ones are dropped)."""
+        calls = self.calls.setdefault(api, deque())
+        while calls and calls[0] <= since:
+            calls.popleft()
+        return calls
 
 
 class Gate:
@@ -50,8 +67,8 @@ class Gate:
             self.calls: dict[str, int] = {}
             self.ok: dict[str, int] = {}
             self.errors: dict[str, int] = {}
-            self._window: dict[str, deque[float]] = {}
-            self._blocked_until: dict[str, float] = {}
+            self._minute = _Quota("api freq out of limit")
+            self._hour = _Quota("api freq out of limit, the hourly quota")
             self._debug_window: dict[str, deque[float]] = {}
 
     def settings(self) -> dict[str, Any]:
@@ -70,7 +87,9 @@ class Gate:
             if "seed" in checked:
                 self.random = random.Random(checked["seed"])
             if "rate_limit" in checked or "block_seconds" in checked:
-                self._window, self._blocked_until = {}, {}
+                self._minute = _Quota(self._minute.why)
+            if {"rate_limit_per_hour", "hour_block_seconds", "hour_seconds"} & set(checked):
+                self._hour = _Quota(self._hour.why)
         return self.settings()
 
     def count(self, api: str, errcode: int | str) -> None:
@@ -86,22 +105,28 @@ class Gate:
             return {"calls": dict(self.calls), "ok": dict(self.ok), "errors": dict(self.errors)}
 
     def check_rate(self, api: str) -> None:
-        """At most `rate_limit` calls a minute per API; the first over blocks it for `block_seconds`."""
-        limit = self.options.rate_limit
-        if not limit:
+        """At most `rate_limit` calls a minute and `rate_limit_per_hour` calls an hour (of `hour_seconds`)
+        per API; the first call over a limit blocks the API, for `block_seconds` or `hour_block_seconds`.
+        A refused call uses neither quota."""
+        options = self.options
+        quotas = [(quota, limit, window, block) for quota, limit, window, block in (
+            (self._minute, options.rate_limit, 60.0, options.block_seconds),
+            (self._hour, options.rate_limit_per_hour, options.hour_seconds, options.hour_block_seconds)) if limit]
+        if not quotas:
             return
         with self.lock:
             now = time.monotonic()
-            if self._blocked_until.get(api, 0) > now:
-                raise ApiError(45009, "api freq out of limit")
-            window = self._window.setdefault(api, deque())
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if len(window) >= limit:
-                self._blocked_until[api] = now + self.options.block_seconds
-                window.clear()
-                raise ApiError(45009, "api freq out of limit")
-            window.append(now)
+            for quota, _, _, _ in quotas:
+                if quota.blocked_until.get(api, 0) > now:
+                    raise ApiError(45009, quota.why)
+            counted = [quota.calls_since(api, now - window) for quota, _, window, _ in quotas]
+            for (quota, limit, _, block), calls in zip(quotas, counted):
+                if len(calls) >= limit:
+                    quota.blocked_until[api] = now + block
+                    calls.clear()
+                    raise ApiError(45009, quota.why)
+            for calls in counted:
+                calls.append(now)
 
     def check_debug_rate(self, api: str) -> None:
         """A call with `debug=1`: at most DEBUG_CALLS_PER_MINUTE of them a minute per API (the platform's

@@ -3,9 +3,12 @@
 Every rule raises `ApiError(errcode, text)` with the platform's errcode; responses.py turns it into
 the JSON the platform answers. Nothing here knows about HTTP.
 
-    Corp       the directory (departments, members), tokens and the rules of each API
+    Corp       the directory (departments, members), tokens and the rules of each API, the async
+               batch import's media and jobs among them (the thread that runs jobs is batch.py's)
     ApiError   a call refused with a platform errcode (`bad_param` makes the 40058)
     checks     one small function per field rule (userid, name, mobile, email, custom fields, ...)
+    batch file reading batch/syncuser's CSV (`read_sync_file`) and one row of it as the body of a
+               user/create or user/update (`sync_body`), so that a job's rows meet the same rules
 
 The limits and faults in front of every call (rate limit, concurrency, -1, HTTP 502, stats) are
 gate.py's; the options both read are options.py's. The ideas the platform shares with the rest of
@@ -19,7 +22,9 @@ place (a write builds a new dict), so reads can take one without the lock and se
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import secrets
 import threading
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bulkdir.emulator.options import CustomFieldKind, EmulatorOptions, custom_fields
-from bulkdir.emulator.store import Store
+from bulkdir.emulator.store import Store, StoredMedia
 from bulkdir.fields import FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPTH, ROOT_ID, mobile_key
 
 Caller = Literal["sync", "app"]  # which secret the token was issued for
@@ -66,7 +71,7 @@ TELEPHONE_RE = re.compile(r"[0-9+\-,]{1,32}\Z")
 # thumb_avatar not: bulkdir never writes them). The emulator answers as the platform does, so it empties more.
 PRIVATE_FIELDS = ("mobile", "email", "avatar", "thumb_avatar", "address", "biz_mail", "qr_code")
 DETAIL_READS = {"user/get", "user/list", "department/list", "department/get"}  # refused by 48009
-WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete",
+WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete", "batch/syncuser",
           "department/create", "department/update", "department/delete"}  # contacts-sync secret only
 # The lookups by mobile or email (user/getuserid, user/get_userid_by_email) are neither: both secrets
 # may call them, and they are not detail reads, so restrict_details leaves them answering.
@@ -239,6 +244,96 @@ def _custom_fields_shown(member: dict, fields: list[tuple[str, CustomFieldKind]]
     return shown
 
 
+# --------------------------------------------------------------------------------------------------
+# The async batch import's file (wecom-api.md A6 and A9).
+
+MEDIA_TYPES = ("file", "image", "voice", "video")
+MIN_MEDIA_BYTES = 5  # a media file must be larger (platform page 96484)
+MAX_MEDIA_BYTES = 20 * 1024 * 1024  # and at most 20 MB
+KEPT_JOB_RESULTS = 5  # only the latest jobs' results are kept; older ones answer 40089
+# The columns of batch/syncuser's file and the user/create field each fills (是否部门内领导 and 排序
+# hold one value per department, like 所在部门, separated by `;`; 禁用 1 is enable 0).
+SYNC_COLUMNS = {"姓名": "name", "帐号": "userid", "手机号": "mobile", "邮箱": "email", "所在部门": "department",
+                "职位": "position", "性别": "gender", "是否部门内领导": "is_leader_in_dept", "排序": "order",
+                "别名": "alias", "地址": "address", "座机": "telephone", "禁用": "enable"}
+USERID_COLUMN = "帐号"
+GENDER_WORDS = {"男": "1", "女": "2"}  # as the admin console's files write it; 0, 1 and 2 are taken too
+
+
+def read_sync_file(data: bytes) -> list[dict[str, str]]:
+    r"""The member rows of a batch/syncuser file, each `{column: cell}` of its non-blank cells (stripped).
+
+    UTF-8 CSV (a BOM is tolerated) whose first non-blank line names the columns: any of SYNC_COLUMNS
+    in any order, 帐号 among them, and any others (custom fields, or ignored). Blank lines are skipped.
+    A file that is not such a CSV, has no 帐号 column, names a column twice or has no member row
+    answers 40092.
+
+    >>> read_sync_file("\ufeff帐号,姓名,手机号\r\nzhangsan,张三,\r\n".encode())
+    [{'帐号': 'zhangsan', '姓名': '张三'}]
+    """
+    try:
+        text = data.decode("utf-8-sig")
+        lines = [line for line in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in line)]
+    except UnicodeDecodeError:
+        raise ApiError(40092, "import file invalid, not UTF-8") from None
+    except csv.Error as error:
+        raise ApiError(40092, f"import file invalid, {error}") from None
+    if not lines:
+        raise ApiError(40092, "import file invalid, the file is empty")
+    header = [cell.strip() for cell in lines[0]]
+    if USERID_COLUMN not in header:
+        raise ApiError(40092, f"import file invalid, no {USERID_COLUMN} column")
+    named = [name for name in header if name]
+    if len(set(named)) < len(named):
+        raise ApiError(40092, "import file invalid, a column is named twice")
+    rows = [{name: cell.strip() for name, cell in zip(header, line) if name and cell.strip()} for line in lines[1:]]
+    if not rows:
+        raise ApiError(40092, "import file invalid, no member rows")
+    return rows
+
+
+def sync_body(cells: dict[str, str], fields: list[tuple[str, CustomFieldKind]]) -> dict:
+    """One row of a batch/syncuser file as the body of a user/create or user/update: only its
+    non-blank cells, so a blank cell leaves the field as it is (wecom-api.md A9). Columns named after
+    one of the corp's custom fields (`fields`) fill `extattr`; a web field's cell is `TITLE；URL`, as the
+    admin console's files write it. A department that is not an id answers 60123, as an unknown one does.
+
+    >>> cells = {"帐号": "li", "所在部门": "2;3", "性别": "女", "禁用": "1", "工号": "A01"}
+    >>> body = sync_body(cells, [("工号", "text")])
+    >>> body["department"], body["gender"], body["enable"], body["extattr"]["attrs"][0]["text"]
+    ([2, 3], '2', 0, {'value': 'A01'})
+    """
+    body: dict[str, Any] = {}
+    attrs: list[dict] = []
+    kinds = dict(fields)
+    for column, cell in cells.items():
+        name = SYNC_COLUMNS.get(column)
+        if name == "department":
+            ids = [value.strip() for value in cell.split(";") if value.strip()]
+            for value in ids:
+                if not re.fullmatch(r"[0-9]{1,18}", value):
+                    raise ApiError(60123, f"invalid party id {value}")
+            body[name] = [int(value) for value in ids]
+        elif name in ("is_leader_in_dept", "order"):
+            body[name] = [_int(value, column) for value in cell.split(";") if value.strip()]
+        elif name == "gender":
+            body[name] = GENDER_WORDS.get(cell, cell)
+        elif name == "enable":
+            if cell not in ("0", "1"):
+                raise bad_param("禁用 must be 0 or 1")
+            body[name] = 1 - int(cell)
+        elif name is not None:
+            body[name] = cell
+        elif kinds.get(column) == "text":
+            attrs.append({"name": column, "text": {"value": cell}})
+        elif kinds.get(column) == "web":
+            title, _, url = cell.partition("；") if "；" in cell else cell.partition(";")
+            attrs.append({"name": column, "web": {"url": url.strip(), "title": title.strip()}})
+    if attrs:
+        body["extattr"] = {"attrs": attrs}
+    return body
+
+
 def _open_userid(corp_id: str, userid: str) -> str:
     return "wo" + hashlib.sha1(f"{corp_id}/{userid.lower()}".encode()).hexdigest()[:30]
 
@@ -256,6 +351,20 @@ class Token:
     value: str = field(repr=False)
     caller: Caller
     expires_at: float  # time.time(); 0 = expired by /_emulator/expire-tokens
+
+
+@dataclass
+class Job:
+    """A batch/syncuser job: the file's rows (`read_sync_file`) and a result per row run so far."""
+
+    jobid: str
+    rows: list[dict[str, str]]
+    results: list[dict] = field(default_factory=list)
+    purged: bool = False  # its rows and results were dropped: 40089
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) >= len(self.rows)
 
 
 class Corp:
@@ -280,6 +389,9 @@ class Corp:
         self._emails: dict[str, str] = {}  # lower-cased email -> member key
         self._failed_lookups: dict[str, int] = {}  # 46004 answers per lookup API since start or reset
         self._blocked_lookups: set[str] = set()  # lookup APIs answering 45009 until a reset
+        self.media: dict[str, StoredMedia] = {}  # uploaded by media/upload
+        self.jobs: dict[str, Job] = {}  # batch jobs in submission order
+        self.running_job: str | None = None  # the job batch.py's runner is on
         self._load()
 
     # ---- state ------------------------------------------------------------------------------------
@@ -296,6 +408,9 @@ class Corp:
             self.tokens[value] = Token(value, caller, expires_at)
             if expires_at > now:
                 self.current_token[caller] = value
+        media, jobs = self.store.load_batch()
+        self.media = {m.media_id: m for m in media}
+        self.jobs = {j.jobid: Job(j.jobid, j.rows, j.results, j.purged) for j in jobs}
         if ROOT_ID not in self.departments:
             with self.lock, self.store.transaction():
                 self._put_department(self._root())
@@ -305,13 +420,14 @@ class Corp:
                 "parentid": 0, "order": 100000000}
 
     def reset(self) -> None:
-        """An empty directory (the root only) and no tokens."""
+        """An empty directory (the root only), no tokens, no media and no batch jobs."""
         with self.lock, self.store.transaction():
             self.generation += 1
             self.store.clear()
             self.departments, self.members, self.tokens, self.current_token = {}, {}, {}, {}
             self._mobiles, self._emails = {}, {}
             self._failed_lookups, self._blocked_lookups = {}, set()
+            self.media, self.jobs, self.running_job = {}, {}, None
             self._put_department(self._root())
 
     def _put_department(self, department: dict) -> None:
@@ -731,6 +847,114 @@ class Corp:
             self._failed_lookups[api] = self._failed_lookups.get(api, 0) + 1
             raise ApiError(46004, "user not found")
         return {"userid": self.members[key]["userid"]}
+
+    # ---- the async batch import (wecom-api.md A9) -------------------------------------------------
+
+    def media_upload(self, caller: Caller, media_type: str | None, data: bytes | None) -> dict:
+        """Keeps an uploaded file (`data`, None when the request had no `media` part) for `media_ttl`."""
+        if media_type not in MEDIA_TYPES:
+            raise ApiError(40005, "invalid media type, must be file, image, voice or video")
+        if data is None:
+            raise ApiError(41005, "media data missing, a multipart/form-data part named media")
+        if not MIN_MEDIA_BYTES < len(data) <= MAX_MEDIA_BYTES:
+            raise ApiError(40006, f"invalid media size, more than {MIN_MEDIA_BYTES} bytes and at most 20 MB")
+        now = time.time()
+        media = StoredMedia("3" + secrets.token_urlsafe(48), media_type, now, data)
+        with self.lock, self.store.transaction():
+            for expired in [m.media_id for m in self.media.values() if not self._valid(m, now)]:
+                del self.media[expired]  # so that uploads over days do not pile up
+                self.store.drop_media(expired)
+            self.media[media.media_id] = media
+            self.store.put_media(media)
+        return {"type": media_type, "media_id": media.media_id, "created_at": str(int(now))}
+
+    def _valid(self, media: StoredMedia, now: float) -> bool:
+        return now < media.created_at + self.options.media_ttl
+
+    def batch_syncuser(self, caller: Caller, body: dict) -> dict:
+        """Queues a job that creates and updates the members of an uploaded file (`to_invite` and
+        `callback` are accepted and have no effect)."""
+        media_id = body.get("media_id")
+        media = self.media.get(media_id) if isinstance(media_id, str) else None
+        if media is None or not self._valid(media, time.time()):
+            raise ApiError(40007, "invalid media_id, unknown or expired")
+        rows = read_sync_file(media.data)  # before the lock: a 20 MB file takes a while to read
+        job = Job("jobid_" + secrets.token_urlsafe(24), rows)
+        with self.lock, self.store.transaction():
+            self.jobs[job.jobid] = job
+            self.store.put_job(job.jobid, rows)
+            self._purge_old_jobs()
+        return {"jobid": job.jobid}
+
+    def batch_getresult(self, caller: Caller, jobid: str | None) -> dict:
+        """A job's status (1 queued, 2 running, 3 done) and progress; its rows' results once done."""
+        with self.lock:
+            job = self.jobs.get(jobid or "")
+            if job is None:
+                raise ApiError(40088, "jobid not found")
+            if jobid in self._old_jobs():
+                raise ApiError(40089, f"job result expired, only the latest {KEPT_JOB_RESULTS} jobs' results are kept")
+            total, done = len(job.rows), len(job.results)
+            status = 3 if job.done else 2 if done or self.running_job == jobid else 1
+            answer: dict[str, Any] = {"status": status, "type": "sync_user", "total": total,
+                                      "percentage": done * 100 // total}
+            if job.done:
+                answer["result"] = list(job.results)
+            return answer
+
+    def next_batch_job(self) -> str | None:
+        """The first job in submission order that is not done, now the running one (for batch.py's runner)."""
+        with self.lock:
+            self.running_job = next((job.jobid for job in self.jobs.values() if not job.done), None)
+            return self.running_job
+
+    def run_batch_rows(self, jobid: str, limit: int) -> int:
+        """Runs up to `limit` more rows of the job; answers how many ran (0: the job is done or gone).
+
+        Each row is a user/update of the member its 帐号 names, or a user/create when there is none,
+        through the same methods as the APIs, so it meets the same rules and errcodes. The rows'
+        results are stored in the same transaction as their members, so a restarted emulator goes on
+        from the first row without a result and runs none twice.
+        """
+        with self.lock:
+            job = self.jobs.get(jobid)
+            if job is None or job.done:
+                return 0
+            fields = custom_fields(self.options.custom_fields)
+            start = len(job.results)
+            with self.store.transaction():
+                for index in range(start, min(len(job.rows), start + limit)):
+                    result = self._sync_row(job.rows[index], fields)
+                    job.results.append(result)
+                    self.store.put_job_result(jobid, index, result)
+                if job.done:
+                    self.running_job = None
+                    self._purge_old_jobs()
+            return len(job.results) - start
+
+    def _sync_row(self, cells: dict[str, str], fields: list[tuple[str, CustomFieldKind]]) -> dict:
+        userid = cells.get(USERID_COLUMN, "")
+        try:
+            body = sync_body(cells, fields)
+            if userid.lower() in self.members:
+                self.user_update("sync", body)
+            else:
+                self.user_create("sync", body)
+        except ApiError as error:
+            return {"userid": userid, "errcode": error.errcode, "errmsg": error.text}
+        return {"userid": userid, "errcode": 0, "errmsg": "ok"}
+
+    def _old_jobs(self) -> list[str]:
+        """The jobs whose results are no longer kept: all but the latest KEPT_JOB_RESULTS."""
+        return list(self.jobs)[:-KEPT_JOB_RESULTS]
+
+    def _purge_old_jobs(self) -> None:
+        """Drops the rows and results of old jobs once they are done (their jobids stay, for 40089)."""
+        for jobid in self._old_jobs():
+            job = self.jobs[jobid]
+            if job.done and not job.purged:
+                job.rows, job.results, job.purged = [], [], True
+                self.store.purge_job(jobid)
 
     # ---- departments ----------------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # The settings POST /_emulator/faults may change while running.
-FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "max_concurrency", "latency_ms",
-                  "fail_rate", "http_error_rate", "seed", "restrict_details", "hide_private_fields",
-                  "ignore_fetch_child", "max_list_members", "hidden_from_lists", "custom_fields")
+FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "rate_limit_per_hour", "hour_block_seconds",
+                  "hour_seconds", "max_concurrency", "latency_ms", "fail_rate", "http_error_rate", "seed",
+                  "restrict_details", "hide_private_fields", "ignore_fetch_child", "max_list_members",
+                  "hidden_from_lists", "custom_fields", "batch_rows_per_second", "media_ttl")
 
 
 @dataclass
@@ -41,6 +42,11 @@ class EmulatorOptions:
     token_ttl: int = 7200
     rate_limit: int | None = None  # calls per minute per API; None or 0 = no limit
     block_seconds: float = 60
+    rate_limit_per_hour: int | None = None  # calls per hour per API; None or 0 = no limit
+    hour_block_seconds: float = 3600  # how long the hourly quota blocks an API (the platform: an hour)
+    # The hourly quota's window. An hour on the platform; tests shorten it so that a quota fills and
+    # empties again within a test.
+    hour_seconds: float = 3600
     max_concurrency: int | None = None  # calls in flight per API; None or 0 = no limit
     latency_ms: float = 0
     fail_rate: float = 0.0
@@ -58,6 +64,10 @@ class EmulatorOptions:
     # The corp's custom fields (自定义字段), defined in the admin console on the platform: "NAME" for a
     # text field, "NAME:web" for a web link, in the order members show them (see `custom_fields`).
     custom_fields: list[str] = field(default_factory=list)
+    # The async batch import (wecom-api.md A9): rows a second a job runs at, so that its progress can be
+    # watched (None or 0: as fast as it can), and how long an uploaded media_id stays valid (3 days).
+    batch_rows_per_second: int | None = 2000
+    media_ttl: float = 3 * 24 * 3600
     db: str | None = None
 
     def __post_init__(self) -> None:
@@ -81,8 +91,10 @@ def default_faults() -> dict[str, Any]:
 # Bounds of the settings: large enough for any test or rehearsal, small enough that a typo (or
 # 1e308) cannot stall every call or overflow time.sleep. (name: (smallest, largest))
 NUMBER_BOUNDS = {"fail_rate": (0, 1), "http_error_rate": (0, 1), "latency_ms": (0, 60_000),
-                 "block_seconds": (0, 86_400), "token_ttl": (0, 10_000_000)}
-WHOLE_BOUNDS = {"rate_limit": 1_000_000, "max_concurrency": 100_000, "max_list_members": 10_000_000,
+                 "block_seconds": (0, 86_400), "hour_block_seconds": (0, 86_400), "hour_seconds": (0.1, 86_400),
+                 "token_ttl": (0, 10_000_000), "media_ttl": (0, 10_000_000)}
+WHOLE_BOUNDS = {"rate_limit": 1_000_000, "rate_limit_per_hour": 1_000_000, "max_concurrency": 100_000,
+                "max_list_members": 10_000_000, "batch_rows_per_second": 1_000_000,
                 "seed": 2**64}  # whole numbers from 0 to this, or null (0 and null: no limit)
 FLAGS = ("restrict_details", "hide_private_fields", "ignore_fetch_child")
 

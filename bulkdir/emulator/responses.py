@@ -15,6 +15,8 @@ answers 40058 like malformed JSON. HEAD reads like GET and never writes (server.
 
 from __future__ import annotations
 
+import email
+import email.message
 import itertools
 import json
 import math
@@ -41,6 +43,7 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)  # the first value of each parameter
     body: bytes = b""
     client_ip: str = "127.0.0.1"
+    content_type: str = ""  # the Content-Type header: media/upload's multipart boundary
 
     def json(self) -> dict[str, Any]:
         """The JSON body as an object; a malformed body answers 40058 like the platform."""
@@ -119,6 +122,38 @@ def _deeper_than(data: Any, limit: int) -> bool:
                     return True
                 stack.append((child, depth + 1))
     return False
+
+
+def multipart_file(content_type: str, body: bytes, name: str) -> bytes | None:
+    r"""The content of the part named `name` of a multipart/form-data body, byte for byte (None when
+    the body is not multipart/form-data or has no such part).
+
+    The email package reads the headers and their parameters (boundary, name); the body is split at
+    the boundary here, as its parser would rewrite line ends and decode what is not text.
+
+    >>> body = (b'--XyZ\r\nContent-Disposition: form-data; name="media"; filename="a.csv"\r\n'
+    ...         b'Content-Type: text/csv\r\n\r\n\xe5\xb8\x90\xe5\x8f\xb7\r\nli\r\n--XyZ--\r\n')
+    >>> multipart_file("multipart/form-data; boundary=XyZ", body, "media").decode()
+    '帐号\r\nli'
+    >>> multipart_file("multipart/form-data; boundary=XyZ", body, "file") is None
+    True
+    """
+    header = email.message.Message()
+    header["content-type"] = content_type
+    boundary = header.get_param("boundary")
+    if header.get_content_type() != "multipart/form-data" or not isinstance(boundary, str) or not boundary:
+        return None
+    # Each part follows CRLF "--" boundary (the first may start the body); the last boundary ends in "--".
+    for part in (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:]:
+        if part.startswith(b"--"):
+            break
+        head, blank_line, content = part.partition(b"\r\n\r\n")
+        if not blank_line:
+            continue
+        headers = email.message_from_bytes(head.lstrip() + b"\r\n\r\n")
+        if headers.get_param("name", header="content-disposition") == name:
+            return content
+    return None
 
 
 class Answer(NamedTuple):
@@ -265,6 +300,16 @@ class WeComResponses:
 
     def department_get(self, request: Request, caller: Caller) -> dict:
         return self.corp.department_get(caller, request.query.get("id"))
+
+    def media_upload(self, request: Request, caller: Caller) -> dict:
+        data = multipart_file(request.content_type, request.body, "media")
+        return self.corp.media_upload(caller, request.query.get("type"), data)
+
+    def batch_syncuser(self, request: Request, caller: Caller) -> dict:
+        return self.corp.batch_syncuser(caller, request.json())
+
+    def batch_getresult(self, request: Request, caller: Caller) -> dict:
+        return self.corp.batch_getresult(caller, request.query.get("jobid"))
 
     # ---- control endpoints (not WeCom), under /_emulator/ -------------------------------------------
 

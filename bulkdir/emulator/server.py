@@ -4,7 +4,8 @@ and its router.
 `Router` chooses the handler of each request from urls.py's tables (a WeCom API under /cgi-bin/, a
 control endpoint under /_emulator/) and answers 404 for the rest; responses.py's WeComResponses
 answers the call. `EmulatorServer` puts the parts together: the corp (models.py) on its store
-(store.py), the gate (gate.py), the responses and the router, served in a background thread.
+(store.py), the gate (gate.py), the responses and the router, served in a background thread, and
+the thread that runs batch jobs (batch.py).
 
 `http.server`'s handler parses headers with the email package, which costs more than the whole
 emulated call; this reads the request line and headers directly, which is all a JSON API needs
@@ -40,6 +41,7 @@ from http import HTTPStatus
 from typing import Any, Self
 from urllib.parse import unquote, unquote_plus
 
+from bulkdir.emulator.batch import JobRunner
 from bulkdir.emulator.gate import Gate
 from bulkdir.emulator.models import Corp
 from bulkdir.emulator.options import EmulatorOptions
@@ -158,7 +160,8 @@ class _Connection(socketserver.StreamRequestHandler):
             self._send(answer, keep_alive=False, head=head)
             return False
         path, _, query_string = target.partition("?")
-        request = Request(method.upper(), unquote(path), _query(query_string), body, self.client_address[0])
+        request = Request(method.upper(), unquote(path), _query(query_string), body, self.client_address[0],
+                          headers.get("content-type", ""))
         try:
             answer = self.server.router.dispatch(request)
         except Exception:  # noqa: BLE001 -- a bug in the emulator: answer 500 and show it on stderr
@@ -351,6 +354,7 @@ class EmulatorServer:
         self.gate = Gate(self.options)
         self.responses = WeComResponses(self.corp, self.gate)
         self.router = Router(self.responses)
+        self.jobs = JobRunner(self.corp, self.options)
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -365,6 +369,7 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"bulkdir-emulator-{self.port}", daemon=True)
         self._thread.start()
+        self.jobs.start()
         return self
 
     @property
@@ -403,6 +408,7 @@ class EmulatorServer:
         server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.jobs.stop()
         with self.corp.lock:  # no write is half-way through
             self.store.close()
 

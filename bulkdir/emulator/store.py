@@ -2,7 +2,9 @@
 
 The models keep the whole directory in memory and call the store inside `transaction()` for every
 write, so with SQLite a write is committed (synchronous=FULL) before the call is answered, and an
-emulator restarted on the same file serves the same directory.
+emulator restarted on the same file serves the same directory. The batch import's uploaded media and
+jobs are kept too: a job's rows once, at submit, and each row's result in the same transaction as the
+member it wrote, so a restarted emulator goes on from the first row without a result.
 """
 
 from __future__ import annotations
@@ -14,8 +16,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from bulkdir.errors import ConfigError
+
+
+class StoredMedia(NamedTuple):
+    media_id: str
+    type: str
+    created_at: float  # time.time()
+    data: bytes
+
+
+class StoredJob(NamedTuple):
+    jobid: str
+    rows: list[dict]  # the file's rows, each {column: cell} of its non-blank cells
+    results: list[dict]  # one per row run so far, in file order
+    purged: bool  # its rows and results were dropped (only the latest jobs' results are kept)
 
 
 class Store:
@@ -34,6 +51,16 @@ class Store:
     def put_member(self, member: dict) -> None: ...
     def drop_member(self, userid: str) -> None: ...
     def put_token(self, value: str, caller: str, expires_at: float) -> None: ...
+
+    def load_batch(self) -> tuple[list[StoredMedia], list[StoredJob]]:
+        """Media and batch jobs saved before (none here), jobs in submission order."""
+        return [], []
+
+    def put_media(self, media: StoredMedia) -> None: ...
+    def drop_media(self, media_id: str) -> None: ...
+    def put_job(self, jobid: str, rows: list[dict]) -> None: ...
+    def put_job_result(self, jobid: str, index: int, result: dict) -> None: ...
+    def purge_job(self, jobid: str) -> None: ...
     def clear(self) -> None: ...
     def close(self) -> None: ...
 
@@ -71,6 +98,13 @@ class SQLiteStore(Store):
             CREATE TABLE IF NOT EXISTS members (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, userid_key TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, caller TEXT NOT NULL, expires_at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS media (
+                media_id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at REAL NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS jobs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, jobid TEXT NOT NULL UNIQUE, rows TEXT NOT NULL,
+                purged INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS job_results (
+                jobid TEXT NOT NULL, row INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (jobid, row));
         """)
 
     def load(self) -> tuple[list[dict], list[dict], list[tuple[str, str, float]]]:
@@ -117,10 +151,38 @@ class SQLiteStore(Store):
         self._db.execute("INSERT OR REPLACE INTO tokens (token, caller, expires_at) VALUES (?, ?, ?)",
                          (value, caller, expires_at))
 
+    def load_batch(self) -> tuple[list[StoredMedia], list[StoredJob]]:
+        with self._lock:
+            media = [StoredMedia(*row)
+                     for row in self._db.execute("SELECT media_id, type, created_at, data FROM media")]
+            jobs = []
+            for jobid, rows, purged in list(self._db.execute("SELECT jobid, rows, purged FROM jobs ORDER BY seq")):
+                results = [json.loads(row[0]) for row in self._db.execute(
+                    "SELECT data FROM job_results WHERE jobid = ? ORDER BY row", (jobid,))]
+                jobs.append(StoredJob(jobid, json.loads(rows), results, bool(purged)))
+        return media, jobs
+
+    def put_media(self, media: StoredMedia) -> None:
+        self._db.execute("INSERT OR REPLACE INTO media (media_id, type, created_at, data) VALUES (?, ?, ?, ?)",
+                         tuple(media))
+
+    def drop_media(self, media_id: str) -> None:
+        self._db.execute("DELETE FROM media WHERE media_id = ?", (media_id,))
+
+    def put_job(self, jobid: str, rows: list[dict]) -> None:
+        self._db.execute("INSERT INTO jobs (jobid, rows) VALUES (?, ?)", (jobid, json.dumps(rows, ensure_ascii=False)))
+
+    def put_job_result(self, jobid: str, index: int, result: dict) -> None:
+        self._db.execute("INSERT OR REPLACE INTO job_results (jobid, row, data) VALUES (?, ?, ?)",
+                         (jobid, index, json.dumps(result, ensure_ascii=False)))
+
+    def purge_job(self, jobid: str) -> None:
+        self._db.execute("UPDATE jobs SET rows = '[]', purged = 1 WHERE jobid = ?", (jobid,))
+        self._db.execute("DELETE FROM job_results WHERE jobid = ?", (jobid,))
+
     def clear(self) -> None:
-        self._db.execute("DELETE FROM departments")
-        self._db.execute("DELETE FROM members")
-        self._db.execute("DELETE FROM tokens")
+        for table in ("departments", "members", "tokens", "media", "jobs", "job_results"):
+            self._db.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:
         with self._lock:

@@ -30,6 +30,9 @@ API_URLS: dict[str, tuple[str, Callable, str]] = {
     "department/list": ("GET", R.department_list, "ok"),
     "department/simplelist": ("GET", R.department_simplelist, "ok"),
     "department/get": ("GET", R.department_get, "ok"),
+    "media/upload": ("POST", R.media_upload, "ok"),
+    "batch/syncuser": ("POST", R.batch_syncuser, "ok"),
+    "batch/getresult": ("GET", R.batch_getresult, "ok"),
 }
 
 CONTROL_URLS: dict[tuple[str, str], Callable] = {
