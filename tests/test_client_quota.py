@@ -121,3 +121,24 @@ def test_time_left_counts_the_pause_the_hourly_limit_makes() -> None:
     quiet(0, 250, 0)
     assert "hourly" not in (quiet._bar.postfix or "")
     quiet.close()
+
+
+def test_paced_at_the_hourly_limit_a_run_never_meets_the_emulators_hourly_quota(start_emulator) -> None:
+    # a 2-second "hour" on both sides: 6 calls an hour allowed, 15 calls made
+    emulator = start_emulator(rate_limit_per_hour=6, hour_seconds=2.0, hour_block_seconds=2.0)
+    settings = Settings(corp_id=emulator.corp_id, secret=emulator.secret, base_url=emulator.url, rate=600_000,
+                        workers=4, rate_per_hour=6)
+    with WeComClient(settings, backoff=0.01, hour=2.05) as client:
+        for _ in range(15):
+            client.department_simplelist()
+    stats = emulator.stats()
+    assert stats["ok"]["department/simplelist"] == 15 and "45009" not in stats["errors"]
+
+
+def test_unpaced_the_same_calls_meet_the_hourly_quota(start_emulator) -> None:
+    emulator = start_emulator(rate_limit_per_hour=6, hour_seconds=2.0, hour_block_seconds=30)
+    with quota_client(emulator, max_wait=0.5, block_seconds=0.2) as client:
+        with pytest.raises(QuotaBlockedError) as caught:
+            for _ in range(15):
+                client.department_simplelist()
+    assert caught.value.hourly and emulator.stats()["ok"]["department/simplelist"] == 6
