@@ -626,11 +626,12 @@ def _results_from_journal(operations: list[Operation], results: dict[str, OpResu
     and, for operations sent but never answered, what the directory now holds."""
     merged = dict(results)
     records = journal.operations(run_id)
+    in_jobs = journal.in_pending_jobs(run_id)  # a batch job still writes them: followed by the next run, not read
     for op in operations:
         if op.key in merged:
             continue
         record = records.get(op.key)
-        if record is None or record.state == "planned":
+        if record is None or record.state == "planned" or op.key in in_jobs:
             continue
         if record.state == "done" and record.outcome:
             merged[op.key] = OpResult(op.key, record.outcome, record.errcode, record.message)

@@ -402,6 +402,13 @@ class Journal:
                                     "AND endpoint = ? ORDER BY submitted_at, rowid", (corp_id, endpoint)).fetchall()
         return [(row[0], row[1], json.loads(row[2])) for row in rows]
 
+    def in_pending_jobs(self, run_id: str) -> set[str]:
+        """The operations of the run's batch jobs whose results are not recorded yet (the jobs still run)."""
+        with self._lock:
+            rows = self._db.execute("SELECT keys FROM jobs WHERE run_id = ? AND state = 'submitted'",
+                                    (run_id,)).fetchall()
+        return {key for row in rows for key in json.loads(row[0])}
+
     def mark_started(self, run_id: str, keys: list[str]) -> None:
         """Committed before the call is sent: after a crash, a `started` operation may have landed."""
         self._write_many("UPDATE operations SET state = 'started', updated_at = ? WHERE run_id = ? AND key = ?",

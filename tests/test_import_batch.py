@@ -198,3 +198,24 @@ def test_the_library_face_takes_via(start_emulator, tmp_path: Path) -> None:
         assert "through the async batch import" in str(plan)
         assert bulkdir.apply(plan).counts["created"] == 5
     assert calls(emulator)["batch/syncuser"] == 1
+
+
+def test_stopped_during_a_job_the_run_ends_at_once_and_the_next_follows_the_job(start_emulator, tmp_path: Path) -> None:
+    import threading
+
+    emulator = start_emulator(batch_rows_per_second=50)  # 300 rows: about 6 s
+    sheet = write_sheet(tmp_path / "staff.csv", HEADER, member_rows(300))
+    stop = threading.Event()
+    with client_for(emulator) as client:
+        options = ImportOptions(via="batch", journal=tmp_path / "j.sqlite3", stop=stop)
+        prepared = prepare_import(sheet, client, options)
+        threading.Thread(target=lambda: (wait_for(lambda: calls(emulator).get("batch/getresult", 0) >= 1),
+                                         stop.set()), daemon=True).start()
+        before = calls(emulator)
+        result = run_import(prepared)
+    assert result.interrupted and result.counts.get("created", 0) == 0  # not done yet: the job still runs
+    assert "user/get" not in calls(emulator, before)  # its 300 members are not read back one by one
+    again = run_import(prepare_import(sheet, client_for(emulator), ImportOptions(via="batch",
+                                                                                 journal=tmp_path / "j.sqlite3")))
+    assert again.counts["created"] == 300 and calls(emulator)["batch/syncuser"] == 1
+    assert len(members_of(emulator.state())) == 300
