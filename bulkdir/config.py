@@ -98,6 +98,7 @@ class Settings:
     mapping: str | None = None  # the column mapping sheets are read with: a [mappings.NAME] or a file (mapping.py)
     rate_per_hour: int = DEFAULT_RATE_PER_HOUR  # calls per hour per API
     max_wait: float = DEFAULT_MAX_WAIT  # seconds to wait for an API WeCom keeps blocking, then stop the run
+    agent_id: int | None = None  # the self-built app that sends app messages (--notify app:...)
 
     def __repr__(self) -> str:
         def show(name: str) -> str:
@@ -146,6 +147,7 @@ SETTINGS_SOURCES: dict[str, SettingSource] = {
     "workers": SettingSource("--workers", "BULKDIR_WORKERS", Text("workers", "并发数")),
     "timeout": SettingSource("--timeout", "BULKDIR_TIMEOUT", Text("timeout (seconds)", "超时（秒）")),
     "mapping": SettingSource("--mapping", "BULKDIR_MAPPING", Text("column mapping", "列映射")),
+    "agent_id": SettingSource("--agent-id", "BULKDIR_AGENT_ID", Text("app agentid", "自建应用 AgentId")),
 }
 
 
@@ -208,8 +210,10 @@ def _read_config_file(path: Path, profile: str | None) -> tuple[dict[str, Any], 
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read {path}: {error}") from None
-    # [mappings.NAME] tables are column mappings, read by bulkdir/mapping.py
-    top = {key: value for key, value in data.items() if key not in ("default", "profiles", "mappings")}
+    # [mappings.NAME] are column mappings (bulkdir/mapping.py), [sync.NAME] unattended runs (bulkdir/sync.py),
+    # [robots] the group robots' webhook keys (bulkdir/notify.py)
+    top = {key: value for key, value in data.items()
+           if key not in ("default", "profiles", "mappings", "sync", "robots")}
     layers = [top, data.get("default", {})]
     profiles = data.get("profiles", {})
     found = profile is not None and profile in profiles
@@ -235,6 +239,11 @@ def _parse(name: str, value: Any, source: str) -> Any:
             if number < 1:
                 raise ValueError
             return number
+        if name == "agent_id":
+            number = int(value)
+            if number < 1:
+                raise ValueError
+            return number
         if name == "max_wait":
             seconds = float(value)
             if not (seconds >= 0 and math.isfinite(seconds)):
@@ -254,6 +263,7 @@ def _parse(name: str, value: Any, source: str) -> Any:
         limits = {"rate": "a whole number of calls per minute, at least 1",
                   "rate_per_hour": "a whole number of calls per hour, at least 1",
                   "max_wait": "a number of seconds, 0 or more",
+                  "agent_id": "the app's AgentId, a whole number",
                   "workers": "a whole number from 1 to 64",
                   "timeout": "a number of seconds above 0"}[name]
         shown = "" if name in SECRET_SETTINGS else f" {value!r}"

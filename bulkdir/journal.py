@@ -101,7 +101,8 @@ CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source_hash, options_key, sta
 CREATE INDEX IF NOT EXISTS runs_by_corp ON runs (corp_id, started_at);
 """
 # Columns added since the first journals; an older journal gets them on open.
-_COLUMNS_ADDED = {"runs": {"corp_id": "TEXT", "endpoint": "TEXT", "host": "TEXT", "pid": "INTEGER", "snapshot": "TEXT"},
+_COLUMNS_ADDED = {"runs": {"corp_id": "TEXT", "endpoint": "TEXT", "host": "TEXT", "pid": "INTEGER", "snapshot": "TEXT",
+                          "notices": "TEXT"},
                   "operations": {"message_zh": "TEXT"}}
 DELETE_WINDOW_HOURS = 24
 
@@ -154,6 +155,7 @@ class RunRecord:
     corp_id: str | None = None
     snapshot: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the plan-shaping options, as the run was keyed
+    notices: list[str] = field(default_factory=list)  # notifications of the run that could not be sent
 
 
 def _run_record(row: tuple[Any, ...]) -> RunRecord:
@@ -161,7 +163,7 @@ def _run_record(row: tuple[Any, ...]) -> RunRecord:
     if status == "running" and host == socket.gethostname() and not process_alive(pid):
         status = "interrupted"  # killed (kill -9, a crash, a power cut) before it could say so
     return RunRecord(row[0], row[1], row[2], status, row[4], row[5], json.loads(row[6]) if row[6] else {}, row[7],
-                     row[10], row[11], json.loads(row[12]) if row[12] else {})
+                     row[10], row[11], json.loads(row[12]) if row[12] else {}, json.loads(row[13]) if row[13] else [])
 
 
 def _operation_record(r: tuple[Any, ...]) -> OperationRecord:
@@ -313,6 +315,10 @@ class Journal:
         if rows:
             self._write_many("INSERT INTO failed_lookups VALUES (?, ?, ?, ?, ?)", rows)
 
+    def note_notices(self, run_id: str, notices: list[str]) -> None:
+        """Notifications of the run that could not be sent (they never change its outcome)."""
+        self._write("UPDATE runs SET notices = ? WHERE id = ?", (json.dumps(notices, ensure_ascii=False), run_id))
+
     def move_source(self, run_id: str, source: str) -> None:
         """The run's sheet is kept at another path now (the web page keeps an interrupted run's upload)."""
         self._write("UPDATE runs SET source = ? WHERE id = ?", (source, run_id))
@@ -330,7 +336,7 @@ class Journal:
         return [_run_record(r) for r in rows]
 
     _RUN_COLUMNS = ("id, command, source, status, started_at, finished_at, counts, report, host, pid, corp_id, "
-                    "snapshot, options")
+                    "snapshot, options, notices")
 
     # ---- rows without a userid
 

@@ -4,12 +4,12 @@
     options.py   the connection options (`Connection`) every command that talks to WeCom takes
     progress.py  the tqdm progress bars, fed by the library's progress callbacks
     validate.py  emulator.py  doctor.py (doctor, sandbox)  imports.py (import, apply, delete, runs)
-    template.py  export.py  serve.py (the web page)    one module per command or group of commands
+    template.py  export.py  serve.py (the web page)  sync.py (unattended runs)   one module per command
 
 Each command parses its options, calls one library function, renders the result and sets the exit code.
 """
 
-from bulkdir.cli import doctor, emulator, export, imports, serve, template, validate  # noqa: F401 (they add the commands)
+from bulkdir.cli import doctor, emulator, export, imports, serve, sync, template, validate  # noqa: F401 (add commands)
 from bulkdir.cli.app import cli, main
 
 __all__ = ["cli", "main"]

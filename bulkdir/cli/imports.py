@@ -300,5 +300,7 @@ def runs_command(journal: str | None, limit: int, as_json: bool) -> None:
     for run in records:
         counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v) or "-"
         click.echo(f"{run.id}  {run.command:<6}  {run.status:<11}  {run.source or ''}  {counts}")
+        for notice in run.notices:
+            click.echo(f"    notification not sent: {notice}")
     if any(run.status == "interrupted" for run in records):
         click.echo("An interrupted run resumes when the same command is run again on the same file.")

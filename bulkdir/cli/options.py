@@ -26,7 +26,7 @@ from bulkdir.connection import connect
 from bulkdir.wecom.client import WeComClient
 
 CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "rate_per_hour", "max_wait", "workers",
-                    "timeout")
+                    "timeout", "agent_id")
 
 
 @dataclass
@@ -96,6 +96,8 @@ def connection_options(command: Callable) -> Callable:
         click.option("--max-wait", "max_wait", type=float, metavar="SECONDS",
                      help="How long a run waits for an API WeCom keeps blocking (its hourly quota) before it "
                           "stops cleanly, to go on when run again [default: 600]. Env BULKDIR_MAX_WAIT."),
+        click.option("--agent-id", "agent_id", type=int, metavar="N",
+                     help="The self-built app's AgentId, for --notify app:... messages. Env BULKDIR_AGENT_ID."),
         click.option("--workers", "workers", type=int, metavar="N",
                      help="Calls in flight at once [default: 4]. Env BULKDIR_WORKERS."),
         click.option("--timeout", "timeout", type=float, metavar="SECONDS",

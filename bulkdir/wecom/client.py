@@ -170,6 +170,23 @@ class WeComClient:
         """A batch job's status (1 queued, 2 running, 3 done), percentage and, once done, a result per row."""
         return self._get("batch/getresult", {"jobid": jobid})
 
+    # ---- messages (wecom-api.md A10)
+
+    def message_send(self, body: dict) -> dict:
+        """An app message (with the app secret's token: the contacts-sync secret may not send, 48002); the
+        answer names the users it could not reach (`invaliduser`)."""
+        return self._call("POST", "message/send", body=body, secret="app")
+
+    def webhook_send(self, key: str, body: dict) -> None:
+        """A group robot's message. The key is the robot's credential, a secret: never in a message or a log."""
+        self._exchange("POST", "webhook/send", lambda: {"key": key}, body)
+
+    def webhook_upload(self, key: str, data: bytes, filename: str) -> str:
+        """A file for a robot's file message; its media_id."""
+        answer = self._exchange("POST", "webhook/upload_media", lambda: {"key": key, "type": "file"}, None,
+                                files={"media": (filename, data, "application/octet-stream")})
+        return str(answer["media_id"])
+
     def user_simplelist(self, department_id: int, fetch_child: bool = False, *,
                         secret: Secret | None = None) -> list[dict]:
         """userid, name and departments of the members of a department (and its subtree)."""
