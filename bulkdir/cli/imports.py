@@ -12,6 +12,17 @@ from bulkdir.cli.progress import RunBar
 from bulkdir.errors import ExitStatus
 
 
+def _remember_option(ctx: click.Context, param: click.Parameter, value):
+    """Options the tail of every run reads (`--notify`), kept out of each command's own parameters."""
+    if param.name == "notify":
+        from bulkdir.notify import parse_target
+
+        for target in value:
+            parse_target(target)  # a wrong target is refused before anything is read or sent
+    ctx.meta[f"bulkdir.{param.name}"] = value
+    return value
+
+
 def _import_options(command):
     """Options shared by import, apply and delete: confirmation, reports, the journal, output, the lock."""
     options = [
@@ -24,6 +35,12 @@ def _import_options(command):
                           "(exit 75)."),
         click.option("--journal", "journal", type=click.Path(dir_okay=False), default=None,
                      help="Journal file (SQLite) [default: journal.sqlite3 in the user's data folder]."),
+        click.option("--notify", "notify", multiple=True, metavar="TARGET", expose_value=False,
+                     callback=_remember_option, help="Tell robot:NAME (a group robot) or app:USERID|USERID (an app "
+                     "message) how the run went; repeatable."),
+        click.option("--notify-on", "notify_on", type=click.Choice(["always", "failure"]), default="failure",
+                     show_default=True, expose_value=False, callback=_remember_option,
+                     help="When to notify: every run, or only one with failed or invalid rows."),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         lang_option(),
@@ -135,7 +152,7 @@ def _plan_then_run(prepared, client, options, yes: bool, as_json: bool,
     finally:
         if options.progress is not None:
             options.progress.close()
-    _finish(result, as_json)
+    _finish(result, as_json, client, options.lang)
 
 
 SUMMARY_LINE = ("{created} created, {updated} updated, {unchanged} unchanged, {deleted} deleted, {disabled} disabled, "
@@ -143,7 +160,31 @@ SUMMARY_LINE = ("{created} created, {updated} updated, {unchanged} unchanged, {d
                 "{departments_updated} updated, {departments_deleted} deleted")
 
 
-def _finish(result, as_json: bool) -> None:
+def _notify(result, client, lang: str) -> None:
+    """--notify: the run's summary to a robot or app members; one that cannot be sent is said and journalled,
+    and never changes the exit code."""
+    ctx = click.get_current_context()
+    targets = list(ctx.meta.get("bulkdir.notify") or ())
+    failed = result.counts.get("failed", 0) + result.counts.get("invalid", 0) or result.interrupted
+    if not targets or (ctx.meta.get("bulkdir.notify_on") != "always" and not failed):
+        return
+    from bulkdir.journal import Journal, default_journal_path
+    from bulkdir.notify import run_message, send
+
+    explicit = ctx.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
+    message = run_message(result, title=f"bulkdir {ctx.info_name}", lang=lang if explicit else "zh")
+    problems = send(targets, message, client, result.errors_path)
+    for problem in problems:
+        click.echo(f"Notification not sent: {problem.in_lang(lang)}", err=True)
+    if problems:
+        journal = Journal(ctx.params.get("journal") or default_journal_path())
+        try:
+            journal.note_notices(result.run_id, [str(p) for p in problems])
+        finally:
+            journal.close()
+
+
+def _finish(result, as_json: bool, client=None, lang: str = "en") -> None:
     import json as _json
 
     counts = result.summary()
@@ -158,6 +199,8 @@ def _finish(result, as_json: bool) -> None:
         _say(f"Stopped: {result.stopped_by.in_lang(language())}", as_json)
     elif result.interrupted:
         _say("Interrupted: run the same command again to finish (finished rows are not repeated).", as_json)
+    if client is not None:
+        _notify(result, client, lang)
     if as_json:
         click.echo(_json.dumps(counts, ensure_ascii=False))
     _exit_with(result.exit_status)
