@@ -55,9 +55,10 @@ def test_flags_reach_the_emulator(tmp_path):
                           "--ignore-fetch-child", "--max-list-members", "50",
                           "--custom-field", "工号", "--custom-field", "主页:web", "--rate-limit-per-hour", "9000",
                           "--hour-block-seconds", "30", "--hour-seconds", "120", "--batch-rows-per-second", "50",
-                          "--media-ttl", "600")
+                          "--media-ttl", "600", "--webhook-key", "robot-key-one", "--webhook-key", "robot-key-two",
+                          "--agent-id", "1000017")
     try:
-        assert "corp id wwacme" in line
+        assert "corp id wwacme" in line and "robot-key" not in line
         url = url_of(line)
         settings = requests.get(f"{url}/_emulator/faults", timeout=5).json()
         assert settings == {"token_ttl": 60, "rate_limit": 600, "block_seconds": 5.0, "max_concurrency": 4,
@@ -65,13 +66,18 @@ def test_flags_reach_the_emulator(tmp_path):
                             "restrict_details": True, "hide_private_fields": True, "ignore_fetch_child": True,
                             "max_list_members": 50, "hidden_from_lists": [], "custom_fields": ["工号", "主页:web"],
                             "rate_limit_per_hour": 9000, "hour_block_seconds": 30.0, "hour_seconds": 120.0,
-                            "batch_rows_per_second": 50, "media_ttl": 600.0}
+                            "batch_rows_per_second": 50, "media_ttl": 600.0,
+                            "webhook_keys": ["robot 1", "robot 2"], "agent_id": 1000017}  # labels, never the keys
+        sent = requests.post(f"{url}/cgi-bin/webhook/send", params={"key": "robot-key-two"},
+                             json={"msgtype": "text", "text": {"content": "hi"}}, timeout=5).json()
+        assert sent == {"errcode": 0, "errmsg": "ok"}
         assert requests.get(f"{url}/_emulator/state", timeout=5).json()["corp_name"] == "Acme"
         process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
+        out, err = process.communicate(timeout=10)
     finally:
         stop(process)
     assert process.returncode == 0 and db.exists()
+    assert "robot-key" not in out + err
 
 
 def test_a_restart_on_the_same_db_serves_what_was_written_before_sigterm(tmp_path):

@@ -58,14 +58,19 @@ from bulkdir.cli.app import cli, lang_option
               help="The pace of batch/syncuser jobs, in rows a second (0: as fast as it can).")
 @click.option("--media-ttl", default=259200.0, show_default=True, type=click.FloatRange(0),
               help="Seconds a media_id from media/upload stays valid (the platform: 3 days).")
+@click.option("--webhook-key", "webhook_keys", multiple=True, metavar="KEY",
+              help="A group robot's webhook key that webhook/send and webhook/upload_media accept. Repeatable; "
+                   "answers name the robots robot 1, robot 2, ... in this order, never by their keys.")
+@click.option("--agent-id", default=1000002, show_default=True, type=click.IntRange(1, 2**31 - 1),
+              help="The agentid of the app that message/send sends for (any other answers 40056).")
 @lang_option(expose=False)
 def emulator(host: str, port: int, **options: object) -> None:
     """Run a local WeCom contacts API for tests, demos and rehearsals.
 
-    It speaks the platform's HTTP API (gettoken, user/*, department/*, and the async batch
-    import: media/upload, batch/syncuser, batch/getresult) with its rules and errcodes, and
-    control endpoints under /_emulator/ (reset, stats, faults, expire-tokens, state). Stop it
-    with Ctrl-C.
+    It speaks the platform's HTTP API (gettoken, user/*, department/*, the async batch
+    import: media/upload, batch/syncuser, batch/getresult, and messages: message/send,
+    webhook/send, webhook/upload_media) with its rules and errcodes, and control endpoints
+    under /_emulator/ (reset, stats, faults, expire-tokens, state, messages). Stop it with Ctrl-C.
 
     \b
     Example:

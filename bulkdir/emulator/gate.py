@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from bulkdir.emulator.models import ApiError
-from bulkdir.emulator.options import FAULT_SETTINGS, EmulatorOptions, validate_faults
+from bulkdir.emulator.options import FAULT_SETTINGS, EmulatorOptions, robot_labels, validate_faults
 
 DEBUG_CALLS_PER_MINUTE = 5  # per API, for calls with debug=1 (the platform's global error-code page)
+ROBOT_MESSAGES_PER_MINUTE = 20  # per group robot (wecom-api.md A10)
+ROBOT_MINUTE_SECONDS = 60.0  # that minute (tests shorten it)
 
 
 class _Quota:
@@ -70,9 +72,13 @@ class Gate:
             self._minute = _Quota("api freq out of limit")
             self._hour = _Quota("api freq out of limit, the hourly quota")
             self._debug_window: dict[str, deque[float]] = {}
+            self._robot_window: dict[str, deque[float]] = {}  # by webhook key: never shown
 
     def settings(self) -> dict[str, Any]:
-        return {name: getattr(self.options, name) for name in FAULT_SETTINGS}
+        """Every setting, the webhook keys (secrets) shown as the robots' labels."""
+        settings = {name: getattr(self.options, name) for name in FAULT_SETTINGS}
+        settings["webhook_keys"] = robot_labels(settings["webhook_keys"])
+        return settings
 
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Changes fault and limit settings while running; returns them all."""
@@ -138,6 +144,19 @@ class Gate:
                 window.popleft()
             if len(window) >= DEBUG_CALLS_PER_MINUTE:
                 raise ApiError(45009, "api freq out of limit, at most 5 calls a minute with debug=1")
+            window.append(now)
+
+    def check_robot_rate(self, key: str) -> None:
+        """A group robot's message: at most ROBOT_MESSAGES_PER_MINUTE a minute per robot (`key`), its own
+        minute; the call over answers 45009 and is not counted, nor does it block the robot longer."""
+        with self.lock:
+            now = time.monotonic()
+            window = self._robot_window.setdefault(key, deque())
+            while window and window[0] <= now - ROBOT_MINUTE_SECONDS:
+                window.popleft()
+            if len(window) >= ROBOT_MESSAGES_PER_MINUTE:
+                raise ApiError(45009, f"api freq out of limit, at most {ROBOT_MESSAGES_PER_MINUTE} messages "
+                                      "a minute per robot")
             window.append(now)
 
     @contextmanager

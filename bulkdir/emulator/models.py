@@ -4,7 +4,8 @@ Every rule raises `ApiError(errcode, text)` with the platform's errcode; respons
 the JSON the platform answers. Nothing here knows about HTTP.
 
     Corp       the directory (departments, members), tokens and the rules of each API, the async
-               batch import's media and jobs among them (the thread that runs jobs is batch.py's)
+               batch import's media and jobs among them (the thread that runs jobs is batch.py's), and
+               the messages group robots and the app were sent (wecom-api.md A10)
     ApiError   a call refused with a platform errcode (`bad_param` makes the 40058)
     checks     one small function per field rule (userid, name, mobile, email, custom fields, ...)
     batch file reading batch/syncuser's CSV (`read_sync_file`) and one row of it as the body of a
@@ -32,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bulkdir.emulator.options import CustomFieldKind, EmulatorOptions, custom_fields
+from bulkdir.emulator.options import CustomFieldKind, EmulatorOptions, custom_fields, robot_labels
 from bulkdir.emulator.store import Store, StoredMedia
 from bulkdir.fields import FORBIDDEN_IN_DEPARTMENT_NAME, MAX_DEPTH, ROOT_ID, mobile_key
 
@@ -73,6 +74,9 @@ PRIVATE_FIELDS = ("mobile", "email", "avatar", "thumb_avatar", "address", "biz_m
 DETAIL_READS = {"user/get", "user/list", "department/list", "department/get"}  # refused by 48009
 WRITES = {"user/create", "user/update", "user/delete", "user/batchdelete", "batch/syncuser",
           "department/create", "department/update", "department/delete"}  # contacts-sync secret only
+# Called with a group robot's webhook key (`key=`), not an access_token (wecom-api.md A10).
+KEYED_APIS = {"webhook/send", "webhook/upload_media"}
+APP_ONLY = {"message/send"}  # the contacts-sync secret may not send messages: 48002
 # The lookups by mobile or email (user/getuserid, user/get_userid_by_email) are neither: both secrets
 # may call them, and they are not detail reads, so restrict_details leaves them answering.
 HTTP_URL_RE = re.compile(r"https?://[^\s/?#]+\S*\Z", re.IGNORECASE)
@@ -367,6 +371,72 @@ class Job:
         return len(self.results) >= len(self.rows)
 
 
+# --------------------------------------------------------------------------------------------------
+# Messages (wecom-api.md A10).
+
+MESSAGE_TYPES = ("text", "markdown", "file")
+# Bytes of UTF-8 a message's content may hold: a robot's (A10), and an app's (platform page 90236:
+# markdown too is at most 2048 bytes there).
+ROBOT_CONTENT_BYTES = {"text": 2048, "markdown": 4096}
+APP_CONTENT_BYTES = {"text": 2048, "markdown": 2048}
+MIN_ROBOT_MEDIA_BYTES = 5  # a robot's file is 5 bytes to 20 MB (media/upload's must be more than 5)
+KEPT_MESSAGES = 1000  # GET /_emulator/messages lists the latest ones
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A group robot a webhook key names: the key (a secret, never shown) and its label (`robot_labels`)."""
+
+    key: str = field(repr=False)
+    label: str
+
+
+@dataclass(frozen=True)
+class RobotMedia:
+    """A file uploaded by webhook/upload_media: only the robot that uploaded it may send it. Its content
+    is not kept (a message lists its name and size)."""
+
+    media_id: str
+    key: str = field(repr=False)
+    created_at: float
+    filename: str
+    size: int
+
+
+def _message(body: dict, limits: dict[str, int], find_file: Any) -> tuple[str, dict]:
+    """A message's `msgtype` and what GET /_emulator/messages shows of it: its content (at most
+    `limits[msgtype]` bytes of UTF-8, 40058 past it), or the file's name and size (`find_file(media_id)`,
+    which answers 40007 for a media_id it does not know)."""
+    msgtype = body.get("msgtype")
+    if not isinstance(msgtype, str) or msgtype not in MESSAGE_TYPES:
+        raise bad_param("msgtype must be text, markdown or file")
+    part = body.get(msgtype)
+    if not isinstance(part, dict):
+        raise bad_param(f"{msgtype} must be an object")
+    if msgtype == "file":
+        media_id = part.get("media_id")
+        return msgtype, {"file": find_file(media_id if isinstance(media_id, str) else "")}
+    content = part.get("content")
+    if not isinstance(content, str) or not content:
+        raise bad_param(f"{msgtype}.content must be a non-empty string")
+    size = len(content.encode("utf-8"))
+    if size > limits[msgtype]:
+        raise bad_param(f"{msgtype}.content is {size} bytes of UTF-8, at most {limits[msgtype]}")
+    return msgtype, {"content": content}
+
+
+def _recipients(body: dict, name: str) -> list[str]:
+    """`touser`, `toparty` or `totag`: ids separated by `|` (an id alone may be a number)."""
+    value = body.get(name)
+    if value is None or value == "":
+        return []
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [str(value)]
+    if not isinstance(value, str):
+        raise bad_param(f"{name} must be ids separated by |")
+    return [item.strip() for item in value.split("|") if item.strip()]
+
+
 class Corp:
     """The directory and the rules of every API.
 
@@ -397,6 +467,8 @@ class Corp:
         self.media: dict[str, StoredMedia] = {}  # uploaded by media/upload
         self.jobs: dict[str, Job] = {}  # batch jobs in submission order
         self.running_job: str | None = None  # the job batch.py's runner is on
+        self.messages: list[dict] = []  # received by robots and the app, oldest first (in memory only)
+        self.robot_media: dict[str, RobotMedia] = {}  # uploaded by webhook/upload_media (in memory only)
         self._load()
 
     # ---- state ------------------------------------------------------------------------------------
@@ -425,7 +497,7 @@ class Corp:
                 "parentid": 0, "order": 100000000}
 
     def reset(self) -> None:
-        """An empty directory (the root only), no tokens, no media and no batch jobs."""
+        """An empty directory (the root only), no tokens, no media, no batch jobs and no messages."""
         with self.lock, self.store.transaction():
             self.generation += 1
             self.store.clear()
@@ -434,6 +506,7 @@ class Corp:
             self._in_department, self._position, self._next_position = {}, {}, 0
             self._failed_lookups, self._blocked_lookups = {}, set()
             self.media, self.jobs, self.running_job = {}, {}, None
+            self.messages, self.robot_media = [], {}
             self._put_department(self._root())
 
     def _put_department(self, department: dict) -> None:
@@ -529,6 +602,8 @@ class Corp:
         """Which secret may call which API (writes: platform page 90199; 48009: 96255)."""
         if caller == "app" and (api in WRITES or api == "user/list_id"):
             raise ApiError(48002, "api forbidden")
+        if caller == "sync" and api in APP_ONLY:
+            raise ApiError(48002, "api forbidden, the contacts-sync secret cannot send messages")
         if caller == "sync" and self.options.restrict_details and api in DETAIL_READS:
             raise ApiError(48009, "api forbidden for contact detail reads from a new ip, "
                                   "use user/list_id and department/simplelist")
@@ -867,7 +942,7 @@ class Corp:
 
     # ---- the async batch import (wecom-api.md A9) -------------------------------------------------
 
-    def media_upload(self, caller: Caller, media_type: str | None, data: bytes | None) -> dict:
+    def media_upload(self, caller: Caller, media_type: str | None, data: bytes | None, filename: str = "") -> dict:
         """Keeps an uploaded file (`data`, None when the request had no `media` part) for `media_ttl`."""
         if media_type not in MEDIA_TYPES:
             raise ApiError(40005, "invalid media type, must be file, image, voice or video")
@@ -876,7 +951,7 @@ class Corp:
         if not MIN_MEDIA_BYTES < len(data) <= MAX_MEDIA_BYTES:
             raise ApiError(40006, f"invalid media size, more than {MIN_MEDIA_BYTES} bytes and at most 20 MB")
         now = time.time()
-        media = StoredMedia("3" + secrets.token_urlsafe(48), media_type, now, data)
+        media = StoredMedia("3" + secrets.token_urlsafe(48), media_type, now, data, filename)
         with self.lock, self.store.transaction():
             for expired in [m.media_id for m in self.media.values() if not self._valid(m, now)]:
                 del self.media[expired]  # so that uploads over days do not pile up
@@ -972,6 +1047,91 @@ class Corp:
             if job.done and not job.purged:
                 job.rows, job.results, job.purged = [], [], True
                 self.store.purge_job(jobid)
+
+    # ---- messages (wecom-api.md A10) ---------------------------------------------------------------
+
+    def robot(self, key: str | None) -> Robot:
+        """The group robot webhook key `key` names; a missing or unknown key answers 93000, whose text
+        never holds it. Every key is compared in constant time."""
+        keys = self.options.webhook_keys
+        given = (key or "").encode("utf-8")
+        found = [index for index, known in enumerate(keys) if secrets.compare_digest(given, known.encode("utf-8"))]
+        if not key or not found:
+            raise ApiError(93000, "invalid webhook url, the key is unknown")
+        return Robot(keys[found[0]], robot_labels(keys)[found[0]])
+
+    def webhook_upload_media(self, robot: Robot, media_type: str | None, data: bytes | None,
+                             filename: str = "") -> dict:
+        """Takes a file for the robot's `file` messages (`data`, None when the request had no `media`
+        part): 5 bytes to 20 MB, valid for `media_ttl`, for this robot only."""
+        if media_type != "file":
+            raise ApiError(40005, "invalid media type, a robot uploads type=file")
+        if data is None:
+            raise ApiError(41005, "media data missing, a multipart/form-data part named media")
+        if not MIN_ROBOT_MEDIA_BYTES <= len(data) <= MAX_MEDIA_BYTES:
+            raise ApiError(40006, f"invalid media size, {MIN_ROBOT_MEDIA_BYTES} bytes to 20 MB")
+        now = time.time()
+        media = RobotMedia("3" + secrets.token_urlsafe(48), robot.key, now, filename, len(data))
+        with self.lock:
+            ttl = self.options.media_ttl
+            for expired in [m.media_id for m in self.robot_media.values() if now >= m.created_at + ttl]:
+                del self.robot_media[expired]
+            self.robot_media[media.media_id] = media
+        return {"type": "file", "media_id": media.media_id, "created_at": str(int(now))}
+
+    def webhook_send(self, robot: Robot, body: dict) -> dict:
+        """A group robot's message: text (at most 2048 bytes), markdown (4096) or a file it uploaded."""
+
+        def robot_file(media_id: str) -> dict:
+            media = self.robot_media.get(media_id)
+            if media is None or media.key != robot.key or time.time() >= media.created_at + self.options.media_ttl:
+                raise ApiError(40007, "invalid media_id, unknown, expired or uploaded by another robot")
+            return {"name": media.filename, "size": media.size}
+
+        msgtype, shown = _message(body, ROBOT_CONTENT_BYTES, robot_file)
+        self._keep_message({"channel": "robot", "robot": robot.label, "msgtype": msgtype, **shown})
+        return {}
+
+    def message_send(self, caller: Caller, body: dict) -> dict:
+        """An app's message to members (`touser` "a|b" or "@all"), departments (`toparty`) or tags
+        (`totag`; the emulator has none). Unknown recipients are reported, not refused."""
+        agentid = body.get("agentid")
+        try:
+            agent = _int(agentid, "agentid") if agentid is not None else None
+        except ApiError:
+            agent = None
+        if agent is None or agent != self.options.agent_id:
+            raise ApiError(40056, "invalid agentid")
+        touser, toparty, totag = (_recipients(body, name) for name in ("touser", "toparty", "totag"))
+        if not (touser or toparty or totag):
+            raise bad_param("touser, toparty or totag must name a recipient")
+
+        def app_file(media_id: str) -> dict:
+            media = self.media.get(media_id)
+            if media is None or not self._valid(media, time.time()):
+                raise ApiError(40007, "invalid media_id, unknown or expired")
+            return {"name": media.filename, "size": len(media.data)}
+
+        msgtype, shown = _message(body, APP_CONTENT_BYTES, app_file)
+        with self.lock:
+            invaliduser = [u for u in touser if u != "@all" and u.lower() not in self.members]
+            invalidparty = [p for p in toparty
+                            if not (re.fullmatch(r"[0-9]{1,18}", p) and int(p) in self.departments)]
+        invalid = {"invaliduser": "|".join(invaliduser), "invalidparty": "|".join(invalidparty),
+                   "invalidtag": "|".join(totag)}
+        self._keep_message({"channel": "app", "agentid": agent, "touser": touser, "toparty": toparty,
+                            "totag": totag, "msgtype": msgtype, **shown, **invalid})
+        return {**invalid, "unlicenseduser": "", "msgid": secrets.token_urlsafe(24)}
+
+    def _keep_message(self, message: dict) -> None:
+        with self.lock:
+            self.messages.append({**message, "time": int(time.time())})
+            del self.messages[:-KEPT_MESSAGES]
+
+    def received_messages(self) -> list[dict]:
+        """The messages received since start or reset, oldest first (the latest KEPT_MESSAGES)."""
+        with self.lock:
+            return [dict(message) for message in self.messages]
 
     # ---- departments ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ faults) both read the options, and neither imports the other's half.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,7 +20,8 @@ from typing import Any, Literal
 FAULT_SETTINGS = ("token_ttl", "rate_limit", "block_seconds", "rate_limit_per_hour", "hour_block_seconds",
                   "hour_seconds", "max_concurrency", "latency_ms", "fail_rate", "http_error_rate", "seed",
                   "restrict_details", "hide_private_fields", "ignore_fetch_child", "max_list_members",
-                  "hidden_from_lists", "custom_fields", "batch_rows_per_second", "media_ttl")
+                  "hidden_from_lists", "custom_fields", "batch_rows_per_second", "media_ttl", "webhook_keys",
+                  "agent_id")
 
 
 @dataclass
@@ -68,6 +70,10 @@ class EmulatorOptions:
     # watched (None or 0: as fast as it can), and how long an uploaded media_id stays valid (3 days).
     batch_rows_per_second: int | None = 2000
     media_ttl: float = 3 * 24 * 3600
+    # Messages (wecom-api.md A10): the group robots' webhook keys, secrets like the corp's (never shown:
+    # answers name a robot by its label, `robot_labels`), and the agentid of the app message/send is for.
+    webhook_keys: list[str] = field(default_factory=list, repr=False)
+    agent_id: int = 1000002
     db: str | None = None
 
     def __post_init__(self) -> None:
@@ -97,6 +103,32 @@ WHOLE_BOUNDS = {"rate_limit": 1_000_000, "rate_limit_per_hour": 1_000_000, "max_
                 "max_list_members": 10_000_000, "batch_rows_per_second": 1_000_000,
                 "seed": 2**64}  # whole numbers from 0 to this, or null (0 and null: no limit)
 FLAGS = ("restrict_details", "hide_private_fields", "ignore_fetch_child")
+MAX_AGENT_ID = 2**31 - 1
+MAX_WEBHOOK_KEY = 128  # characters of a webhook key (the platform's are 36: a UUID)
+_WEBHOOK_KEY_RE = re.compile(r"[\x21-\x7e]+\Z")  # printable ASCII, no spaces: it travels in the query string
+
+
+def robot_labels(keys: list[str]) -> list[str]:
+    """How answers name the robots of `keys`: by their place among them, never by the key, a secret.
+
+    Example:
+        >>> robot_labels(["693a91f6-7b3c-4bc4-97a0-0ec2sifa5aaa", "b2"])
+        ['robot 1', 'robot 2']
+    """
+    return [f"robot {index}" for index in range(1, len(keys) + 1)]
+
+
+def _webhook_keys(value: Any) -> list[str]:
+    """The checked keys; a ValueError that never quotes one (they are secrets), only its place."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("webhook_keys must be a list of webhook keys (strings)")
+    for index, key in enumerate(value, 1):
+        if not 1 <= len(key) <= MAX_WEBHOOK_KEY or not _WEBHOOK_KEY_RE.match(key):
+            raise ValueError(f"webhook_keys must each be 1 to {MAX_WEBHOOK_KEY} printable ASCII characters "
+                             f"without spaces; robot {index}'s key is not")
+        if key in value[:index - 1]:
+            raise ValueError(f"webhook_keys must give each key once, not robot {index}'s again")
+    return list(value)
 
 
 MAX_CUSTOM_FIELD_NAME = 32  # characters of a custom field's name
@@ -180,4 +212,10 @@ def validate_faults(changes: dict[str, Any]) -> dict[str, Any]:
         elif name == "custom_fields":
             custom_fields(value)
             out[name] = list(value)
+        elif name == "webhook_keys":
+            out[name] = _webhook_keys(value)
+        elif name == "agent_id":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_AGENT_ID:
+                raise ValueError(f"agent_id must be a whole number from 1 to {MAX_AGENT_ID}, not {_brief(value)}")
+            out[name] = value
     return out

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from bulkdir.emulator.gate import Gate
-from bulkdir.emulator.models import WRITES, ApiError, Caller, Corp, bad_param
+from bulkdir.emulator.models import KEYED_APIS, WRITES, ApiError, Caller, Corp, bad_param
 
 JSON_TYPE = "application/json; charset=UTF-8"
 BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -124,18 +124,28 @@ def _deeper_than(data: Any, limit: int) -> bool:
     return False
 
 
-def multipart_file(content_type: str, body: bytes, name: str) -> bytes | None:
-    r"""The content of the part named `name` of a multipart/form-data body, byte for byte (None when
-    the body is not multipart/form-data or has no such part).
+class Part(NamedTuple):
+    """One part of a multipart/form-data body: its content, byte for byte, and its file name ("" if none)."""
 
-    The email package reads the headers and their parameters (boundary, name); the body is split at
-    the boundary here, as its parser would rewrite line ends and decode what is not text.
+    content: bytes
+    filename: str
 
-    >>> body = (b'--XyZ\r\nContent-Disposition: form-data; name="media"; filename="a.csv"\r\n'
+
+def multipart_part(content_type: str, body: bytes, name: str) -> Part | None:
+    r"""The part named `name` of a multipart/form-data body (None when the body is not
+    multipart/form-data or has no such part). media/upload and webhook/upload_media read their file so.
+
+    The email package reads the headers and their parameters (boundary, name, filename, also as
+    `filename*=utf-8''...`); the body is split at the boundary here, as its parser would rewrite line
+    ends and decode what is not text. A file name in raw UTF-8 (as browsers and requests send it) is read
+    as UTF-8.
+
+    >>> body = (b'--XyZ\r\nContent-Disposition: form-data; name="media"; filename="\xe5\xb8\x90.csv"\r\n'
     ...         b'Content-Type: text/csv\r\n\r\n\xe5\xb8\x90\xe5\x8f\xb7\r\nli\r\n--XyZ--\r\n')
-    >>> multipart_file("multipart/form-data; boundary=XyZ", body, "media").decode()
-    '帐号\r\nli'
-    >>> multipart_file("multipart/form-data; boundary=XyZ", body, "file") is None
+    >>> part = multipart_part("multipart/form-data; boundary=XyZ", body, "media")
+    >>> part.content.decode(), part.filename
+    ('帐号\r\nli', '帐.csv')
+    >>> multipart_part("multipart/form-data; boundary=XyZ", body, "file") is None
     True
     """
     header = email.message.Message()
@@ -150,9 +160,10 @@ def multipart_file(content_type: str, body: bytes, name: str) -> bytes | None:
         head, blank_line, content = part.partition(b"\r\n\r\n")
         if not blank_line:
             continue
-        headers = email.message_from_bytes(head.lstrip() + b"\r\n\r\n")
+        headers = email.message_from_string(head.lstrip().decode("utf-8", "replace") + "\r\n\r\n")
         if headers.get_param("name", header="content-disposition") == name:
-            return content
+            filename = headers.get_filename() or ""
+            return Part(content, filename.encode("utf-8", "replace").decode("utf-8"))  # no lone surrogate
     return None
 
 
@@ -227,7 +238,7 @@ class WeComResponses:
                     # HEAD never changes anything: not a write (user/delete is a GET), nor the
                     # token gettoken would issue. Its answer has the headers of this refusal.
                     raise bad_param(f"{api} cannot be called with HEAD")
-                if api == "gettoken":  # the one API called without a token
+                if api == "gettoken" or api in KEYED_APIS:  # without a token (a robot's key instead)
                     payload = handler(self, request)
                 else:  # the token is checked (41001/40014/42001, 48002/48009) before any parameter
                     payload = handler(self, request, self._caller(request, api))
@@ -302,14 +313,29 @@ class WeComResponses:
         return self.corp.department_get(caller, request.query.get("id"))
 
     def media_upload(self, request: Request, caller: Caller) -> dict:
-        data = multipart_file(request.content_type, request.body, "media")
-        return self.corp.media_upload(caller, request.query.get("type"), data)
+        part = multipart_part(request.content_type, request.body, "media")
+        return self.corp.media_upload(caller, request.query.get("type"), part and part.content,
+                                      part.filename if part else "")
 
     def batch_syncuser(self, request: Request, caller: Caller) -> dict:
         return self.corp.batch_syncuser(caller, request.json())
 
     def batch_getresult(self, request: Request, caller: Caller) -> dict:
         return self.corp.batch_getresult(caller, request.query.get("jobid"))
+
+    def message_send(self, request: Request, caller: Caller) -> dict:
+        return self.corp.message_send(caller, request.json())
+
+    def webhook_send(self, request: Request) -> dict:
+        robot = self.corp.robot(request.query.get("key"))  # 93000 first: the key is the credential
+        self.gate.check_robot_rate(robot.key)
+        return self.corp.webhook_send(robot, request.json())
+
+    def webhook_upload_media(self, request: Request) -> dict:
+        robot = self.corp.robot(request.query.get("key"))
+        part = multipart_part(request.content_type, request.body, "media")
+        return self.corp.webhook_upload_media(robot, request.query.get("type"), part and part.content,
+                                              part.filename if part else "")
 
     # ---- control endpoints (not WeCom), under /_emulator/ -------------------------------------------
 
@@ -341,3 +367,6 @@ class WeComResponses:
 
     def control_state(self, request: Request) -> dict:
         return self.corp.state()
+
+    def control_messages(self, request: Request) -> dict:
+        return {"messages": self.corp.received_messages()}

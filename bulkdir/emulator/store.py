@@ -26,6 +26,7 @@ class StoredMedia(NamedTuple):
     type: str
     created_at: float  # time.time()
     data: bytes
+    filename: str = ""  # as the upload named it (an app's file message shows it)
 
 
 class StoredJob(NamedTuple):
@@ -106,6 +107,9 @@ class SQLiteStore(Store):
             CREATE TABLE IF NOT EXISTS job_results (
                 jobid TEXT NOT NULL, row INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (jobid, row));
         """)
+        # A file made before media kept their file names gets the column.
+        if "filename" not in {row[1] for row in self._db.execute("PRAGMA table_info(media)")}:
+            self._db.execute("ALTER TABLE media ADD COLUMN filename TEXT NOT NULL DEFAULT ''")
 
     def load(self) -> tuple[list[dict], list[dict], list[tuple[str, str, float]]]:
         with self._lock:
@@ -154,7 +158,7 @@ class SQLiteStore(Store):
     def load_batch(self) -> tuple[list[StoredMedia], list[StoredJob]]:
         with self._lock:
             media = [StoredMedia(*row)
-                     for row in self._db.execute("SELECT media_id, type, created_at, data FROM media")]
+                     for row in self._db.execute("SELECT media_id, type, created_at, data, filename FROM media")]
             jobs = []
             for jobid, rows, purged in list(self._db.execute("SELECT jobid, rows, purged FROM jobs ORDER BY seq")):
                 results = [json.loads(row[0]) for row in self._db.execute(
@@ -163,8 +167,8 @@ class SQLiteStore(Store):
         return media, jobs
 
     def put_media(self, media: StoredMedia) -> None:
-        self._db.execute("INSERT OR REPLACE INTO media (media_id, type, created_at, data) VALUES (?, ?, ?, ?)",
-                         tuple(media))
+        self._db.execute("INSERT OR REPLACE INTO media (media_id, type, created_at, data, filename) "
+                         "VALUES (?, ?, ?, ?, ?)", tuple(media))
 
     def drop_media(self, media_id: str) -> None:
         self._db.execute("DELETE FROM media WHERE media_id = ?", (media_id,))

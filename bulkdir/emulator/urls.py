@@ -33,6 +33,9 @@ API_URLS: dict[str, tuple[str, Callable, str]] = {
     "media/upload": ("POST", R.media_upload, "ok"),
     "batch/syncuser": ("POST", R.batch_syncuser, "ok"),
     "batch/getresult": ("GET", R.batch_getresult, "ok"),
+    "message/send": ("POST", R.message_send, "ok"),
+    "webhook/send": ("POST", R.webhook_send, "ok"),  # with ?key=, not a token
+    "webhook/upload_media": ("POST", R.webhook_upload_media, "ok"),
 }
 
 CONTROL_URLS: dict[tuple[str, str], Callable] = {
@@ -42,4 +45,5 @@ CONTROL_URLS: dict[tuple[str, str], Callable] = {
     ("POST", "/_emulator/faults"): R.control_set_faults,
     ("POST", "/_emulator/expire-tokens"): R.control_expire_tokens,
     ("GET", "/_emulator/state"): R.control_state,
+    ("GET", "/_emulator/messages"): R.control_messages,
 }
