@@ -2,10 +2,10 @@
 platform page 90454).
 
 The gate is what the platform does around an API rather than in it: the rate limits (calls a
-minute, the hourly quota, and the tighter limit of calls with `debug=1`), the concurrency limit, the
-slowness (`latency_ms`), the faults drawn at random (-1 system busy, HTTP 502), and the counts GET
-/_emulator/stats answers. Its settings are
-`EmulatorOptions` fields (options.py), which POST /_emulator/faults changes through `configure`.
+minute, the hourly quota, the tighter limit of calls with `debug=1`, and a group robot's 20 messages
+a minute), the concurrency limit, the slowness (`latency_ms`), the faults drawn at random (-1 system
+busy, HTTP 502), and the counts GET /_emulator/stats answers. Its settings are `EmulatorOptions` fields
+(options.py), which POST /_emulator/faults changes through `configure`.
 Refusals raise models.py's `ApiError`, as the corp's rules do; responses.py's call wrapper asks the
 gate before it calls the corp.
 """
