@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from bulkdir.errors import Text, WeComError
-from bulkdir.executor import FAILED, OpResult, read_back
+from bulkdir.executor import FAILED, SKIPPED, OpResult, read_back
 from bulkdir.plan import Operation
 from bulkdir.wecom import codes
 
@@ -52,7 +52,9 @@ def batch_safe(op: Operation, leaders: set[str]) -> bool:
     """Whether a member write has the same result in a batch file as per call: a create or update of
     fields the file carries, none of them blank (a blank cell leaves a field as it is, so a clear would
     not clear), no invitation, and not a member that other rows of the run name as their leader. A main
-    department is carried only as a new member's first department (an update that moves it goes per call)."""
+    department is carried only as a new member's only department (an update that moves it goes per call),
+    and an update that could create the member (姓名 with 手机号 or 邮箱) goes per call too, where a member
+    deleted since the snapshot fails instead of coming back."""
     if op.kind not in ("member_create", "member_update"):
         return False
     body = op.body
@@ -67,6 +69,10 @@ def batch_safe(op: Operation, leaders: set[str]) -> bool:
             return False
     if any(name in body for name in _PER_DEPARTMENT) and "department" not in body:
         return False  # their values belong to the departments in the same row
+    if op.kind == "member_create" and len(body.get("department") or []) > 1:
+        return False  # the file has no column for the main department: with several, which one is left open
+    if op.kind == "member_update" and "name" in body and ("mobile" in body or "email" in body):
+        return False  # a row that could create the member: one deleted since the snapshot would come back
     return not (op.kind == "member_create" and str(body["userid"]).lower() in leaders)
 
 
@@ -128,8 +134,14 @@ def run_jobs(operations: list[Operation], client: WeComClient, recorder: Recorde
             return
         keys = [op.key for op in chunk]
         recorder.started(keys)
-        media_id = client.media_upload(data, f"bulkdir-{recorder.run_id or 'run'}-{number}.csv")
-        jobid = client.batch_syncuser(media_id)
+        try:
+            media_id = client.media_upload(data, f"bulkdir-{recorder.run_id or 'run'}-{number}.csv")
+            jobid = client.batch_syncuser(media_id)
+        except Exception:
+            # refused or unanswered before a jobid: the rows are not done (a rerun plans them again), and are
+            # not read back one by one for the report
+            recorder.record_all([OpResult(op.key, SKIPPED, None, _NOT_SENT) for op in chunk])
+            raise
         if recorder.journal is not None and recorder.run_id is not None:
             recorder.journal.note_job(recorder.run_id, jobid, keys, client.settings.corp_id or "", client.endpoint)
         log.info("batch job %s: %d members (file %d, %d bytes)", jobid, len(chunk), number, len(data))
@@ -182,6 +194,10 @@ def follow_job(jobid: str, chunk: list[Operation], client: WeComClient, stop: th
             refused = WeComError(int(row["errcode"]), str(row.get("errmsg") or ""), "batch/syncuser")
             results.append(OpResult(op.key, FAILED, refused.errcode, refused.message))
     return results
+
+
+_NOT_SENT = Text("not done: the batch file could not be submitted; run the same command again to send it",
+                 "未完成：批量文件未能提交；再次运行同一命令即可重新发送")
 
 
 def _gone_message(jobid: str) -> Text:

@@ -30,6 +30,7 @@ from bulkdir.plan import PHASE_DELETES, PHASE_DEPARTMENTS, PHASE_PRUNE, PRIVATE_
 from bulkdir.wecom import codes
 from bulkdir.wecom.client import WeComClient
 from bulkdir.wecom.directory import Directory
+from bulkdir.wecom.ratelimit import WaitCancelled
 
 BATCH_DELETE_SIZE = 200  # user/batchdelete takes at most 200 userids (40032)
 # department/delete of one that still holds members or sub-departments: kept, and said so
@@ -58,7 +59,7 @@ class Execution:
 
     results: dict[str, OpResult] = field(default_factory=dict)
     interrupted: bool = False
-    stopped_by: QuotaBlockedError | None = None  # why the run stopped by itself, when it did (an hourly block)
+    stopped_by: BulkdirError | None = None  # why the run stopped by itself (an hourly block, a batch job's API)
 
 
 def error_message(error: BaseException) -> Text:
@@ -81,9 +82,9 @@ class _Recorder:
         self.failures = 0
         self._lock = threading.Lock()
         self.stop = threading.Event()
-        self.stopped_by: QuotaBlockedError | None = None
+        self.stopped_by: BulkdirError | None = None
 
-    def quota_spent(self, error: QuotaBlockedError) -> None:
+    def quota_spent(self, error: BulkdirError) -> None:
         """An API WeCom keeps blocking: stop as Ctrl-C does. The operation that met it stays started and not
         done in the journal, so the run sent again reads it back and sends it once more if it did not land."""
         with self._lock:
@@ -159,11 +160,14 @@ def execute(operations: list[Operation], client: WeComClient, *, workers: int = 
     if stop is not None:
         recorder.stop = stop
     stop = recorder.stop
+    client.limits.cancel_waits_on(stop)
     try:
         with _ctrl_c_sets(stop):
             _run_phases(operations, client, recorder, workers, known, stop, batch or set(), batch_file_bytes)
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once
         stop.set()
+    finally:
+        client.limits.cancel_waits_on(None)
     return Execution(recorder.results, interrupted=stop.is_set(), stopped_by=recorder.stopped_by)
 
 
@@ -209,7 +213,11 @@ def _run_batch(ops: list[Operation], client: WeComClient, recorder: _Recorder, s
             ready.append(op)
     try:
         run_jobs(ready, client, recorder, stop, max_bytes=max_bytes or MAX_FILE_BYTES)
-    except QuotaBlockedError as error:
+    except WaitCancelled:
+        pass
+    except BulkdirError as error:
+        # an API of the batch import refused or did not answer: stop as Ctrl-C does, the report written and
+        # a job already submitted left for the next run to follow
         recorder.quota_spent(error)
     return stop.is_set()
 
@@ -302,6 +310,8 @@ def _run_task(task: list[Operation], client: WeComClient, recorder: _Recorder) -
         recorder.record(_run_one(op, client))
     except QuotaBlockedError as error:
         recorder.quota_spent(error)
+    except WaitCancelled:
+        pass  # stopped while waiting for its slot: never sent (a rerun reads it back and sends it)
 
 
 def _run_one(op: Operation, client: WeComClient) -> OpResult:
@@ -320,7 +330,7 @@ def _run_one(op: Operation, client: WeComClient) -> OpResult:
         else:
             raise ValueError(f"unknown operation kind {op.kind}")
         return OpResult(op.key, op.outcome)
-    except QuotaBlockedError:
+    except (QuotaBlockedError, WaitCancelled):
         raise  # not this operation's failure: the run stops, and sends it again when run again
     except Exception as error:  # noqa: BLE001 - every failure becomes a result
         return _reconcile(op, client, error)
@@ -445,7 +455,7 @@ def _batch_delete(chunk: list[Operation], client: WeComClient, recorder: _Record
             for op in remaining:
                 recorder.record(OpResult(op.key, "deleted"))
             return
-        except QuotaBlockedError:
+        except (QuotaBlockedError, WaitCancelled):
             raise  # the run stops; the chunk stays started, read back when the run is sent again
         except Exception as error:  # noqa: BLE001
             errcode = getattr(error, "errcode", None)

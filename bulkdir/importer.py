@@ -166,7 +166,7 @@ class ImportPlan:
         if not batch:
             return []
         members = sum(op.kind in ("member_create", "member_update") for op in self.plan.operations)
-        per_call = len(self.plan.operations) - len(batch)
+        per_call = len(self.plan.operations) - members
         if (lang or self.options.lang) == "zh":
             return [f"成员写入：{len(batch)} 个通过异步批量导入（批量任务），{members - len(batch)} 个逐个调用"
                     f"（清空字段、上级、邀请等）；其余 {per_call} 个操作（部门、删除等）逐个调用。"]
@@ -206,7 +206,7 @@ class ImportResult:
     errors_path: Path | None
     interrupted: bool = False
     ctrl_c_during_report: bool = False  # held back until the report was written
-    stopped_by: Text | None = None  # why the run stopped by itself (an API WeCom blocked for the hour)
+    stopped_by: Text | None = None  # why the run stopped by itself (an API blocked for the hour, a batch job's API)
     targets: dict[tuple[str, int], str] = field(default_factory=dict)  # row -> the userid or department it is for
 
     def to_frame(self, lang: str = "en") -> Any:

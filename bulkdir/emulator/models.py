@@ -1037,8 +1037,10 @@ class Corp:
         return {"userid": userid, "errcode": 0, "errmsg": "ok"}
 
     def _old_jobs(self) -> list[str]:
-        """The jobs whose results are no longer kept: all but the latest KEPT_JOB_RESULTS."""
-        return list(self.jobs)[:-KEPT_JOB_RESULTS]
+        """The jobs whose results are no longer kept: the finished ones but the latest KEPT_JOB_RESULTS (a job
+        still queued or running has no result yet that could have been dropped)."""
+        finished = [jobid for jobid, job in self.jobs.items() if job.done]
+        return finished[:-KEPT_JOB_RESULTS]
 
     def _purge_old_jobs(self) -> None:
         """Drops the rows and results of old jobs once they are done (their jobids stay, for 40089)."""

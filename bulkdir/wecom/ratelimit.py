@@ -20,6 +20,10 @@ from typing import Callable
 HOUR = 3600.0
 
 
+class WaitCancelled(Exception):
+    """The run stopped (Ctrl-C, Stop) while this thread waited for its slot: the call is not made."""
+
+
 class ApiLimiter:
     """Evenly spaced slots for one API path.
 
@@ -40,6 +44,7 @@ class ApiLimiter:
         self._hour_slots: deque[float] = deque()  # the slots given in the last hour, when per_hour is set
         self._refused_since: float | None = None  # the first 45009 since a call last got through
         self._given_up: tuple[Exception, float] | None = None  # an error for waiters, until the block's end
+        self.cancel: threading.Event | None = None  # set: a waiting thread gives up its slot (WaitCancelled)
         self.blocks = 0  # how many 45009 blocks this API met
 
     def wait(self) -> None:
@@ -73,6 +78,8 @@ class ApiLimiter:
             self._given_up = (error, self._blocked_until)
 
     def _check_given_up(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise WaitCancelled
         given_up = self._given_up
         if given_up is not None:
             error, until = given_up
@@ -123,7 +130,10 @@ class ApiLimiter:
         """About how long `calls` more calls of this API take at its rate and hourly limit (for "time left")."""
         with self._lock:
             rate, per_hour = self.rate, self.per_hour
-            given = len(self._hour_slots)
+            slots, now = self._hour_slots, self._clock()
+            while slots and slots[0] <= now - self.hour:  # calls that have left the hour count no more
+                slots.popleft()
+            given = len(slots)
         by_minute = calls * 60.0 / rate
         if not per_hour or calls + given <= per_hour:
             return by_minute
@@ -147,4 +157,15 @@ class RateLimiter:
             limiter = self._limiters.get(api)
             if limiter is None:
                 limiter = self._limiters[api] = ApiLimiter(self.rate, per_hour=self.per_hour, hour=self.hour)
+                limiter.cancel = self.cancel
             return limiter
+
+    cancel: threading.Event | None = None
+
+    def cancel_waits_on(self, event: threading.Event | None) -> None:
+        """While `event` is set, threads waiting for a slot of any API give it up (a run that stops must not
+        make a call it waited an hour for)."""
+        with self._lock:
+            self.cancel = event
+            for limiter in self._limiters.values():
+                limiter.cancel = event
