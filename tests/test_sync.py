@@ -244,3 +244,16 @@ def test_old_results_are_pruned(emulator: Any, place: Path) -> None:
     export(place, "a.csv", member_rows(1))
     assert run_cli(emulator, "sync", "nightly").exit_code == 0
     assert not stale.exists() and json.loads((place / "results" / "last-run.json").read_text())["hash"]
+
+
+def test_a_sync_table_from_another_config_file(emulator: Any, place: Path) -> None:
+    elsewhere = place / "conf"
+    elsewhere.mkdir()
+    (elsewhere / "jobs.toml").write_text('[sync.weekly]\nsource = "../drop/*.csv"\nsettle_seconds = 0\n',
+                                         encoding="utf-8")
+    export(place, "a.csv", member_rows(2))
+    done = run_cli(emulator, "sync", "weekly", "--config", str(elsewhere / "jobs.toml"))
+    assert done.exit_code == 0, done.output
+    assert len(members_of(emulator.state())) == 2  # the source is read relative to the config file
+    missing = run_cli(emulator, "sync", "weekly", "--config", str(place / "nope.toml"))
+    assert missing.exit_code == 2 and "nope.toml" in missing.output
