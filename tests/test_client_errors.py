@@ -141,3 +141,27 @@ def test_48009_without_an_app_secret_says_to_set_one(start_emulator) -> None:
         with pytest.raises(WeComError) as caught:
             client.user_list(1)
     assert caught.value.errcode == 48009 and "--app-secret" in str(caught.value)
+
+
+def test_a_configured_proxy_is_still_honoured(emulator, monkeypatch) -> None:
+    """The session reads the proxy settings once (not on every call), but reads them: a proxy that does not
+    answer is used, and NO_PROXY still exempts a host."""
+    import socket
+
+    from bulkdir.config import Settings
+    from bulkdir.errors import WeComNetworkError
+    from bulkdir.wecom.client import WeComClient
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    settings = Settings(corp_id=emulator.corp_id, secret=emulator.secret, base_url=emulator.url, timeout=2)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    with WeComClient(settings, max_attempts=1) as client:
+        with pytest.raises(WeComNetworkError):
+            client.gettoken()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with WeComClient(settings, max_attempts=1) as client:
+        assert client.gettoken()
