@@ -37,14 +37,15 @@ def parse_target(text: str) -> Target:
     return Target(kind, name)
 
 
-def robot_key(name: str) -> str:
-    """The webhook key of robot `name`: BULKDIR_ROBOT_NAME, else `[robots]` of ./bulkdir.toml or the user's."""
+def robot_key(name: str, config: Path | None = None) -> str:
+    """The webhook key of robot `name`: BULKDIR_ROBOT_NAME, else `[robots]` of `config` (a sync's --config
+    file), of ./bulkdir.toml or of the user's."""
     from bulkdir.config import config_files
 
     variable = "BULKDIR_ROBOT_" + name.upper().replace("-", "_")
     if os.environ.get(variable):
         return os.environ[variable].strip()
-    for config in config_files():
+    for config in ([config] if config is not None else []) + config_files():
         if config.is_file():
             try:
                 robots = tomllib.loads(config.read_text(encoding="utf-8")).get("robots", {})
@@ -66,14 +67,16 @@ def cut(text: str, limit: int = TEXT_BYTES) -> str:
     return data[:room].decode("utf-8", "ignore") + "…"
 
 
-def send(targets: list[str], message: str, client: Any, attachment: Path | None = None) -> list[Text]:
-    """Send `message` to every target (a robot also gets `attachment` as a file message); what failed."""
+def send(targets: list[str], message: str, client: Any, attachment: Path | None = None,
+         config: Path | None = None) -> list[Text]:
+    """Send `message` to every target (a robot also gets `attachment` as a file message); what failed.
+    `config`: a config file to look robots' keys up in first."""
     failed: list[Text] = []
     for text in targets:
         target = parse_target(text)
         try:
             if target.kind == "robot":
-                key = robot_key(target.name)
+                key = robot_key(target.name, config)
                 client.webhook_send(key, {"msgtype": "text", "text": {"content": cut(message)}})
                 if attachment is not None and attachment.is_file():
                     media_id = client.webhook_upload(key, attachment.read_bytes(), attachment.name)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import json
+import re
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bulkdir.errors import BulkdirError, ConfigError, ExitStatus, RefusedError, Text
+from bulkdir.errors import BulkdirError, ConfigError, ExitStatus, RefusedError, RunLockedError, Text
 
 MISSING_CHOICES = ("keep", "disable", "delete")
 SETTLE_SECONDS = 3.0  # a source unchanged in size and time this long is no longer being written (at most 10)
@@ -57,6 +58,7 @@ class SyncJob:
     name: str
     source: str
     config_dir: Path
+    config_name: str = "bulkdir.toml"  # the config file the table is in (its mappings and robots are looked up there)
     sheet: str | None = None
     encoding: str | None = None
     mapping: str | None = None
@@ -162,7 +164,7 @@ def _job(name: str, table: Any, path: Path) -> SyncJob:
     results = text("results")
     base = path.parent
     return SyncJob(
-        name=name, source=str(table["source"]).strip(), config_dir=base, sheet=text("sheet"),
+        name=name, source=str(table["source"]).strip(), config_dir=base, config_name=path.name, sheet=text("sheet"),
         encoding=text("encoding"), mapping=text("mapping"), make_userid=text("make_userid"),
         userid_from=text("userid_from"), scope=choice("scope", ("sheet", "all"), "sheet"),
         missing=choice("missing", MISSING_CHOICES, "keep"), max_deletes=number("max_deletes", 0, 10**7, True),
@@ -187,7 +189,8 @@ def find_source(job: SyncJob) -> Path:
     if not pattern.is_absolute():
         pattern = job.config_dir / pattern
     if glob.has_magic(str(pattern)):
-        matches = [Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file()]
+        matches = [Path(p) for p in glob.glob(str(pattern))  # not Excel's lock file of an open workbook (~$)
+                   if Path(p).is_file() and not Path(p).name.startswith(("~$", "."))]
         if not matches:
             raise SyncStopped(f"no file matches the source {job.source} of sync {job.name}: nothing was done",
                               f"同步 {job.name} 的来源 {job.source} 没有匹配的文件：未做任何操作")
@@ -221,7 +224,7 @@ def settled(path: Path, seconds: float, sleep: Callable[[float], None] = time.sl
 # what the last successful run left
 
 def _state_path(job: SyncJob) -> Path:
-    return job.results_folder / "last-run.json"
+    return job.results_folder / f"last-run-{job.name}.json"  # syncs may share a results folder
 
 
 def last_run(job: SyncJob) -> dict[str, Any]:
@@ -245,8 +248,9 @@ def prune_results(job: SyncJob, now: float | None = None) -> int:
     """Remove results older than `keep_days`; how many files."""
     cutoff = (now or time.time()) - job.keep_days * 86400
     removed = 0
-    for path in job.results_folder.glob("*"):
-        if path.is_file() and path.name != "last-run.json" and path.stat().st_mtime < cutoff:
+    own = re.compile(rf"{re.escape(job.name)}-\d{{8}}-\d{{6}}\.result(\.errors)?\.xlsx\Z")  # what runs wrote
+    for path in job.results_folder.glob(f"{job.name}-*"):
+        if path.is_file() and own.match(path.name) and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -276,39 +280,32 @@ def run_sync(job: SyncJob, client: Any, *, dry_run: bool = False, force: bool = 
     """One sync: the source found and checked, then (unless its content is the last run's) planned against
     the directory and run under the corp's lock, results into the job's folder. What needs a person stops
     it before any write: the outcome says why (and its status is the exit code)."""
-    from bulkdir.importer import ImportOptions, _hash, prepare_import, run_import
-    from bulkdir.mapping import load_mapping
+    from bulkdir.importer import ImportOptions, prepare_import, run_import
     from bulkdir.matching import UseridMaker
     from bulkdir.plan import DeleteOptions
     from bulkdir.runlock import CorpLock
 
     try:
         source = find_source(job)
-        previous = last_run(job)
-        source_hash = _hash(source)
-        if previous.get("hash") == source_hash and not force:
-            return SyncOutcome(job, "unchanged", source)
-        if previous.get("mtime") and source.stat().st_mtime < float(previous["mtime"]) and not force:
-            raise SyncStopped(f"{source.name} is older than the source of the last run ({previous.get('source')}): "
-                              "it was not used (--force uses it)",
-                              f"{source.name} 比上次运行的来源更旧：本次未使用（--force 可强制使用）")
+        source_hash = _content_key(job, source)
+        _fresh(job, source, source_hash, force)  # before the lock: an unchanged source makes no call at all
         settled(source, job.settle_seconds)
         folder = job.results_folder
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if _inside(folder, source.parent):
-            raise ConfigError(f"sync {job.name}: its results folder {folder} is the watched folder (or inside it); "
-                              "a results file there would become the next source",
-                              f"同步 {job.name} 的结果文件夹 {folder} 位于来源文件夹中：结果文件会被当作下一次的来源")
+        if _inside(folder, _watched_root(job)):
+            raise SyncStopped(f"sync {job.name}: its results folder {folder} is inside the watched folder "
+                              f"{_watched_root(job)}; a results file there would become the next source",
+                              f"同步 {job.name} 的结果文件夹 {folder} 位于来源文件夹 {_watched_root(job)} 中："
+                              "结果文件会被当作下一次的来源")
         delete = DeleteOptions(delete_missing=job.missing != "keep", scope=job.scope,
                                allow_mass_delete=job.allow_mass_delete and allow_mass_delete,
                                disable_instead=job.missing == "disable")
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        options = ImportOptions(delete=delete, sheet=job.sheet, encoding=job.encoding,
-                                mapping=load_mapping(job.mapping), maker=UseridMaker.from_options(job.make_userid,
-                                                                                                  job.userid_from),
+        options = ImportOptions(delete=delete, sheet=job.sheet, encoding=job.encoding, mapping=job_mapping(job),
+                                maker=UseridMaker.from_options(job.make_userid, job.userid_from),
                                 workers=client.settings.workers, journal=journal, lang=lang, progress=progress,
                                 report=folder / f"{job.name}-{stamp}.result.xlsx", via=job.via)
         with CorpLock(client.settings.corp_id or "", "sync").acquire(wait) as lock:
+            _fresh(job, source, source_hash, force)  # again: a run that held the lock may have just done it
             try:
                 prepared = prepare_import(source, client, options)
             except RefusedError as error:  # the platform's rule of the brake
@@ -316,14 +313,85 @@ def run_sync(job: SyncJob, client: Any, *, dry_run: bool = False, force: bool = 
             _own_brake(job, prepared)
             _invalid_share(job, prepared)
             if dry_run:
-                return SyncOutcome(job, "planned", source, plan=prepared)
+                status = ExitStatus.PROBLEMS if prepared.plan.invalid else ExitStatus.OK
+                return SyncOutcome(job, "planned", source, plan=prepared, status=status)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             result = run_import(prepared, lock=lock)
-        if not result.interrupted:
+        if result.exit_status == ExitStatus.OK:  # failed rows are tried again next time, whatever the source
             _remember(job, source, source_hash, result.run_id)
         prune_results(job)
         return SyncOutcome(job, "done", source, result=result, plan=prepared, status=result.exit_status)
+    except _Unchanged as unchanged:
+        return SyncOutcome(job, "unchanged", unchanged.source)
+    except RunLockedError:
+        raise  # exit 75: not something a person needs to act on
     except SyncStopped as stop:
         return SyncOutcome(job, "stopped", None, stopped=stop.message, status=stop.exit_status)
+    except BulkdirError as error:  # an unreadable source, an unknown mapping, ...: stopped, said and notified
+        return SyncOutcome(job, "stopped", None, stopped=error.message, status=error.exit_status)
+
+
+class _Unchanged(Exception):
+    def __init__(self, source: Path):
+        self.source = source
+
+
+def _content_key(job: SyncJob, source: Path) -> str:
+    """The source's content with the table's settings that shape the plan: either changed, the sync runs."""
+    import hashlib
+
+    from bulkdir.importer import _hash
+
+    shaping = {name: getattr(job, name) for name in ("sheet", "encoding", "mapping", "make_userid", "userid_from",
+                                                      "scope", "missing", "max_deletes", "max_delete_share",
+                                                      "allow_mass_delete", "max_invalid_share", "via")}
+    return hashlib.sha256((_hash(source) + json.dumps(shaping, sort_keys=True)).encode()).hexdigest()
+
+
+def _fresh(job: SyncJob, source: Path, source_hash: str, force: bool) -> None:
+    """_Unchanged when the last successful run had this content; SyncStopped when the source is older."""
+    if force:
+        return
+    previous = last_run(job)
+    if previous.get("hash") == source_hash:
+        raise _Unchanged(source)
+    if previous.get("mtime") and source.stat().st_mtime < float(previous["mtime"]):
+        raise SyncStopped(f"{source.name} is older than the source of the last run ({previous.get('source')}): "
+                          "it was not used (--force uses it)",
+                          f"{source.name} 比上次运行的来源更旧：本次未使用（--force 可强制使用）")
+
+
+def _watched_root(job: SyncJob) -> Path:
+    """The folder the source is looked for in: a glob's part before its first wildcard, or the file's folder."""
+    pattern = Path(job.source).expanduser()
+    if not pattern.is_absolute():
+        pattern = job.config_dir / pattern
+    if not glob.has_magic(str(pattern)):
+        return pattern.parent
+    parts = []
+    for part in pattern.parts:
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    root = Path(*parts)
+    return root if parts[-1:] != [pattern.name] else root.parent
+
+
+def job_mapping(job: SyncJob) -> Any:
+    """The table's mapping: a [mappings.NAME] of the table's own config file first, a file relative to it,
+    else as `--mapping` finds it."""
+    from bulkdir.mapping import Mapping, _mapping_tables, load_mapping
+
+    if not job.mapping:
+        return Mapping()
+    config = job.config_dir / job.config_name
+    tables = _mapping_tables(config) if config.is_file() else {}
+    if job.mapping in tables:
+        return Mapping.from_table(tables[job.mapping], job.mapping, str(config))
+    relative = job.config_dir / job.mapping
+    if relative.is_file():
+        return load_mapping(str(relative))
+    return load_mapping(job.mapping)
 
 
 def _inside(folder: Path, watched: Path) -> bool:

@@ -102,7 +102,7 @@ def test_the_newest_export_is_used_and_the_same_content_again_makes_no_call(emul
     forced = run_cli(emulator, "sync", "nightly", "--force")
     assert forced.exit_code == 0 and calls(emulator) > before and writes(emulator) == 6  # read, nothing written
     results = sorted(p.name for p in (place / "results").iterdir())
-    assert "last-run.json" in results and any(name.endswith(".result.xlsx") for name in results)
+    assert "last-run-nightly.json" in results and any(name.endswith(".result.xlsx") for name in results)
     assert not any(p.name.endswith(".xlsx") for p in (place / "drop").iterdir())  # nothing in the watched folder
 
 
@@ -231,7 +231,7 @@ def test_dry_run_plans_and_writes_nothing(emulator: Any, place: Path) -> None:
     export(place, "a.csv", member_rows(3))
     done = run_cli(emulator, "sync", "nightly", "--dry-run")
     assert done.exit_code == 0 and "Members: 3 to create" in done.output and writes(emulator) == 0
-    assert not (place / "results" / "last-run.json").exists()  # the real run is still to come
+    assert not (place / "results" / "last-run-nightly.json").exists()  # the real run is still to come
     assert run_cli(emulator, "sync", "nightly").exit_code == 0 and len(members_of(emulator.state())) == 3
 
 
@@ -243,7 +243,7 @@ def test_old_results_are_pruned(emulator: Any, place: Path) -> None:
     os.utime(stale, (time.time() - 3 * 86400,) * 2)
     export(place, "a.csv", member_rows(1))
     assert run_cli(emulator, "sync", "nightly").exit_code == 0
-    assert not stale.exists() and json.loads((place / "results" / "last-run.json").read_text())["hash"]
+    assert not stale.exists() and json.loads((place / "results" / "last-run-nightly.json").read_text())["hash"]
 
 
 def test_a_sync_table_from_another_config_file(emulator: Any, place: Path) -> None:

@@ -83,13 +83,18 @@ def sync_command(name: str, connection: Connection, config: str | None, dry_run:
         message = run_message(outcome.result, title=title, lang=message_lang, stopped=outcome.stopped,
                               planned=outcome.plan if outcome.state == "planned" else None)
         attachment = outcome.result.errors_path if outcome.result is not None else None
-        problems = send(targets, message, client, attachment)
+        problems = send(targets, message, client, attachment, job.config_dir / job.config_name)
         for problem in problems:
             click.echo(f"Notification not sent: {problem.in_lang(lang)}", err=True)
-        if problems and outcome.result is not None:
+        if problems:
             record = Journal(journal or default_journal_path())
             try:
-                record.note_notices(outcome.result.run_id, [str(p) for p in problems])
+                run_id = outcome.result.run_id if outcome.result is not None else None
+                if run_id is None:  # stopped before a run: journalled as one, so `bulkdir runs` shows it
+                    run_id = record.start_run(f"sync:{name}", str(outcome.source or job.source), None,
+                                              {"corp_id": client.settings.corp_id, "endpoint": client.endpoint})
+                    record.finish_run(run_id, "stopped", {})
+                record.note_notices(run_id, [str(p) for p in problems])
             finally:
                 record.close()
     click.get_current_context().exit(int(outcome.status))

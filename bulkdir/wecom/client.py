@@ -59,7 +59,7 @@ class _NoAnswer(NamedTuple):
     retry: bool  # timeouts, dropped connections, HTTP 5xx and 429 pass; another HTTP 4xx means a wrong URL
 
 
-_SECRET_IN_URL = re.compile(r"(corpsecret|access_token)=[^&\s\"']*")
+_SECRET_IN_URL = re.compile(r"(corpsecret|access_token|key)=[^&\s\"']*")  # key: a group robot's webhook key
 
 
 class _HideSecretsInUrls(logging.Filter):
