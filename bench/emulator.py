@@ -21,22 +21,12 @@ import json
 import multiprocessing
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from urllib.parse import urlsplit
 
 import requests
-
-CORP_ID, SECRET = "wwsandbox", "sandbox-secret"
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bulkdir", "emulator", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    return process, next(word for word in line.split() if word.startswith("http://"))
+from emulator_process import CORP_ID, SECRET, start_emulator
 
 
 def cpu_seconds(pid: int) -> float | None:

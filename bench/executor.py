@@ -14,30 +14,16 @@ from __future__ import annotations
 import argparse
 import csv
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
+from emulator_process import CORP_ID, SECRET, start_emulator
 
 from bulkdir.config import Settings
 from bulkdir.importer import ImportOptions, prepare_import, run_import
 from bulkdir.wecom.client import WeComClient
-
-CORP_ID, SECRET = "wwsandbox", "sandbox-secret"
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bulkdir", "emulator", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline() if process.stdout else ""
-    url = next((word for word in line.split() if word.startswith("http://")), None)
-    if url is None:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return process, url
 
 
 def cpu() -> float:

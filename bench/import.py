@@ -18,31 +18,17 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
+from emulator_process import CORP_ID, SECRET, start_emulator
 
 from bulkdir.config import Settings
 from bulkdir.importer import ImportOptions, prepare_import, run_import
 from bulkdir.wecom.client import WeComClient
-
-CORP_ID, SECRET = "wwsandbox", "sandbox-secret"
-
-
-def start_emulator(latency_ms: int, rate_limit: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bulkdir", "emulator", "--port", "0", "--latency-ms", str(latency_ms),
-         "--rate-limit", str(rate_limit)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline() if process.stdout else ""
-    url = next((word for word in line.split() if word.startswith("http://")), None)
-    if url is None:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return process, url
 
 
 def write_sheet(path: Path, members: int, departments: int) -> None:
@@ -106,7 +92,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bulkdir-bench-import-"))
     sheet = folder / "staff.csv"
     write_sheet(sheet, args.members, args.departments)
-    process, url = start_emulator(args.latency_ms, args.rate_limit)
+    process, url = start_emulator("--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit))
     rate = int(args.rate_limit * args.share)
     rows = []
     try:

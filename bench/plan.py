@@ -18,19 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CORP_ID, SECRET = "wwsandbox", "sandbox-secret"
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bulkdir", "emulator", "--port", "0",
-                                "--batch-rows-per-second", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline() if process.stdout else ""
-    url = next((word for word in line.split() if word.startswith("http://")), None)
-    if url is None:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return process, url
+from emulator_process import CORP_ID, SECRET, start_emulator
 
 
 def write_sheet(path: Path, members: int, departments: int, changed: int = 0) -> Path:
@@ -60,7 +48,7 @@ def main() -> None:
     parser.add_argument("--departments", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    emulator, url = start_emulator()
+    emulator, url = start_emulator("--batch-rows-per-second", "0")
     try:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)

@@ -27,20 +27,10 @@ import time
 from pathlib import Path
 
 import requests
+from emulator_process import CORP_ID, SECRET, start_emulator
 
-CORP_ID, SECRET = "wwsandbox", "sandbox-secret"
 WRITES = ("user/create", "user/update", "batch/syncuser", "department/create")
 
-
-def start_emulator(*flags: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bulkdir", "emulator", "--port", "0", *flags],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline() if process.stdout else ""
-    url = next((word for word in line.split() if word.startswith("http://")), None)
-    if url is None:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return process, url
 
 
 def control(url: str, name: str, method: str = "POST", body: dict | None = None) -> dict:

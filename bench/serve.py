@@ -34,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
+from emulator_process import CORP_ID, SECRET, start_emulator  # noqa: E402
+
 from web_browser_support import (  # noqa: E402
     Served,
     browser_missing,
@@ -46,7 +48,6 @@ from web_browser_support import (  # noqa: E402
 )
 
 OUT = HERE / "out"
-CORP_ID, SECRET = "wwsandbox", "sandbox-secret"  # the emulator's defaults
 PAINTED = "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
 
 
@@ -161,16 +162,6 @@ def page_import(browser: Any, served: Served, sheet: Path) -> tuple[float, dict[
     return seconds, counts
 
 
-def start_emulator(rate_limit: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bulkdir", "emulator", "--port", "0", "--rate-limit",
-                                str(rate_limit)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline() if process.stdout else ""
-    url = next((word for word in line.split() if word.startswith("http://")), None)
-    if url is None:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return process, url
-
 
 def emulator_calls(url: str) -> dict[str, Any]:
     import requests
@@ -181,7 +172,7 @@ def emulator_calls(url: str) -> dict[str, Any]:
 
 def on_emulator(rate_limit: int, rate: int, workers: int, job: Callable[[dict[str, str], str], Any]) -> Any:
     """`job(env, url)` with a fresh emulator and BULKDIR_HOME."""
-    process, url = start_emulator(rate_limit)
+    process, url = start_emulator("--rate-limit", str(rate_limit))
     env = dict(fresh_home(), BULKDIR_CORP_ID=CORP_ID, BULKDIR_SECRET=SECRET, BULKDIR_BASE_URL=url,
                BULKDIR_RATE=str(rate), BULKDIR_WORKERS=str(workers))
     try:
