@@ -102,6 +102,23 @@ def seed_corp(emulator: Any, departments: Iterable[dict[str, Any]] = (),
     client.close()
 
 
+def attrs_of(member: dict) -> dict[str, str]:
+    """A member's custom fields as the emulator keeps them, name -> text (or title；url)."""
+    out = {}
+    for attr in (member.get("extattr") or {}).get("attrs", []):
+        if "web" in attr:
+            out[attr["name"]] = f"{attr['web']['title']}；{attr['web']['url']}" if attr["web"]["url"] else ""
+        else:
+            out[attr["name"]] = attr["text"]["value"]
+    return out
+
+
+def calls(emulator: Any, since: dict[str, int] | None = None) -> dict[str, int]:
+    """The calls the emulator answered (since an earlier count)."""
+    now = emulator.stats()["calls"]
+    return {api: n - (since or {}).get(api, 0) for api, n in now.items() if n - (since or {}).get(api, 0)}
+
+
 def members_of(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {m["userid"]: m for m in state["members"]}
 

@@ -12,7 +12,6 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,16 +19,11 @@ from bulkdir.config import Settings
 from bulkdir.importer import ImportOptions, prepare_import, run_import
 from bulkdir.wecom.client import WeComClient
 from bulkdir.wecom.ratelimit import ApiLimiter
-from import_support import client_for, member_rows, members_of, run_cli, seed_corp, wait_for, write_sheet
+from import_support import calls, client_for, member_rows, members_of, run_cli, seed_corp, wait_for, write_sheet
 from test_client_ratelimit import FakeClock
 
 HEADER = ["帐号", "姓名", "手机", "部门", "职务"]
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
-
-
-def calls(emulator: Any, since: dict[str, int] | None = None) -> dict[str, int]:
-    now = emulator.stats()["calls"]
-    return {api: n - (since or {}).get(api, 0) for api, n in now.items() if n - (since or {}).get(api, 0)}
 
 
 def test_a_batch_create_listing_the_root_second_gets_the_same_main_department_as_per_call(

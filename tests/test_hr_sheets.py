@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from import_support import client_for, members_of, read_results, run_cli, run_json, seed_corp, write_sheet, writes
+from import_support import (
+    attrs_of,
+    client_for,
+    members_of,
+    read_results,
+    run_cli,
+    run_json,
+    seed_corp,
+    write_sheet,
+    writes,
+)
 
 HR_HEADER = ["工号", "姓名", "手机", "邮箱", "所属部门", "职位", "入职日期", "职级"]
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
@@ -18,17 +28,6 @@ RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
 
 def hr_sheet(path: Path, rows: list[list[str]]) -> Path:
     return write_sheet(path, HR_HEADER, rows)
-
-
-def attrs_of(member: dict) -> dict[str, str]:
-    """A member's custom fields as the emulator keeps them, name -> text (or title；url)."""
-    out = {}
-    for attr in (member.get("extattr") or {}).get("attrs", []):
-        if "web" in attr:
-            out[attr["name"]] = f"{attr['web']['title']}；{attr['web']['url']}" if attr["web"]["url"] else ""
-        else:
-            out[attr["name"]] = attr["text"]["value"]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

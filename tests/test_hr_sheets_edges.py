@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from import_support import (
+    attrs_of,
     members_of,
     read_results,
     run_cli,
@@ -26,17 +27,6 @@ from import_support import (
 
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
 ZHANGSAN = {"userid": "zhangsan", "name": "张三", "mobile": "13800000001", "department": [2]}
-
-
-def attrs_of(member: dict) -> dict[str, str]:
-    """A member's custom fields as the emulator keeps them, name -> text (or title；url)."""
-    out = {}
-    for attr in (member.get("extattr") or {}).get("attrs", []):
-        if "web" in attr:
-            out[attr["name"]] = f"{attr['web']['title']}；{attr['web']['url']}" if attr["web"]["url"] else ""
-        else:
-            out[attr["name"]] = attr["text"]["value"]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import signal
 from pathlib import Path
-from typing import Any
 
 import bulkdir
 from bulkdir.batchjobs import batch_files, batch_safe, leaders_of
 from bulkdir.importer import ImportOptions, prepare_import, run_import
 from bulkdir.plan import Operation
 from import_support import (
+    calls,
     client_for,
     comparable,
     member_rows,
@@ -29,12 +29,6 @@ from import_support import (
 
 HEADER = ["帐号", "姓名", "手机", "部门", "职务"]
 RESEARCH = {"name": "研发中心", "parentid": 1, "id": 2}
-
-
-def calls(emulator: Any, since: dict[str, int] | None = None) -> dict[str, int]:
-    """The calls the emulator answered (since an earlier count)."""
-    now = emulator.stats()["calls"]
-    return {api: n - (since or {}).get(api, 0) for api, n in now.items() if n - (since or {}).get(api, 0)}
 
 
 def test_which_writes_a_batch_file_can_carry() -> None:

@@ -66,9 +66,7 @@ class Page:
         plan = self.get(f"{sheet_url}/plan?{query}")
         assert plan.status_code == 200, plan.text
         confirm = self.get(f"{sheet_url}/confirm?{query}")
-        reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm.text)
-        assert reviewed, confirm.text
-        data = {"reviewed": reviewed.group(1).replace("&#34;", '"'), **dict(_query_pairs(query)), **(form or {})}
+        data = {"reviewed": reviewed_of(confirm.text), **dict(_query_pairs(query)), **(form or {})}
         started = self.post(f"{sheet_url}/run", data=data, follow_redirects=False)
         assert started.status_code == 303, started.text
         run_url = started.headers["location"]
@@ -81,6 +79,13 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl
 
     return parse_qsl(query)
+
+
+def reviewed_of(html: str) -> str:
+    """The counts a confirm page says were reviewed, as its form sends them back."""
+    found = re.search(r'name="reviewed" value="([^"]*)"', html)
+    assert found, "no reviewed counts on the page"
+    return found.group(1).replace("&#34;", '"')
 
 
 def figure(html: str, testid: str) -> str:
@@ -448,7 +453,7 @@ def test_a_delete_needs_the_number_typed(page: Page, emulator: Any, tmp_path: Pa
     assert int(figure(html, "plan-members-delete")) == 2
     confirm = page.get(f"{url}/confirm?{query}").text
     assert 'data-testid="confirm-count"' in confirm and "2" in confirm
-    reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm).group(1).replace("&#34;", '"')  # type: ignore
+    reviewed = reviewed_of(confirm)
     for typed in ("", "3", "two"):
         wrong = page.post(f"{url}/run", data={"delete_missing": "1", "reviewed": reviewed, "typed": typed})
         assert wrong.status_code == 400 and 'data-testid="confirm-mismatch"' in wrong.text
@@ -462,7 +467,7 @@ def test_a_directory_changed_after_the_review_sends_nothing(page: Page, emulator
     url = page.sheet(write_sheet(tmp_path / "two.csv", MEMBER_HEADER, member_rows(2, department="")))
     page.get(f"{url}/plan")
     confirm = page.get(f"{url}/confirm").text
-    reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm).group(1).replace("&#34;", '"')  # type: ignore
+    reviewed = reviewed_of(confirm)
     someone_else = {"userid": "m0000", "name": "别人", "mobile": "13700000000", "department": [1]}
     seed_corp(emulator, members=[someone_else])  # a change made elsewhere after the review
     before = emulator.stats()
@@ -482,8 +487,7 @@ def test_a_second_run_is_refused_naming_the_run_in_progress(slow_page: Page, tmp
     second = page.sheet(write_sheet(tmp_path / "b.csv", MEMBER_HEADER, member_rows(5, department="", prefix="b")))
     page.get(f"{first}/plan")
     page.get(f"{second}/plan")
-    reviewed = {u: re.search(r'name="reviewed" value="([^"]*)"', page.get(f"{u}/confirm").text).group(1)  # type: ignore
-                .replace("&#34;", '"') for u in (first, second)}
+    reviewed = {u: reviewed_of(page.get(f"{u}/confirm").text) for u in (first, second)}
     started = page.post(f"{first}/run", data={"reviewed": reviewed[first]}, follow_redirects=False)
     run = page.workspace.runs[started.headers["location"].rsplit("/", 1)[1]]
     wait_for(lambda: run.state == "running" and run.run_id is not None)
@@ -501,7 +505,7 @@ def test_stop_interrupts_the_run_and_history_resumes_it(slow_page: Page, tmp_pat
     url = page.sheet(source)
     page.get(f"{url}/plan")
     confirm = page.get(f"{url}/confirm").text
-    reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm).group(1).replace("&#34;", '"')  # type: ignore
+    reviewed = reviewed_of(confirm)
     started = page.post(f"{url}/run", data={"reviewed": reviewed}, follow_redirects=False)
     run_url = started.headers["location"]
     run = page.workspace.runs[run_url.rsplit("/", 1)[1]]
@@ -625,7 +629,7 @@ def test_ctrl_c_during_a_run_stops_it_as_the_command_line_does(start_emulator: A
                            headers={"X-Filename": "many.csv", "Origin": base}).json()["next"]
         session.get(f"{base}{url}/plan")
         confirm = session.get(f"{base}{url}/confirm").text
-        reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm).group(1).replace("&#34;", '"')  # type: ignore
+        reviewed = reviewed_of(confirm)
         started = session.post(f"{base}{url}/run", data={"reviewed": reviewed}, headers={"Origin": base},
                                allow_redirects=False)
         run_url = base + started.headers["location"]
@@ -669,7 +673,7 @@ def test_a_run_is_refused_while_another_process_changes_the_corp(page: Page, tmp
     url = page.sheet(write_sheet(tmp_path / "two.csv", MEMBER_HEADER, member_rows(2, department="")))
     page.get(f"{url}/plan")
     confirm = page.get(f"{url}/confirm").text
-    reviewed = re.search(r'name="reviewed" value="([^"]*)"', confirm).group(1).replace("&#34;", '"')  # type: ignore
+    reviewed = reviewed_of(confirm)
     with CorpLock(page.workspace.corp_id, "import").acquire(0) as held:  # as `bulkdir import` holds it
         held.note_run("20261202-010203-abcd")
         refused = page.post(f"{url}/run", data={"reviewed": reviewed}, follow_redirects=False)
