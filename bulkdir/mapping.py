@@ -351,7 +351,7 @@ def _chosen(choice: str, cwd: Path | None) -> Mapping:
         tables = _mapping_tables(config) if config.is_file() else {}
         if choice in tables:
             return Mapping.from_table(tables[choice], choice, str(config))
-    names = sorted({name for config in config_files(cwd) if config.is_file() for name in _mapping_tables(config)})
+    names = sorted(mapping_names(cwd))
     known = f" (defined: {', '.join(names)})" if names else ""
     raise MappingError(f"unknown mapping {choice!r}: add a [mappings.{choice}] table to ./bulkdir.toml or "
                        f"{config_files(cwd)[1]}, or give a mapping file{known}",
@@ -395,6 +395,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise MappingError(f"cannot read {path}: {error}", f"无法读取 {path}：{error}") from None
+
+
+def mapping_names(cwd: Path | None = None) -> list[str]:
+    """The mappings the config files define (`[mappings.NAME]`), ./bulkdir.toml's first; a file whose
+    mappings cannot be read adds none (choosing a mapping says why)."""
+    from bulkdir.config import config_files
+
+    names: list[str] = []
+    for config in config_files(cwd):
+        if config.is_file():
+            try:
+                names += [name for name in _mapping_tables(config) if name not in names]
+            except MappingError:
+                continue
+    return names
 
 
 def _mapping_tables(path: Path) -> dict[str, dict[str, Any]]:

@@ -179,19 +179,9 @@ async def start(request: Request) -> Response:
 
 def _mapping_names() -> list[str]:
     """The mappings of ./bulkdir.toml and the user's, for the start page's choice."""
-    import tomllib
+    from bulkdir.mapping import mapping_names
 
-    from bulkdir.config import config_files
-
-    names: list[str] = []
-    for config in config_files():
-        if config.is_file():
-            try:
-                tables = tomllib.loads(config.read_text(encoding="utf-8")).get("mappings", {})
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-            names += [name for name in tables if name not in names]
-    return names
+    return mapping_names()
 
 
 async def upload(request: Request) -> Response:
@@ -339,9 +329,7 @@ async def run_page(request: Request) -> Response:
 def _failed_so_far(request: Request, run: Run, lang: str) -> list[dict[str, str]]:
     if run.run_id is None:
         return []
-    from bulkdir.journal import Journal, default_journal_path
-
-    journal = Journal(_workspace(request).journal or default_journal_path())
+    journal = _workspace(request).open_journal()
     try:
         return [{"target": record.target or "", "message": Text(record.message).in_lang(lang),
                  "errcode": "" if record.errcode is None else str(record.errcode)}
@@ -394,10 +382,8 @@ async def download_result(request: Request) -> Response:
 # history, export, template, language
 
 async def history(request: Request) -> Response:
-    from bulkdir.journal import Journal, default_journal_path
-
     workspace = _workspace(request)
-    journal = Journal(workspace.journal or default_journal_path())
+    journal = workspace.open_journal()
     try:
         runs = [run for run in journal.runs(50) if run.corp_id in (None, workspace.corp_id)]
     finally:
@@ -409,10 +395,8 @@ async def history(request: Request) -> Response:
 
 
 async def resume(request: Request) -> Response:
-    from bulkdir.journal import Journal, default_journal_path
-
     workspace = _workspace(request)
-    journal = Journal(workspace.journal or default_journal_path())
+    journal = workspace.open_journal()
     try:
         record = next((run for run in journal.runs(200) if run.id == request.path_params["run"]), None)
     finally:

@@ -21,6 +21,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from bulkdir.errors import BulkdirError, RunLockedError, Text, WeComError
 from bulkdir.importer import ImportOptions, ImportPlan, ImportResult, prepare_import, run_import
+from bulkdir.journal import Journal, default_journal_path
 from bulkdir.mapping import Mapping, load_mapping
 from bulkdir.plan import DeleteOptions
 from bulkdir.runlock import CorpLock
@@ -312,6 +313,10 @@ class Workspace:
                 self._keep_for_resume(run)
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def open_journal(self) -> Journal:
+        """The journal the page's runs use (the caller closes it)."""
+        return Journal(self.journal or default_journal_path())
+
     # ---- sheets kept for an interrupted run
 
     @property
@@ -322,8 +327,6 @@ class Workspace:
         return user_dirs().data / "serve-resume"
 
     def _keep_for_resume(self, run: Run) -> None:
-        from bulkdir.journal import Journal, default_journal_path
-
         self.kept.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = self.kept / f"{run.run_id}{run.sheet.path.suffix}"
         shutil.move(str(run.sheet.path), target)
@@ -331,7 +334,7 @@ class Workspace:
         names = self.kept_names()
         names[str(run.run_id)] = run.sheet.name
         self._write_kept_names(names)
-        journal = Journal(self.journal or default_journal_path())
+        journal = self.open_journal()
         try:
             journal.move_source(str(run.run_id), str(target))
         finally:
