@@ -206,13 +206,12 @@ def _gone_message(jobid: str) -> Text:
                 f"批量任务 {jobid} 未给出该成员的结果，通讯录中也未见写入：请再次运行同一命令重新发送")
 
 
-def finish_pending_jobs(journal: Journal, client: WeComClient, operations: Callable[[str], dict[str, Any]],
-                        poll: float = POLL_SECONDS) -> int:
+def finish_pending_jobs(journal: Journal, client: WeComClient, poll: float = POLL_SECONDS) -> int:
     """Follow to its end every job an earlier run on this corp left running (stopped or killed during it),
     recording its rows' results in that run's journal, before anything reads the directory. How many."""
     pending = journal.pending_jobs(client.settings.corp_id or "", client.endpoint)
     for run_id, jobid, keys in pending:
-        records = operations(run_id)
+        records = journal.operations(run_id)
         chunk = [Operation(key, records[key].kind, 1, records[key].target or "", records[key].body)
                  for key in keys if key in records]
         log.info("following batch job %s of run %s (%d members) before reading the directory", jobid, run_id,

@@ -100,7 +100,7 @@ class _Recorder:
             self.progress(done, self.total, self.failures)
 
     def record_all(self, results: list[OpResult]) -> None:
-        """The results of a batch job: journalled, then told to the progress once (the bar never goes back)."""
+        """Results journalled, then told to the progress once (a batch job's: the bar never goes back)."""
         for result in results:
             if self.journal is not None and self.run_id is not None:
                 self.journal.mark_done(self.run_id, result.key, result.outcome, result.errcode, result.message)
@@ -124,15 +124,7 @@ class _Recorder:
             self.journal.mark_started(self.run_id, keys)
 
     def record(self, result: OpResult) -> None:
-        if self.journal is not None and self.run_id is not None:
-            self.journal.mark_done(self.run_id, result.key, result.outcome, result.errcode, result.message)
-        with self._lock:
-            self.results[result.key] = result
-            if result.outcome == FAILED:
-                self.failures += 1
-            done, failures = len(self.results), self.failures
-        if self.progress is not None:
-            self.progress(done, self.total, failures)
+        self.record_all([result])
 
 
 def execute(operations: list[Operation], client: WeComClient, *, workers: int = 4, journal: Journal | None = None,

@@ -502,7 +502,7 @@ def _snapshot(client: WeComClient, journal: Journal, fetch: Any = None) -> Direc
     that run's journal): a snapshot taken while a job still writes would plan its members again."""
     from bulkdir.wecom.directory import fetch_directory
 
-    finish_pending_jobs(journal, client, journal.operations)
+    finish_pending_jobs(journal, client)
     return (fetch or fetch_directory)(client)
 
 

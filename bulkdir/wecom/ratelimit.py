@@ -62,10 +62,10 @@ class ApiLimiter:
                     slots.append(slot)
                 self._next_slot = slot + 60.0 / self.rate
             while slot > now:  # in short naps, so that a run given up on stops its waiting threads too
-                self._check_given_up()
+                self._check_stopped()
                 self._sleep(min(slot - now, 0.25))
                 now = self._clock()
-            self._check_given_up()
+            self._check_stopped()
             with self._lock:
                 if self._clock() >= self._blocked_until:
                     return
@@ -77,7 +77,8 @@ class ApiLimiter:
         with self._lock:
             self._given_up = (error, self._blocked_until)
 
-    def _check_given_up(self) -> None:
+    def _check_stopped(self) -> None:
+        """Raise in a waiting thread when its run stopped (WaitCancelled) or its API was given up on."""
         if self.cancel is not None and self.cancel.is_set():
             raise WaitCancelled
         given_up = self._given_up
@@ -148,6 +149,7 @@ class RateLimiter:
         self.rate = rate
         self.per_hour = per_hour
         self.hour = hour
+        self.cancel: threading.Event | None = None  # given to each API's limiter (cancel_waits_on)
         self._lock = threading.Lock()
         self._limiters: dict[str, ApiLimiter] = {}
 
@@ -159,8 +161,6 @@ class RateLimiter:
                 limiter = self._limiters[api] = ApiLimiter(self.rate, per_hour=self.per_hour, hour=self.hour)
                 limiter.cancel = self.cancel
             return limiter
-
-    cancel: threading.Event | None = None
 
     def cancel_waits_on(self, event: threading.Event | None) -> None:
         """While `event` is set, threads waiting for a slot of any API give it up (a run that stops must not
