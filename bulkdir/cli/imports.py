@@ -161,27 +161,47 @@ SUMMARY_LINE = ("{created} created, {updated} updated, {unchanged} unchanged, {d
 
 
 def _notify(result, client, lang: str) -> None:
-    """--notify: the run's summary to a robot or app members; one that cannot be sent is said and journalled,
-    and never changes the exit code."""
+    """--notify: the run's summary to a robot or app members, when --notify-on says so."""
     ctx = click.get_current_context()
     targets = list(ctx.meta.get("bulkdir.notify") or ())
     failed = result.counts.get("failed", 0) + result.counts.get("invalid", 0) or result.interrupted
     if not targets or (ctx.meta.get("bulkdir.notify_on") != "always" and not failed):
         return
-    from bulkdir.journal import Journal, default_journal_path
-    from bulkdir.notify import run_message, send
+    from bulkdir.notify import run_message
 
-    explicit = ctx.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
-    message = run_message(result, title=f"bulkdir {ctx.info_name}", lang=lang if explicit else "zh")
-    problems = send(targets, message, client, result.errors_path)
+    message = run_message(result, title=f"bulkdir {ctx.info_name}", lang=message_lang(lang))
+    tell(targets, message, client, lang, attachment=result.errors_path, journal=ctx.params.get("journal"),
+         run_id=result.run_id)
+
+
+def message_lang(lang: str) -> str:
+    """The language of a notification: Chinese, HR's group chat's, unless --lang was given."""
+    explicit = click.get_current_context().get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
+    return lang if explicit else "zh"
+
+
+def tell(targets: list[str], message: str, client, lang: str, *, attachment=None, config=None,
+         journal: str | None = None, run_id: str | None = None, stopped: tuple[str, str] | None = None) -> None:
+    """Send a notification. One that cannot be sent is said on stderr and kept in the journal, on the run
+    `run_id` (or on a run recorded as `stopped` = (command, source), when none was made), and never changes
+    the exit code."""
+    from bulkdir.journal import Journal, default_journal_path
+    from bulkdir.notify import send
+
+    problems = send(targets, message, client, attachment, config)
     for problem in problems:
         click.echo(f"Notification not sent: {problem.in_lang(lang)}", err=True)
-    if problems:
-        journal = Journal(ctx.params.get("journal") or default_journal_path())
-        try:
-            journal.note_notices(result.run_id, [str(p) for p in problems])
-        finally:
-            journal.close()
+    if not problems or (run_id is None and stopped is None):
+        return
+    record = Journal(journal or default_journal_path())
+    try:
+        if run_id is None and stopped is not None:  # journalled as a run, so `bulkdir runs` shows it
+            run_id = record.start_run(stopped[0], stopped[1], None, {"corp_id": client.settings.corp_id,
+                                                                      "endpoint": client.endpoint})
+            record.finish_run(run_id, "stopped", {})
+        record.note_notices(str(run_id), [str(p) for p in problems])
+    finally:
+        record.close()
 
 
 def _finish(result, as_json: bool, client=None, lang: str = "en") -> None:

@@ -42,8 +42,8 @@ def sync_command(name: str, connection: Connection, config: str | None, dry_run:
     """
     from pathlib import Path
 
-    from bulkdir.journal import Journal, default_journal_path
-    from bulkdir.notify import parse_target, run_message, send
+    from bulkdir.cli.imports import message_lang, tell
+    from bulkdir.notify import parse_target, run_message
     from bulkdir.sync import load_job, run_sync
 
     job = load_job(name, Path(config) if config else None)
@@ -56,8 +56,6 @@ def sync_command(name: str, connection: Connection, config: str | None, dry_run:
     outcome = run_sync(job, client, dry_run=dry_run, force=force, wait=wait, allow_mass_delete=allow_mass_delete,
                        lang=lang, journal=journal)
     title = f"bulkdir sync {name}"
-    explicit = click.get_current_context().get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
-    message_lang = lang if explicit else "zh"  # HR's group chat reads Chinese unless --lang says otherwise
     if outcome.state == "unchanged":
         click.echo(f"{title}: {outcome.source} is the source of the last run (same content): nothing to do, "
                    "no call made (--force runs it anyway).")
@@ -80,21 +78,10 @@ def sync_command(name: str, connection: Connection, config: str | None, dry_run:
     failed = outcome.status != 0
     when = notify_on or job.notify_on
     if targets and (when == "always" or failed):
-        message = run_message(outcome.result, title=title, lang=message_lang, stopped=outcome.stopped,
+        message = run_message(outcome.result, title=title, lang=message_lang(lang), stopped=outcome.stopped,
                               planned=outcome.plan if outcome.state == "planned" else None)
         attachment = outcome.result.errors_path if outcome.result is not None else None
-        problems = send(targets, message, client, attachment, job.config_dir / job.config_name)
-        for problem in problems:
-            click.echo(f"Notification not sent: {problem.in_lang(lang)}", err=True)
-        if problems:
-            record = Journal(journal or default_journal_path())
-            try:
-                run_id = outcome.result.run_id if outcome.result is not None else None
-                if run_id is None:  # stopped before a run: journalled as one, so `bulkdir runs` shows it
-                    run_id = record.start_run(f"sync:{name}", str(outcome.source or job.source), None,
-                                              {"corp_id": client.settings.corp_id, "endpoint": client.endpoint})
-                    record.finish_run(run_id, "stopped", {})
-                record.note_notices(run_id, [str(p) for p in problems])
-            finally:
-                record.close()
+        tell(targets, message, client, lang, attachment=attachment, config=job.config_dir / job.config_name,
+             journal=journal, run_id=outcome.result.run_id if outcome.result is not None else None,
+             stopped=(f"sync:{name}", str(outcome.source or job.source)))
     click.get_current_context().exit(int(outcome.status))
