@@ -183,11 +183,15 @@ def _or(value: Any, default: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # the source
 
+def _pattern(job: SyncJob) -> Path:
+    """The source as a path, relative to the config file the table is in."""
+    pattern = Path(job.source).expanduser()
+    return pattern if pattern.is_absolute() else job.config_dir / pattern
+
+
 def find_source(job: SyncJob) -> Path:
     """The file to read: the source itself, or the newest file its glob matches (SyncStopped when none)."""
-    pattern = Path(job.source).expanduser()
-    if not pattern.is_absolute():
-        pattern = job.config_dir / pattern
+    pattern = _pattern(job)
     if glob.has_magic(str(pattern)):
         matches = [Path(p) for p in glob.glob(str(pattern))  # not Excel's lock file of an open workbook (~$)
                    if Path(p).is_file() and not Path(p).name.startswith(("~$", "."))]
@@ -363,9 +367,7 @@ def _fresh(job: SyncJob, source: Path, source_hash: str, force: bool) -> None:
 
 def _watched_root(job: SyncJob) -> Path:
     """The folder the source is looked for in: a glob's part before its first wildcard, or the file's folder."""
-    pattern = Path(job.source).expanduser()
-    if not pattern.is_absolute():
-        pattern = job.config_dir / pattern
+    pattern = _pattern(job)
     if not glob.has_magic(str(pattern)):
         return pattern.parent
     parts = []
