@@ -1009,30 +1009,48 @@ _SIZE_SAMPLE = 200
 
 
 def write_xlsx(path: str | Path, sheets: OutSheet | Sequence[OutSheet]) -> None:
-    """Write sheets to an xlsx file, streaming (openpyxl write-only mode). Every cell is a text
-    cell; the header is bold, frozen and filtered; columns are sized from the first rows;
-    highlighted cells are filled red.
+    """Write sheets to an xlsx file, streaming (XlsxWriter's constant-memory mode: each row goes to
+    disk as it is written). Every cell is a text cell, never a formula or a number, whatever it starts
+    with; the header is bold, frozen and filtered; columns are sized from the first rows and take text
+    as their format, so a phone typed in later stays text too; highlighted cells are filled red.
 
     >>> write_xlsx("out.xlsx", OutSheet("成员", ["帐号", "手机"], [["zhangsan", "13912345678"]],
     ...                                 highlight={0: [1]}))   # doctest: +SKIP
     """
-    from openpyxl import Workbook as _Book
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
-    book = _Book(write_only=True)
-    header_font = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    mark_fill = PatternFill("solid", fgColor="FFC7CE")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for sheet in [sheets] if isinstance(sheets, OutSheet) else sheets:
-        ws = book.create_sheet(_sheet_title(sheet.name))
-        headers = [_excel_text(_text(h)) for h in sheet.headers]
+    # Its row files go in a folder of their own beside the result (0700, the owner's only, not a shared
+    # /tmp), removed however the write ends: XlsxWriter removes them only when the book is closed.
+    with atomic_file(path) as temporary, \
+            tempfile.TemporaryDirectory(prefix=f".{temporary.name}.", dir=temporary.parent) as rows_folder:
+        book = xlsxwriter.Workbook(str(temporary), {"constant_memory": True, "tmpdir": rows_folder})
+        # not closed when writing fails: closing builds the file, and atomic_file throws it away anyway
+        _write_book(book, [sheets] if isinstance(sheets, OutSheet) else list(sheets))
+        book.close()
+
+
+def _write_book(book: Any, sheets: Sequence[OutSheet]) -> None:
+    text = book.add_format({"num_format": "@"})
+    header_format = book.add_format({"bold": True, "pattern": 1, "bg_color": "#DDEBF7", "num_format": "@"})
+    cell_formats: dict[tuple[bool, bool], Any] = {}
+
+    def cell_format(marked: bool, wrapped: bool) -> Any:
+        if (marked, wrapped) not in cell_formats:
+            properties: dict[str, Any] = {"num_format": "@"}
+            if marked:
+                properties.update(pattern=1, bg_color="#FFC7CE")
+            if wrapped:
+                properties.update(text_wrap=True, valign="top")
+            cell_formats[marked, wrapped] = book.add_format(properties)
+        return cell_formats[marked, wrapped]
+
+    for sheet in sheets:
+        ws = book.add_worksheet(_sheet_title(sheet.name))
+        headers = _excel_texts(sheet.headers)
         rows = iter(sheet.rows)
         sample = []
         for row in rows:
-            sample.append([_excel_text(_text(v)) for v in row])
+            sample.append(_excel_texts(row))
             if len(sample) >= _SIZE_SAMPLE:
                 break
         width = max([len(headers)] + [len(r) for r in sample])
@@ -1043,54 +1061,54 @@ def write_xlsx(path: str | Path, sheets: OutSheet | Sequence[OutSheet]) -> None:
                 texts = [headers[index] if index < len(headers) else ""]
                 texts += [r[index] for r in sample if index < len(r)]
                 size = min(60, max(8, max(display_width(t, limit=80) for t in texts) + 2))
-            ws.column_dimensions[get_column_letter(index + 1)].width = size
+            ws.set_column(index, index, size, text)
         if headers:
-            ws.freeze_panes = "A2"
-            ws.auto_filter.ref = f"A1:{get_column_letter(max(1, len(headers)))}1"
-        header_cells = []
-        for text in headers:
-            cell = WriteOnlyCell(ws, value=text)
-            cell.data_type = "s"
-            cell.font, cell.fill = header_font, header_fill
-            header_cells.append(cell)
-        ws.append(header_cells)
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, 0, len(headers) - 1)
+        for column, header in enumerate(headers):
+            ws.write_string(0, column, header, header_format)
         highlight = sheet.highlight or {}
+        write = ws.write_string
 
-        def cells(index: int, texts: list[str]) -> list[Any]:
+        def write_row(index: int, texts: list[str]) -> None:
+            if index >= _EXCEL_DATA_ROWS:
+                raise SheetError(f"sheet {sheet.name!r} has more than {_EXCEL_DATA_ROWS:,} rows, more than Excel "
+                                 "can hold; write it as CSV",
+                                 f"工作表 {sheet.name!r} 超过 {_EXCEL_DATA_ROWS:,} 行，Excel 放不下；请写成 CSV")
             marked = highlight.get(index, ())
-            out: list[Any] = []
-            for column, text in enumerate(texts):
-                if column in marked or text.startswith(RISKY_PREFIXES) or "\n" in text:
-                    cell = WriteOnlyCell(ws, value=text)
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                    if column in marked:
-                        cell.fill = mark_fill
-                    if "\n" in text:
-                        cell.alignment = wrap
-                    out.append(cell)
-                else:
-                    out.append(text or None)
-            return out
+            row = index + 1
+            for column, value in enumerate(texts):
+                if column in marked or "\n" in value:
+                    write(row, column, value, cell_format(column in marked, "\n" in value))
+                elif value:
+                    write(row, column, value)
 
         index = 0
         for texts in sample:
-            ws.append(cells(index, texts))
+            write_row(index, texts)
             index += 1
         for row in rows:
-            ws.append(cells(index, [_excel_text(_text(v)) for v in row]))
+            write_row(index, _excel_texts(row))
             index += 1
-    if not book.worksheets:
-        book.create_sheet("Sheet1")
-    with atomic_file(path) as temporary:
-        book.save(temporary)
+    if not sheets:
+        book.add_worksheet("Sheet1")
 
 
-def _excel_text(text: str) -> str:
+_EXCEL_DATA_ROWS = 1_048_575  # a sheet's rows below its header
+
+
+def _excel_texts(row: Iterable[Any]) -> list[str]:
+    """A row's values as the texts Excel can hold: without the control characters XML cannot carry, and
+    cut to a cell's limit. Checked on the row as a whole, because almost no row needs either."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    if ILLEGAL_CHARACTERS_RE.search(text):
-        text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return text if len(text) <= EXCEL_CELL_LIMIT else text[:EXCEL_CELL_LIMIT]
+    texts = [value if value.__class__ is str else _text(value) for value in row]
+    joined = "".join(texts)
+    if ILLEGAL_CHARACTERS_RE.search(joined):
+        texts = [ILLEGAL_CHARACTERS_RE.sub("", text) for text in texts]
+    if len(joined) > EXCEL_CELL_LIMIT:
+        texts = [text[:EXCEL_CELL_LIMIT] for text in texts]
+    return texts
 
 
 def _sheet_title(name: str) -> str:

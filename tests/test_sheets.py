@@ -264,7 +264,8 @@ def test_write_xlsx_several_sheets_and_sizes(tmp_path):
                       OutSheet("部门", ["部门名称"], [["研发中心" * 10]])])
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["成员", "部门"]
-    assert book["成员"].column_dimensions["A"].width == 30
+    # 30 characters as Excel shows them; the file stores the width with Excel's padding (30.71)
+    assert 30 <= book["成员"].column_dimensions["A"].width < 31
     assert book["部门"].column_dimensions["A"].width > 40  # wide characters counted twice
 
 
@@ -424,3 +425,21 @@ def test_atomic_file_writes_beside_the_target_and_replaces_it_on_success(folder)
         temporary.write_text("half")
         raise ValueError("disk full")
     assert target.read_text() == "new" and list(folder.iterdir()) == [target]
+
+
+def test_write_xlsx_cleans_what_excel_cannot_hold_and_columns_take_text(tmp_path):
+    path = tmp_path / "out.xlsx"
+    write_xlsx(path, OutSheet("成员", ["帐号", "备注"], [["a\x01b", "x" * 40000], ["plain", "13912345678"]]))
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet["A2"].value == "ab" and len(sheet["B2"].value) == 32767
+    assert sheet["A3"].value == "plain" and sheet["B3"].value == "13912345678"  # the rest of the file untouched
+    assert sheet.column_dimensions["B"].number_format == "@"  # a phone typed in later stays text
+    assert sheet["A1"].fill.fgColor.rgb.endswith("DDEBF7")
+
+
+def test_write_xlsx_refuses_more_rows_than_excel_holds_and_leaves_no_file(folder, monkeypatch):
+    monkeypatch.setattr("bulkdir.sheets._EXCEL_DATA_ROWS", 2)  # a million rows are too slow for a test
+    path = folder / "out.xlsx"
+    with pytest.raises(SheetError, match="more than 2 rows"):
+        write_xlsx(path, OutSheet("成员", ["帐号"], ([f"u{n}"] for n in range(3))))
+    assert list(folder.iterdir()) == []
