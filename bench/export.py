@@ -1,6 +1,6 @@
 """How long `bulkdir export` takes on a large directory, how many API calls it makes, and its peak memory.
 
-    python bench/export.py [--members 100000] [--departments 1000] [--latency-ms 30] [--formats xlsx,csv,json]
+    python bench/export.py [--members 100000] [--departments 1000] [--latency-ms 30] [--formats xlsx,csv]
 
 The emulator runs in a process of its own (so the exporter's memory is its own). It is seeded
 directly through its models (`Corp.department_create` / `Corp.user_create`, the same rules as the HTTP
@@ -12,6 +12,16 @@ Each export is `python -m bulkdir export FILE --quiet` as a real process; its pe
 process's maximum resident set (wait4). For comparison, `snapshot only` is a process that only takes
 the Directory snapshot (`fetch_directory`) and writes nothing: the export should not need much more.
 API calls are the emulator's own count (/_emulator/stats) during each run.
+
+A second table times the xlsx write alone: the exported members and departments (read back from the
+CSV export, so the same rows) written by bulkdir's `write_xlsx`, and beside it by the writers it could
+be built on, each keeping every property our files promise (every cell a text cell, the bold frozen
+header with an autofilter, sized columns, both sheets): XlsxWriter in constant-memory mode (what
+write_xlsx uses), openpyxl's write-only mode (what it used before), and rustpy-xlsxwriter, a
+Rust-backed writer, when it is installed (`pip install rustpy-xlsxwriter`; not a dependency).
+
+Targets (issue 16): the xlsx export within 1.5x the CSV export, the write within 2x the fastest writer,
+peak memory of the export under 500 MB.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import time
 from pathlib import Path
 
 import requests
+
+from bulkdir.exporting import departments_csv_path
 
 HERE = Path(__file__).resolve().parent
 
@@ -102,12 +114,103 @@ assert len(directory.members) > 0
 """
 
 
+WRITE = """
+import csv, sys, time
+members_csv, departments_csv, writer, target = sys.argv[1:5]
+
+def read(path):
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+sheets = [("members", *read(members_csv)), ("departments", *read(departments_csv))]
+if writer == "bulkdir write_xlsx":  # each writer imported before the clock starts
+    from bulkdir.sheets import OutSheet, write_xlsx
+elif writer == "xlsxwriter":
+    import xlsxwriter
+elif writer == "openpyxl write-only":
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+elif writer == "rustpy-xlsxwriter":
+    from rustpy_xlsxwriter import write_worksheets
+started = time.perf_counter()
+if writer == "bulkdir write_xlsx":
+    write_xlsx(target, [OutSheet(name, headers, rows) for name, headers, rows in sheets])
+elif writer == "xlsxwriter":
+    book = xlsxwriter.Workbook(target, {"constant_memory": True})
+    text = book.add_format({"num_format": "@"})
+    bold = book.add_format({"bold": True, "pattern": 1, "bg_color": "#DDEBF7", "num_format": "@"})
+    for name, headers, rows in sheets:
+        sheet = book.add_worksheet(name)
+        sheet.set_column(0, len(headers) - 1, 14, text)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, 0, len(headers) - 1)
+        sheet.write_row(0, 0, headers, bold)
+        for number, row in enumerate(rows, 1):
+            for column, value in enumerate(row):
+                if value:
+                    sheet.write_string(number, column, value)
+    book.close()
+elif writer == "openpyxl write-only":
+    book = Workbook(write_only=True)
+    for name, headers, rows in sheets:
+        sheet = book.create_sheet(name)
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{chr(64 + len(headers))}1"
+        for index in range(len(headers)):
+            sheet.column_dimensions[chr(65 + index)].width = 14
+        cells = []
+        for header in headers:
+            cell = WriteOnlyCell(sheet, value=header)
+            cell.font = Font(bold=True)
+            cells.append(cell)
+        sheet.append(cells)
+        for row in rows:
+            sheet.append([value or None for value in row])  # data_type stays "s": no formula is made
+    book.save(target)
+elif writer == "rustpy-xlsxwriter":
+    names = [name for name, _, _ in sheets]
+    write_worksheets([(name, (dict(zip(headers, row)) for row in rows)) for name, headers, rows in sheets], target,
+                     freeze_panes={name: {"row": 1, "col": 0} for name in names}, bold_headers=True,
+                     autofilter={name: True for name in names}, column_width={name: 14 for name in names})
+print(time.perf_counter() - started)
+"""
+
+WRITERS = ("bulkdir write_xlsx", "xlsxwriter", "openpyxl write-only", "rustpy-xlsxwriter")
+
+
+def time_writers(members_csv: Path, departments_csv: Path, out: Path) -> list[tuple[str, float, int, bool]]:
+    """Each writer in a process of its own: (writer, seconds writing, peak RSS KiB, every cell text)."""
+    import importlib.util
+
+    from openpyxl import load_workbook
+
+    timed = []
+    for writer in WRITERS:
+        if writer == "rustpy-xlsxwriter" and importlib.util.find_spec("rustpy_xlsxwriter") is None:
+            continue
+        target = out / f"write-{writer.split()[0]}.xlsx"
+        process = subprocess.Popen([sys.executable, "-c", WRITE, str(members_csv), str(departments_csv), writer,
+                                    str(target)], stdout=subprocess.PIPE, text=True)
+        output = process.stdout.read() if process.stdout else ""
+        _, status, usage = os.wait4(process.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{writer} failed")
+        book = load_workbook(target, read_only=True)
+        first = list(next(book.worksheets[0].iter_rows(min_row=2, max_row=2)))
+        all_text = all(cell.data_type == "s" for cell in first if cell.value is not None)
+        book.close()
+        timed.append((writer, float(output), usage.ru_maxrss, all_text))
+    return timed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--departments", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=30)
-    parser.add_argument("--formats", default="xlsx", help="comma-separated: xlsx,csv,json")
+    parser.add_argument("--formats", default="xlsx,csv", help="comma-separated: xlsx,csv,json")
     parser.add_argument("--out", default=str(HERE / "out"), help="folder for the exported files")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -140,7 +243,8 @@ def main() -> None:
         for format in args.formats.split(","):
             target = out / f"export-{args.members}.{format}"
             before = calls()
-            wall, rss, stderr = run_measured([sys.executable, "-m", "bulkdir", "export", str(target), "--quiet"], env)
+            export = [sys.executable, "-m", "bulkdir", "export", str(target), "--quiet", "--force"]
+            wall, rss, stderr = run_measured(export, env)
             made = {k: v - before.get(k, 0) for k, v in calls().items() if v - before.get(k, 0)}
             siblings = out.glob(f"export-{args.members}-departments.csv") if format == "csv" else []
             size = target.stat().st_size + sum(p.stat().st_size for p in siblings)
@@ -149,6 +253,8 @@ def main() -> None:
         if emulator.stdin:
             emulator.stdin.close()
         emulator.wait(timeout=60)
+    members_csv = out / f"export-{args.members}.csv"
+    timed = time_writers(members_csv, departments_csv_path(members_csv), out) if members_csv.exists() else []
 
     print(f"\nbulkdir export: {args.members:,} members in {args.departments:,} departments, emulator latency "
           f"{args.latency_ms:g} ms per call (seeded through the models in {ready['seed_seconds']} s)\n")
@@ -160,6 +266,17 @@ def main() -> None:
         detail = f"{total} (" + ", ".join(f"{k} {v}" for k, v in sorted(made.items())) + ")"
         print(f"| {name:<14} | {wall:>6.1f} | {detail:<52} | {rss / 1024:>11.0f} | "
               f"{'' if size is None else f'{size / 1e6:.1f}':>7} |")
+    walls = {name: wall for name, wall, *_ in rows}
+    if "export xlsx" in walls and "export csv" in walls:
+        print(f"\nxlsx export / csv export: {walls['export xlsx'] / walls['export csv']:.2f}x (target at most 1.5x)")
+    if timed:
+        fastest = min(seconds for _, seconds, _, text in timed if text)
+        print("\nWriting the same rows (the csv export's members and departments) as xlsx:\n")
+        print("| writer               | write s | / fastest | peak RSS MB | every cell text |")
+        print("|----------------------|---------|-----------|-------------|-----------------|")
+        for writer, seconds, rss, text in timed:
+            print(f"| {writer:<20} | {seconds:>7.2f} | {seconds / fastest:>8.2f}x | {rss / 1024:>11.0f} | "
+                  f"{'yes' if text else 'no':<15} |")
 
 
 if __name__ == "__main__":
