@@ -62,8 +62,6 @@ import unicodedata
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from pypinyin import Style, lazy_pinyin
-
 __all__ = ["USERID_MAX_BYTES", "SURNAMES", "COMPOUND_SURNAMES", "UseridError", "check_userid", "is_userid",
            "pinyin_userid", "initials", "check_template", "render_template", "Allocator"]
 
@@ -176,6 +174,10 @@ def _not_read(chars: str) -> str:
 def _read(chars: str) -> tuple[tuple[str, ...], str]:
     """pypinyin's reading of a run of characters that are neither Latin letters nor digits: its syllables,
     and the characters it could not read."""
+    # Imported here: its dictionaries take a fifth to half a second to load, which every `bulkdir` command
+    # would pay, while only making userids from names reads them.
+    from pypinyin import Style, lazy_pinyin
+
     syllables, unread = [], []
     for syllable in lazy_pinyin(chars, style=Style.NORMAL, errors=_not_read, v_to_u=False):
         if syllable.startswith(_NOT_READ):
