@@ -32,7 +32,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Literal, NamedTuple
+from typing import Any, Callable, Collection, Iterator, Literal, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -41,6 +41,7 @@ from bulkdir.config import SETTINGS_SOURCES, Settings, missing_setting_message, 
 from bulkdir.errors import ConfigError, QuotaBlockedError, Text, WeComError, WeComNetworkError
 from bulkdir.wecom import codes
 from bulkdir.wecom.ratelimit import HOUR, RateLimiter
+from bulkdir.wecom.streamed import load_object
 from bulkdir.wecom.tokens import TokenCache
 
 log = logging.getLogger("bulkdir.wecom")
@@ -58,6 +59,10 @@ class _NoAnswer(NamedTuple):
     reason: str
     retry: bool  # timeouts, dropped connections, HTTP 5xx and 429 pass; another HTTP 4xx means a wrong URL
 
+
+# An answer read as it arrives: the name of its long list, and what to do with each element.
+Streamed = tuple[str, Callable[[dict], Any]]
+_STREAM_CHUNK = 1 << 20
 
 _SECRET_IN_URL = re.compile(r"(corpsecret|access_token|key)=[^&\s\"']*")  # key: a group robot's webhook key
 
@@ -193,11 +198,20 @@ class WeComClient:
         params = {"department_id": department_id, "fetch_child": int(fetch_child)}
         return self._get("user/simplelist", params, secret=secret).get("userlist", [])
 
-    def user_list(self, department_id: int, fetch_child: bool = False, *,
-                  secret: Secret | None = None) -> list[dict]:
-        """Every field of the members of a department (and its subtree)."""
+    def user_list(self, department_id: int, fetch_child: bool = False, *, secret: Secret | None = None,
+                  without: Collection[str] = ()) -> list[dict]:
+        """Every field of the members of a department (and its subtree), but the fields named in `without`.
+
+        The answer is read as it arrives, each member trimmed as it is read: the list of a whole corp
+        of 100,000 is never held as one text (see streamed.py)."""
         params = {"department_id": department_id, "fetch_child": int(fetch_child)}
-        return self._get("user/list", params, secret=secret).get("userlist", [])
+
+        def trimmed(member: dict) -> dict:
+            # a new dict rather than pop(): a dict keeps the size it had, so popping would save nothing
+            return {name: value for name, value in member.items() if name not in without} if without else member
+
+        answer = self._call("GET", "user/list", params=params, secret=secret, streamed=("userlist", trimmed))
+        return answer.get("userlist", [])
 
     def user_list_id(self, limit: int = 10000) -> Iterator[dict]:
         """Every (userid, department) row of the corp, page after page (contacts-sync secret only).
@@ -300,11 +314,13 @@ class WeComClient:
         return cache
 
     def _call(self, method: str, api: str, *, params: dict | None = None, body: dict | None = None,
-              secret: Secret | None = None, daily_block: bool = False, files: dict | None = None) -> dict:
+              secret: Secret | None = None, daily_block: bool = False, files: dict | None = None,
+              streamed: Streamed | None = None) -> dict:
         """One API call with the token, retries and limits described in the module docstring.
 
         `daily_block`: a 45009 of this API is the platform's day-long block of lookups that found nobody
-        (wecom-api.md A8), not the minute's rate limit: raised at once, never waited out."""
+        (wecom-api.md A8), not the minute's rate limit: raised at once, never waited out. `streamed`: the
+        answer's long list and what to do with each element as it is read (streamed.load_object)."""
         may_switch = secret is None  # a caller that names the secret gets that secret's answer
         chosen: Secret = secret or ("app" if self.details_via_app and api in DETAIL_READS else "sync")
         limiter = self.limits.for_api(api)
@@ -357,14 +373,14 @@ class WeComClient:
                 return "wait"  # the limiter holds every thread until the block ends
             return None
 
-        answer = self._exchange(method, api, params_now, body, not_the_calls_fault, files=files)
+        answer = self._exchange(method, api, params_now, body, not_the_calls_fault, files=files, streamed=streamed)
         limiter.got_through()
         return answer
 
     def _exchange(self, method: str, api: str, params_now: Callable[[], dict], body: dict | None,
                   judge: Callable[[int, float], str | None] | None = None,
                   refused: Callable[[int, str, int, bool], WeComError] | None = None,
-                  files: dict | None = None) -> dict:
+                  files: dict | None = None, streamed: Streamed | None = None) -> dict:
         """The one retry loop of every call, gettoken's included: an answer with errcode 0, or WeComError.
 
         No answer (timeout, dropped connection, HTTP 5xx or 429) and busy errcodes are retried with
@@ -376,7 +392,7 @@ class WeComClient:
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._send(method, api, params_now(), body, files)
+            outcome = self._send(method, api, params_now(), body, files, streamed)
             if isinstance(outcome, _NoAnswer):
                 answer_lost = answer_lost or outcome.retry
                 if not outcome.retry or attempt >= self.max_attempts:
@@ -402,8 +418,8 @@ class WeComClient:
                 raise refused(errcode, errmsg, attempt, answer_lost)
             raise WeComError(errcode, errmsg, api, attempts=attempt, answer_lost=answer_lost)
 
-    def _send(self, method: str, api: str, params: dict, body: dict | None,
-              files: dict | None = None) -> tuple[dict, float] | _NoAnswer:
+    def _send(self, method: str, api: str, params: dict, body: dict | None, files: dict | None = None,
+              streamed: Streamed | None = None) -> tuple[dict, float] | _NoAnswer:
         """The answer and when it came, or why there is none. `files`: a multipart upload instead of JSON."""
         url = f"{self.settings.base_url}/cgi-bin/{api}"
         with self._lock:
@@ -411,7 +427,7 @@ class WeComClient:
         failure: str | None = None
         try:
             response = self._session.request(method, url, params=params, json=body, files=files,
-                                             timeout=self.settings.timeout)
+                                             timeout=self.settings.timeout, stream=streamed is not None)
         except requests.Timeout:
             failure = f"timed out after {self.settings.timeout:g} s"
         except requests.ConnectionError:
@@ -425,9 +441,15 @@ class WeComClient:
             status = response.status_code
             return _NoAnswer(f"HTTP {status}", retry=status >= 500 or status == 429)
         try:
-            data = response.json()
+            if streamed is None:
+                data = response.json()
+            else:
+                with response:
+                    data = load_object(response.iter_content(_STREAM_CHUNK), *streamed)
         except ValueError:
             return _NoAnswer("an answer that is not JSON", retry=True)
+        except requests.RequestException:  # a streamed answer cut off while it was read
+            return _NoAnswer("connection dropped while the answer was read", retry=True)
         if not isinstance(data, dict):
             return _NoAnswer("an answer that is not a JSON object", retry=True)
         return data, answered_at
