@@ -417,6 +417,10 @@ class Journal:
 
     def mark_started(self, run_id: str, keys: list[str]) -> None:
         """Committed before the call is sent: after a crash, a `started` operation may have landed."""
+        if len(keys) == 1:  # one statement commits on its own: no BEGIN and COMMIT of a transaction
+            self._write("UPDATE operations SET state = 'started', updated_at = ? WHERE run_id = ? AND key = ?",
+                        (_now(), run_id, keys[0]))
+            return
         self._write_many("UPDATE operations SET state = 'started', updated_at = ? WHERE run_id = ? AND key = ?",
                          [(_now(), run_id, key) for key in keys])
 
