@@ -49,9 +49,10 @@ class CorpLock:
     ...     lock.note_run("20261202-061500-3fa2")
     """
 
-    def __init__(self, corp_id: str, command: str, folder: str | Path | None = None):
+    def __init__(self, corp_id: str, command: str, folder: str | Path | None = None, *, has_wait: bool = True):
         self.corp_id = corp_id
         self.command = command
+        self.has_wait = has_wait  # whether the refusal may advise --wait: the web page has no such option
         folder = Path(folder) if folder is not None else locks_folder()
         self.path = folder / f"{_file_stem(corp_id)}.lock"
         self.info_path = folder / f"{_file_stem(corp_id)}.json"
@@ -128,6 +129,11 @@ class CorpLock:
         if holder.get("started_at"):
             who.append(f"started {holder['started_at']}")
         named = ", ".join(who) or "another bulkdir process"
+        if not self.has_wait:
+            return RunLockedError(
+                f"corp {self.corp_id} is being changed by another run ({named}): nothing was done. Try again "
+                "when it has finished.",
+                f"企业 {self.corp_id} 正被另一个运行修改（{named}），本次未做任何操作。请待其结束后重试。")
         waited = f"after waiting {wait:g} s" if wait else "and --wait is 0"
         return RunLockedError(
             f"corp {self.corp_id} is being changed by another run ({named}) {waited}: nothing was done. Try "

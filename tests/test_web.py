@@ -678,6 +678,7 @@ def test_a_run_is_refused_while_another_process_changes_the_corp(page: Page, tmp
         held.note_run("20261202-010203-abcd")
         refused = page.post(f"{url}/run", data={"reviewed": reviewed}, follow_redirects=False)
     assert refused.status_code == 409 and "20261202-010203-abcd" in refused.text and "bulkdir import" in refused.text
+    assert "--wait" not in refused.text  # a command-line option: the page has none to offer
     assert page.workspace.runs == {}
     run_url = page.run(url)  # once it has finished, the page's run goes
     assert attribute(page.get(run_url).text, "run-state", "data-state") == "finished"

@@ -261,7 +261,7 @@ class Workspace:
                     "请等待其结束，或将其停止")
             # a run of another process (the command line, a scheduled sync) is refused here, before the page
             # shows a run; the run's thread takes the lock for real (a run that starts in between fails there)
-            CorpLock(self.corp_id, "serve").acquire(0).release()
+            CorpLock(self.corp_id, "serve", has_wait=False).acquire(0).release()
             run = Run(secrets.token_hex(8), sheet, choice)
             self.runs[run.id] = run
         run.thread = threading.Thread(target=self._run, args=(run, reviewed), name=f"bulkdir-run-{run.id}",
@@ -271,7 +271,7 @@ class Workspace:
 
     def _run(self, run: Run, reviewed: dict[str, int]) -> None:
         try:
-            with CorpLock(self.corp_id, "import").acquire(0) as lock:
+            with CorpLock(self.corp_id, "import", has_wait=False).acquire(0) as lock:
                 run.lock = lock
                 options = self.options(run.sheet, run.choice, progress=run.progress, stop=run.stop)
                 with _as_uploaded(run.sheet):
