@@ -248,11 +248,21 @@ def _remember(job: SyncJob, source: Path, source_hash: str, run_id: str) -> None
         temporary.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
 
 
+def _results_path(job: SyncJob) -> Path:
+    """`NAME-YYYYMMDD-HHMMSS.result.xlsx` in the results folder; a second run in the same second gets `-2`
+    and so on, so that it never replaces the results of the run before it."""
+    stem = f"{job.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path, number = job.results_folder / f"{stem}.result.xlsx", 2
+    while path.exists() or path.with_name(f"{path.stem}.errors.xlsx").exists():
+        path, number = job.results_folder / f"{stem}-{number}.result.xlsx", number + 1
+    return path
+
+
 def prune_results(job: SyncJob, now: float | None = None) -> int:
     """Remove results older than `keep_days`; how many files."""
     cutoff = (now or time.time()) - job.keep_days * 86400
     removed = 0
-    own = re.compile(rf"{re.escape(job.name)}-\d{{8}}-\d{{6}}\.result(\.errors)?\.xlsx\Z")  # what runs wrote
+    own = re.compile(rf"{re.escape(job.name)}-\d{{8}}-\d{{6}}(-\d+)?\.result(\.errors)?\.xlsx\Z")  # what runs wrote
     for path in job.results_folder.glob(f"{job.name}-*"):
         if path.is_file() and own.match(path.name) and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
@@ -303,13 +313,13 @@ def run_sync(job: SyncJob, client: Any, *, dry_run: bool = False, force: bool = 
         delete = DeleteOptions(delete_missing=job.missing != "keep", scope=job.scope,
                                allow_mass_delete=job.allow_mass_delete and allow_mass_delete,
                                disable_instead=job.missing == "disable")
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         options = ImportOptions(delete=delete, sheet=job.sheet, encoding=job.encoding, mapping=job_mapping(job),
                                 maker=UseridMaker.from_options(job.make_userid, job.userid_from),
                                 workers=client.settings.workers, journal=journal, lang=lang, progress=progress,
-                                report=folder / f"{job.name}-{stamp}.result.xlsx", via=job.via)
+                                via=job.via)
         with CorpLock(client.settings.corp_id or "", "sync").acquire(wait) as lock:
             _fresh(job, source, source_hash, force)  # again: a run that held the lock may have just done it
+            options.report = _results_path(job)  # under the lock: no other run of this sync picks the same name
             try:
                 prepared = prepare_import(source, client, options)
             except RefusedError as error:  # the platform's rule of the brake

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -257,3 +258,22 @@ def test_a_sync_table_from_another_config_file(emulator: Any, place: Path) -> No
     assert len(members_of(emulator.state())) == 2  # the source is read relative to the config file
     missing = run_cli(emulator, "sync", "weekly", "--config", str(place / "nope.toml"))
     assert missing.exit_code == 2 and "nope.toml" in missing.output
+
+
+def test_runs_in_the_same_second_keep_each_others_results(emulator: Any, place: Path) -> None:
+    from bulkdir.sync import _results_path, load_job, prune_results
+
+    config(place, "keep_days = 1")
+    job = load_job("nightly", place / "bulkdir.toml")
+    job.results_folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for _ in range(3):  # faster than the clock ticks: the same second's name is taken
+        path = _results_path(job)
+        path.write_bytes(b"results")
+        names.append(path.name)
+    assert len(set(names)) == 3
+    assert any(re.fullmatch(r"nightly-\d{8}-\d{6}-2\.result\.xlsx", name) for name in names) or \
+        len({name[:23] for name in names}) == 3  # only if every call fell in a second of its own
+    for name in names:  # all of them are this sync's own results, which pruning removes once old
+        os.utime(job.results_folder / name, (time.time() - 3 * 86400,) * 2)
+    assert prune_results(job) == 3
