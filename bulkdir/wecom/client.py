@@ -439,6 +439,7 @@ class WeComClient:
         answered_at = time.monotonic()
         if response.status_code != 200:
             status = response.status_code
+            response.close()  # a streamed answer's connection is let go here, its body unread
             return _NoAnswer(f"HTTP {status}", retry=status >= 500 or status == 429)
         try:
             if streamed is None:
