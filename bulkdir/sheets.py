@@ -832,7 +832,10 @@ def _open_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
         csv.field_size_limit(max(limit, 1 << 30))  # a 1 MB cell is legal
         try:
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            rows = [[_unguard(c) if c[:1] == "'" else c for c in row] for row in reader]
+            if "'" in text:
+                rows = [[_unguard(c) if c[:1] == "'" else c for c in row] for row in reader]
+            else:  # no quote for _unguard to take off: the rows as parsed, without a second pass over the cells
+                rows = list(reader)
         except csv.Error as error:
             raise SheetError(f"{path.name} is not a readable CSV file ({error})",
                              f"{path.name} 不是可读取的 CSV 文件（{error}）", slug="not-a-spreadsheet") from None
