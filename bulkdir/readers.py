@@ -7,6 +7,7 @@ go on: a bad row is data, never an exception.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Callable, Collection, Iterable
 
@@ -15,6 +16,8 @@ from bulkdir.fields import DEPARTMENT_LABELS, MAX_DEPARTMENTS, MAX_DEPTH, MEMBER
 from bulkdir.mapping import EXTATTR, IGNORE, ColumnMapping, Mapping, custom_field_column, named_custom_field, suggest
 from bulkdir.parsers import (
     _DIGITS,
+    AS_IS,
+    AS_ONE,
     CLEAR_MARKERS,
     DEFAULT_ROOT_NAME,
     CellProblem,
@@ -142,6 +145,7 @@ class HeaderMap:
 
 
 _TO_VALUES, _TO_DEPARTMENTS, _TO_MAIN = 0, 1, 2
+_MAYBE_EXAMPLE = re.compile(r"[）)]\s*(?:\n|\Z)")  # a name (of names joined by line ends) ending as "（示例）" does
 _MISSING = object()
 _MEMO_LIMIT = 10_000
 _REPEATING = {"gender", "position", "is_leader_in_dept", "order", "enable", "disabled", "to_invite",
@@ -215,6 +219,10 @@ class MemberReader:
         problems = self.problems
         width = len(self.columns.headers)
         name_index = self._name_index
+        if min(map(len, rows), default=width) >= width and not (
+                name_index is not None and _MAYBE_EXAMPLE.search("\n".join([cells[name_index] for cells in rows]))):
+            # No short row to pad and no name that may be an example's: every row is kept as it is.
+            return self._read_kept(rows, list(map(Member, numbers)))
         kept: list[list[str]] = []
         members: list[Member] = []
         for cells, number in zip(rows, numbers):
@@ -228,36 +236,34 @@ class MemberReader:
                     continue
             kept.append(cells)
             members.append(Member(number))
+        return self._read_kept(kept, members)
+
+    def _read_kept(self, kept: list[list[str]], members: list[Member]) -> list[Member]:
+        """Fill `members` from `kept`, their rows (each at least as wide as the header), column by column."""
         bad: dict[int, set[str]] = {}
         for index, column, header, convert, target, memo in self._plan:
             field_name = column.field
-            if memo is None:
-                self._read_plain_column(kept, members, index, column, header, convert, bad)
+            texts = [cells[index] for cells in kept]
+            if target == _TO_VALUES and _read_as_is(members, texts, field_name, convert):
                 continue
-            for cells, member in zip(kept, members):
-                text = cells[index]
+            if memo is None:
+                self._read_plain_column(texts, members, column, header, convert, bad)
+                continue
+            # Each distinct text read once, then looked up for every row that holds it.
+            outcomes = {text: _outcome(text, convert, memo) for text in set(texts) if text}
+            for text, member in zip(texts, members):
                 if not text:
                     continue
-                text = text.strip()
-                if not text:
+                value = outcomes[text]
+                if value is _BLANK:
                     continue
-                if text[0] in "（(<" and text in CLEAR_MARKERS:
-                    self._clear(member, column, header, text, bad)
-                    continue
-                value = memo.get(text, _MISSING)
-                if value is _MISSING:
-                    try:
-                        value = convert(text)
-                    except CellProblem as error:
-                        value = error
-                    if len(memo) < _MEMO_LIMIT:
-                        memo[text] = value
-                if value.__class__ is list and target == _TO_VALUES:
-                    value = value.copy()  # each member gets its own list
-                if value.__class__ is CellProblem:
-                    self._bad_cell(member, column, header, text, value, bad)
+                if value.__class__ is _Odd:
+                    if value.error is None:
+                        self._clear(member, column, header, value.text, bad)
+                    else:
+                        self._bad_cell(member, column, header, value.text, value.error, bad)
                 elif target == _TO_VALUES:
-                    member.values[field_name] = value
+                    member.values[field_name] = value.copy() if value.__class__ is list else value  # a list each
                 elif target == _TO_DEPARTMENTS:
                     member.departments += value
                 else:
@@ -268,12 +274,11 @@ class MemberReader:
             check(member, bad.get(member.row, no_bad))
         return members
 
-    def _read_plain_column(self, kept: list[list[str]], members: list[Member], index: int, column: Column,
+    def _read_plain_column(self, texts: list[str], members: list[Member], column: Column,
                            header: str, convert: Callable[[str], Any], bad: dict[int, set[str]]) -> None:
         # The common case kept tight: a column of mostly distinct values (userid, name, mobile, ...).
         field_name = column.field
-        for cells, member in zip(kept, members):
-            text = cells[index]
+        for text, member in zip(texts, members):
             if not text:
                 continue
             text = text.strip()
@@ -358,6 +363,50 @@ class MemberReader:
                                              column=header_of("main_department"), value=str(shown)))
         if main is None and departments:
             member.main_department = departments[0]
+
+
+_BLANK = object()
+
+
+class _Odd:
+    """The outcome of a cell that is a clear marker (`error` None) or a bad value; `text` is it stripped."""
+
+    __slots__ = ("text", "error")
+
+    def __init__(self, text: str, error: CellProblem | None):
+        self.text, self.error = text, error
+
+
+def _outcome(text: str, convert: Callable[[str], Any], memo: dict[str, Any]) -> Any:
+    """What a cell's text gives: _BLANK, an _Odd, or its value (remembered in `memo`, up to _MEMO_LIMIT)."""
+    text = text.strip()
+    if not text:
+        return _BLANK
+    if text[0] in "（(<" and text in CLEAR_MARKERS:
+        return _Odd(text, None)
+    value = memo.get(text, _MISSING)
+    if value is _MISSING:
+        try:
+            value = convert(text)
+        except CellProblem as error:
+            value = error
+        if len(memo) < _MEMO_LIMIT:
+            memo[text] = value
+    return _Odd(text, value) if value.__class__ is CellProblem else value
+
+
+def _read_as_is(members: list[Member], texts: list[str], field_name: str, convert: Callable[[str], Any]) -> bool:
+    """Whether `convert` would give back every non-blank text of a column as it is (or as a list of just
+    it), as parsers.AS_IS (AS_ONE) tells; if so, they are the members' values, with no parser called."""
+    as_is, one = AS_IS.get(convert), False
+    if as_is is None:
+        as_is, one = AS_ONE.get(convert), True
+    if as_is is None or not all(map(as_is.fullmatch, filter(None, texts))):
+        return False
+    for member, text in zip(members, texts):
+        if text:
+            member.values[field_name] = [text] if one else text
+    return True
 
 
 class DepartmentReader:
