@@ -31,6 +31,9 @@ def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem
         column = header_of(name)
         if column is None:
             continue
+        values = [v for v in (member.values.get(name) for member in members) if v is not None]
+        if len(set(map(key, values))) == len(values):
+            continue  # every value once, as on most sheets: no row to name
         first: dict[str, int] = {}
         for member in members:
             value = member.values.get(name)

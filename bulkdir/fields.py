@@ -46,6 +46,8 @@ def mobile_key(mobile: str) -> str:
     >>> mobile_key("+86 138-0013-8000"), mobile_key("+852 1234 5678")
     ('13800138000', '+85212345678')
     """
+    if mobile.__class__ is str and mobile.isdigit():
+        return mobile  # the common case, nothing to take off
     digits = str(mobile).strip().replace(" ", "").replace("-", "")
     return digits[3:] if digits.startswith("+86") else digits
 
