@@ -9,15 +9,14 @@ the original rows.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterator, Literal, Union
+from typing import Any, Callable, Collection, Literal, Union
 
 from bulkdir.checks import check_departments_sheet, check_duplicates, check_leaders, check_member_departments
+from bulkdir.collector import collector_paused
 from bulkdir.errors import SheetError, Text
 from bulkdir.mapping import EXTATTR, IGNORE, Mapping
 from bulkdir.matching import UseridMaker
@@ -166,28 +165,9 @@ def validate_file(path: Source, sheet: str | None = None, encoding: str | None =
     >>> [m.values["userid"] for m in result.members][:2]                                       # doctest: +SKIP
     ['zhangsan', 'lisi']
     """
-    with _gc_paused():
+    with collector_paused():
         return _validate(open_source(path, encoding), sheet, known_userids, root_name,
                          mapping or Mapping(), custom_fields, maker)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Reading builds millions of small acyclic objects; the cyclic collector's passes over them
-    # cost about a quarter of the time on 100,000 rows and free nothing. Reference counting still does.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # What reading made (and the caller keeps) goes straight to the oldest generation, as a freeze
-        # and an unfreeze do without looking at it: else the first collection once enabled walks all of it,
-        # a fifth of a second on 100,000 rows. Not when the caller has frozen objects (before a fork) itself.
-        if was_enabled and not gc.get_freeze_count():
-            gc.freeze()
-            gc.unfreeze()
-        if was_enabled:
-            gc.enable()
 
 
 class KnownHeaders(frozenset[str]):

@@ -41,7 +41,7 @@ from bulkdir.config import SETTINGS_SOURCES, Settings, missing_setting_message, 
 from bulkdir.errors import ConfigError, QuotaBlockedError, Text, WeComError, WeComNetworkError
 from bulkdir.wecom import codes
 from bulkdir.wecom.ratelimit import HOUR, RateLimiter
-from bulkdir.wecom.streamed import load_object
+from bulkdir.wecom.streamed import SharedKeys, load_object
 from bulkdir.wecom.tokens import TokenCache
 
 log = logging.getLogger("bulkdir.wecom")
@@ -206,9 +206,18 @@ class WeComClient:
         of 100,000 is never held as one text (see streamed.py)."""
         params = {"department_id": department_id, "fetch_child": int(fetch_child)}
 
+        members, nested = SharedKeys(without), SharedKeys()
+
+        def shared(value: Any) -> Any:  # custom fields: lists of objects of objects
+            if isinstance(value, dict):
+                return {key: shared(item) for key, item in nested(value).items()}
+            return [shared(item) for item in value] if isinstance(value, list) else value
+
         def trimmed(member: dict) -> dict:
-            # a new dict rather than pop(): a dict keeps the size it had, so popping would save nothing
-            return {name: value for name, value in member.items() if name not in without} if without else member
+            member = members(member)  # a new dict: one that lost keys to pop() would keep its size
+            if member.get("extattr"):
+                member["extattr"] = shared(member["extattr"])
+            return member
 
         answer = self._call("GET", "user/list", params=params, secret=secret, streamed=("userlist", trimmed))
         return answer.get("userlist", [])

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Literal
 
+from bulkdir.collector import collector_paused
 from bulkdir.errors import IncompleteSnapshotError, WeComError
 from bulkdir.wecom import codes
 from bulkdir.wecom.client import WeComClient
@@ -206,6 +207,11 @@ def fetch_directory(client: WeComClient, *, progress: Progress | None = None) ->
     >>> directory.mode, directory.missing, directory.strategy
     ('detail', [], 'one user/list of the whole tree (fetch_child), checked against user/list_id')
     """
+    with collector_paused():
+        return _fetch(client, progress)
+
+
+def _fetch(client: WeComClient, progress: Progress | None) -> Directory:
     try:
         raw_departments = client.department_list()
     except WeComError as error:

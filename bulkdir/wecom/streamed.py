@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import operator
 import re
 from typing import Any, Callable, Iterable, Iterator
 
@@ -27,11 +28,7 @@ class _Text:
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        # json.loads keeps one string per key for the whole text; parsing element by element would make
-        # each member's keys strings of their own (about 1 KB a member), so they are shared here
-        keys: dict[str, str] = {}
-        self._decoder = json.JSONDecoder(
-            object_pairs_hook=lambda pairs: {keys.setdefault(key, key): value for key, value in pairs})
+        self._decoder = json.JSONDecoder()
         # utf-8-sig: a byte-order mark is taken off, as requests' own json() does
         self._bytes_decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.text = ""
@@ -84,6 +81,38 @@ class _Text:
                 continue  # a number or a literal may go on in the next chunk
             self.position = end
             return value
+
+
+class SharedKeys:
+    """Objects made again with one string per key for all of them, as one `json.loads` of the whole text
+    would have them, but the keys in `without`. Parsed element by element, each member's keys would be
+    strings of their own (about 1 KB a member). Done in C for each layout of keys met before (a corp's
+    members have a handful); past `_LAYOUTS` layouts the keys are left as they came.
+
+    >>> share = SharedKeys(without=["qr_code"])
+    >>> one, two = share({"userid": "a", "qr_code": "x"}), share({"userid": "b", "qr_code": "y"})
+    >>> one, two, [k for k in one][0] is [k for k in two][0]
+    ({'userid': 'a'}, {'userid': 'b'}, True)
+    """
+
+    _LAYOUTS = 1000
+
+    def __init__(self, without: Iterable[str] = ()) -> None:
+        self._without = frozenset(without)
+        self._layouts: dict[tuple[str, ...], tuple[tuple[str, ...], Callable[[list], Any]]] = {}
+
+    def __call__(self, value: dict) -> dict:
+        layout = tuple(value)
+        known = self._layouts.get(layout)
+        if known is None:
+            if len(self._layouts) >= self._LAYOUTS:
+                return {key: item for key, item in value.items() if key not in self._without}
+            places = [place for place, key in enumerate(layout) if key not in self._without]
+            pick: Callable[[list], Any] = operator.itemgetter(*places) if len(places) > 1 else (
+                lambda items: tuple(items[place] for place in places))
+            known = self._layouts[layout] = (tuple(layout[place] for place in places), pick)
+        keys, pick = known
+        return dict(zip(keys, pick(list(value.values()))))
 
 
 def load_object(chunks: Iterable[bytes], list_key: str, each: Callable[[dict], Any]) -> dict:
