@@ -55,11 +55,13 @@ def test_the_snapshot_reads_every_member_streamed_without_the_fields_nobody_uses
     from bulkdir.wecom.client import WeComClient
     from bulkdir.wecom.directory import UNUSED_FIELDS, fetch_directory
 
+    emulator.faults(custom_fields=["工号", "入职日期"])
     settings = Settings(corp_id=emulator.corp_id, secret=emulator.secret, base_url=emulator.url, rate=600_000)
     with WeComClient(settings) as client:
         for n in range(30):
+            attrs = [{"type": 0, "name": "工号", "text": {"value": f"E{n:03d}"}}] if n % 2 else []
             client.user_create({"userid": f"Member{n}", "name": f"成员{n}", "mobile": f"139{n:08d}",
-                                "department": [1], "position": "=工程师"})
+                                "department": [1], "position": "=工程师", "extattr": {"attrs": attrs}})
         whole = client.user_list(1, fetch_child=True)
         directory = fetch_directory(client)
     assert set(UNUSED_FIELDS) & set(whole[0]) == {"avatar", "thumb_avatar", "qr_code", "open_userid",
@@ -69,6 +71,12 @@ def test_the_snapshot_reads_every_member_streamed_without_the_fields_nobody_uses
     for member in whole:  # ... the snapshot keeps every other field as it came
         kept = members[member["userid"].lower()]
         assert kept == {k: v for k, v in member.items() if k not in UNUSED_FIELDS}
+    assert members["member1"]["extattr"]["attrs"][0]["text"] == {"value": "E001"}
+    # one string per key for every member, as json.loads of the whole answer would have them
+    first, second = members["member1"], members["member3"]
+    assert all(a is b for a, b in zip(first, second))
+    attrs = first["extattr"]["attrs"][0], second["extattr"]["attrs"][0]
+    assert all(a is b for a, b in zip(*attrs)) and all(a is b for a, b in zip(attrs[0]["text"], attrs[1]["text"]))
 
 
 class _CutOnce:
