@@ -1080,6 +1080,11 @@ def _write_book(book: Any, sheets: Sequence[OutSheet]) -> None:
                                  f"工作表 {sheet.name!r} 超过 {_EXCEL_DATA_ROWS:,} 行，Excel 放不下；请写成 CSV")
             marked = highlight.get(index, ())
             row = index + 1
+            if not marked and "\n" not in "".join(texts):  # nearly every row: no cell needs a format
+                for column, value in enumerate(texts):
+                    if value:
+                        write(row, column, value)
+                return
             for column, value in enumerate(texts):
                 if column in marked or "\n" in value:
                     write(row, column, value, cell_format(column in marked, "\n" in value))
