@@ -19,51 +19,13 @@ True
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
+
+from bulkdir.parsers import DEFAULT_ROOT_NAME  # validate()'s default (a light module)
 
 __version__ = "0.1.0"
-
-from bulkdir.connection import connect
-from bulkdir.errors import (
-    AlreadyAppliedError,
-    BulkdirError,
-    ConfigError,
-    ConflictError,
-    ExitStatus,
-    IncompleteSnapshotError,
-    MappingError,
-    PlanRefusedError,
-    RefusedError,
-    ReportInterruptedError,
-    RunLockedError,
-    SheetError,
-    Text,
-    UseridMakerError,
-    WeComError,
-    WeComNetworkError,
-)
-from bulkdir.exporting import ExportSummary, export_directory
-from bulkdir.importer import (
-    ImportOptions,
-    ImportPlan,
-    ImportResult,
-    prepare_apply,
-    prepare_delete,
-    prepare_import,
-    run_import,
-)
-from bulkdir.mapping import Mapping, load_mapping
-from bulkdir.matching import UseridMaker
-from bulkdir.parsers import DEFAULT_ROOT_NAME
-from bulkdir.plan import DeleteOptions, Plan
-from bulkdir.problems import Problem
-from bulkdir.runlock import CorpLock
-from bulkdir.schema import Department, Member
-from bulkdir.templates import write_template
-from bulkdir.validation import Source, ValidationResult, validate_file
-from bulkdir.wecom.client import WeComClient
-from bulkdir.wecom.directory import Directory, fetch_directory
 
 __all__ = [
     # functions
@@ -80,8 +42,87 @@ __all__ = [
     "WeComNetworkError", "MappingError", "UseridMakerError",
 ]
 
+# Each public name and the module it lives in, imported on first use (PEP 562): `import bulkdir` costs next
+# to nothing, and `bulkdir validate` does not load the HTTP client, the importer or pandas.
+_HOMES = {
+    "bulkdir.connection": ["connect"],
+    "bulkdir.errors": [
+        "AlreadyAppliedError", "BulkdirError", "ConfigError", "ConflictError", "ExitStatus",
+        "IncompleteSnapshotError", "MappingError", "PlanRefusedError", "RefusedError", "ReportInterruptedError",
+        "RunLockedError", "SheetError", "Text", "UseridMakerError", "WeComError", "WeComNetworkError",
+    ],
+    "bulkdir.exporting": ["ExportSummary", "export_directory"],
+    "bulkdir.importer": ["ImportOptions", "ImportPlan", "ImportResult", "prepare_apply", "prepare_delete",
+                         "prepare_import", "run_import"],
+    "bulkdir.mapping": ["Mapping", "load_mapping"],
+    "bulkdir.matching": ["UseridMaker"],
+    "bulkdir.plan": ["DeleteOptions", "Plan"],
+    "bulkdir.problems": ["Problem"],
+    "bulkdir.runlock": ["CorpLock"],
+    "bulkdir.schema": ["Department", "Member"],
+    "bulkdir.templates": ["write_template"],
+    "bulkdir.validation": ["Source", "ValidationResult", "validate_file"],
+    "bulkdir.wecom.client": ["WeComClient"],
+    "bulkdir.wecom.directory": ["Directory", "fetch_directory"],
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-MappingLike = Union[Mapping, str, Path, dict, None]
+if TYPE_CHECKING:  # the same names, for mypy and editors (tests/test_layout.py checks the two agree); those
+    # marked F401 are not in __all__, but bulkdir.X has always reached them
+    from bulkdir.connection import connect
+    from bulkdir.errors import (
+        AlreadyAppliedError,
+        BulkdirError,
+        ConfigError,
+        ConflictError,
+        ExitStatus,
+        IncompleteSnapshotError,
+        MappingError,
+        PlanRefusedError,
+        RefusedError,
+        ReportInterruptedError,
+        RunLockedError,
+        SheetError,
+        Text,
+        UseridMakerError,
+        WeComError,
+        WeComNetworkError,
+    )
+    from bulkdir.exporting import ExportSummary, export_directory  # noqa: F401
+    from bulkdir.importer import (
+        ImportOptions,
+        ImportPlan,
+        ImportResult,
+        prepare_apply,  # noqa: F401
+        prepare_delete,  # noqa: F401
+        prepare_import,  # noqa: F401
+        run_import,  # noqa: F401
+    )
+    from bulkdir.mapping import Mapping, load_mapping  # noqa: F401
+    from bulkdir.matching import UseridMaker
+    from bulkdir.plan import DeleteOptions, Plan
+    from bulkdir.problems import Problem
+    from bulkdir.runlock import CorpLock  # noqa: F401
+    from bulkdir.schema import Department, Member
+    from bulkdir.templates import write_template
+    from bulkdir.validation import Source, ValidationResult, validate_file  # noqa: F401
+    from bulkdir.wecom.client import WeComClient
+    from bulkdir.wecom.directory import Directory, fetch_directory
+
+
+def __getattr__(name: str) -> Any:
+    """`bulkdir.X` of a name above: its module imported now, the name kept here for next time."""
+    if name not in _HOME_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(_HOME_OF[name]), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME_OF})
+
+
+MappingLike = Union["Mapping", str, Path, dict, None]
 """A column mapping as the library takes it: a Mapping, a mapping's name or TOML file, or {column: field}."""
 
 
@@ -104,9 +145,11 @@ def validate(source: Source, *, sheet: str | None = None, encoding: str | None =
     >>> result.valid, result.rows, [(p.row, p.field, p.type) for p in result.problems]
     (False, 2, [(3, 'mobile', 'invalid-mobile')])
     """
+    from bulkdir.matching import UseridMaker
+    from bulkdir.validation import validate_file
+
     return validate_file(source, sheet=sheet, encoding=encoding, known_userids=known_userids, root_name=root_name,
                          mapping=as_mapping(mapping), maker=UseridMaker.from_options(make_userid, userid_from))
-
 
 
 def as_mapping(mapping: MappingLike) -> Mapping:
@@ -115,6 +158,8 @@ def as_mapping(mapping: MappingLike) -> Mapping:
     >>> as_mapping({"工号": "userid", "入职日期": "extattr:入职日期"}).target_of("入职日期")
     'extattr:入职日期'
     """
+    from bulkdir.mapping import Mapping, load_mapping
+
     if mapping is None:
         return Mapping()
     if isinstance(mapping, Mapping):
@@ -168,6 +213,10 @@ def plan_import(source: Source, client: WeComClient, *, delete_missing: bool = F
     Departments: 10 to create, 0 to update, 0 unchanged, 0 to delete
     ...
     """
+    from bulkdir.importer import ImportOptions, prepare_import
+    from bulkdir.matching import UseridMaker
+    from bulkdir.plan import DeleteOptions
+
     options = ImportOptions(
         delete=DeleteOptions(delete_missing, scope, allow_mass_delete, disable_instead, prune_departments),
         strict=strict, sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
@@ -182,6 +231,9 @@ def plan_delete(source: str | Path, client: WeComClient, *, allow_mass_delete: b
                 workers: int | None = None, progress: Any = None, mapping: MappingLike = None) -> ImportPlan:
     """Plan `bulkdir delete`: the members a sheet names (by userid, or by mobile or email with the name
     agreeing), deleted (or disabled), behind the brake; rows that match nobody are skipped with the reason."""
+    from bulkdir.importer import ImportOptions, prepare_delete
+    from bulkdir.plan import DeleteOptions
+
     options = ImportOptions(delete=DeleteOptions(False, "sheet", allow_mass_delete, disable_instead, False),
                             sheet=sheet, encoding=encoding, report=report, journal=journal, lang=lang,
                             workers=workers or client.settings.workers, progress=progress,
@@ -202,6 +254,11 @@ def apply(plan: ImportPlan | str | Path, client: WeComClient | None = None, *, w
     >>> result.counts["created"], result.exit_status              # doctest: +SKIP
     (40, <ExitStatus.OK: 0>)
     """
+    from bulkdir.errors import ConfigError
+    from bulkdir.importer import ImportOptions, ImportPlan, prepare_apply, run_import
+    from bulkdir.plan import DeleteOptions
+    from bulkdir.runlock import CorpLock
+
     if not isinstance(plan, ImportPlan):
         if client is None:
             raise ConfigError("apply() of a saved plan needs the client to run it with",
@@ -226,5 +283,7 @@ def export(client: WeComClient | Directory, path: str | Path | None = None, *, f
     ...     export(client, "directory.xlsx").members
     40
     """
+    from bulkdir.exporting import export_directory
+
     return export_directory(client, path, format=format, department=department, fields=fields, headers=headers,
                             progress=progress, force=force, mapping=as_mapping(mapping) or None)
