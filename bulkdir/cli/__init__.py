@@ -7,9 +7,10 @@
     template.py  export.py  serve.py (the web page)  sync.py (unattended runs)   one module per command
 
 Each command parses its options, calls one library function, renders the result and sets the exit code.
+A command's module is imported when the command is run (app.py's COMMANDS names it), so that a command loads
+only what it uses: a new command goes in that table.
 """
 
-from bulkdir.cli import doctor, emulator, export, imports, serve, sync, template, validate  # noqa: F401 (add commands)
 from bulkdir.cli.app import cli, main
 
 __all__ = ["cli", "main"]

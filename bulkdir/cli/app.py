@@ -3,6 +3,7 @@ bulkdir.errors.ExitStatus), in the language the command was given with `--lang`.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Any, Callable
@@ -14,9 +15,28 @@ from bulkdir.errors import BulkdirError, ExitStatus
 
 LANG_KEY = "bulkdir.lang"
 
+# Each command and the module of bulkdir.cli that defines it (with `@cli.command`), imported only when the
+# command is run or `--help` lists it: `bulkdir validate` does not pay for the imports of `serve` or `import`.
+COMMANDS = {
+    "apply": "imports", "delete": "imports", "doctor": "doctor", "emulator": "emulator", "export": "export",
+    "import": "imports", "runs": "imports", "sandbox": "doctor", "serve": "serve", "sync": "sync",
+    "template": "template", "validate": "validate",
+}
+
 
 class BulkdirGroup(click.Group):
-    """Turns errors into one line and an exit code; `--debug` adds the traceback."""
+    """Turns errors into one line and an exit code; `--debug` adds the traceback. Loads the commands of
+    COMMANDS on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # A name of no command loads them all, so that click's "Did you mean ...?" sees every one.
+            for module in [COMMANDS[cmd_name]] if cmd_name in COMMANDS else sorted(set(COMMANDS.values())):
+                importlib.import_module(f"bulkdir.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
