@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from bulkdir.config import SECRET_SETTINGS, Settings, resolve_settings
-from bulkdir.connection import connect
-from bulkdir.wecom.client import WeComClient
+
+if TYPE_CHECKING:
+    from bulkdir.wecom.client import WeComClient
 
 CONNECTION_FLAGS = ("corp_id", "secret", "app_secret", "base_url", "rate", "rate_per_hour", "max_wait", "workers",
                     "timeout", "agent_id")
@@ -56,6 +57,8 @@ class Connection:
         """
         if self._client is not None:
             return self._client
+        from bulkdir.connection import connect  # the HTTP client's imports, for the commands that call WeCom
+
         client = self._client = connect(self.settings(), sandbox=self.sandbox, rate=self.flags.get("rate"),
                                         **client_options)
         context = click.get_current_context(silent=True)
