@@ -18,6 +18,7 @@ So the same sheet imported twice finds, the second time, the members it created 
 
     >>> maker = UseridMaker.from_options("pinyin", None)
     >>> rows = [Member(2, {"name": "张伟", "mobile": "13900000001"}), Member(3, {"name": "张伟", "email": "zw@x.cn"})]
+    >>> from bulkdir.wecom.directory import Directory
     >>> outcome = identify(rows, Directory({}, {}), maker=maker)
     >>> outcome.found[2], rows[1].values["userid"]
     (Identified(userid='zhangwei', how='made', lookup=False), 'zhangwei2')
@@ -29,14 +30,15 @@ import math
 import re
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from bulkdir.errors import Text, UseridMakerError, WeComError
 from bulkdir.fields import MEMBER_LABELS, mobile_key
 from bulkdir.schema import Member
 from bulkdir.userids import Allocator, UseridError, check_template, pinyin_userid, render_template
-from bulkdir.wecom import codes
-from bulkdir.wecom.directory import Directory
+
+if TYPE_CHECKING:  # bulkdir.wecom loads the HTTP client, which validating a sheet does not need
+    from bulkdir.wecom.directory import Directory
 
 # how a row was identified -> the words of the plan and the report
 HOW_WORDS: dict[str, Text] = {
@@ -275,6 +277,7 @@ def lookup_budget(directory: Directory) -> int:
     """How many lookups may find nobody before the platform blocks the API: 20% of the corp's members, at
     least 1 (A8). bulkdir stops at that number, before the next failure would cross it.
 
+    >>> from bulkdir.wecom.directory import Directory
     >>> lookup_budget(Directory({}, {f"u{i}": {} for i in range(57)}))
     11
     """
@@ -287,6 +290,8 @@ def _look_up(pending: list[Member], directory: Directory, client: Any, outcome: 
     pass the budget: a lookup starts only while that API's failures so far plus its lookups in flight are
     below it. A row is new only when every field it has was looked up and found nobody; a row with a field
     left unlooked (the budget spent, or the platform's 45009) stays unmatched and is said to be."""
+    from bulkdir.wecom import codes
+
     whole = lookup_budget(directory)
     failures = dict.fromkeys(set(LOOKUP_APIS.values()), 0)
     budget = {api: max(0, whole - spent.get(api, 0)) for api in failures}
