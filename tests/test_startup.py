@@ -92,3 +92,18 @@ def test_the_lazy_table_and_the_type_checkers_imports_agree() -> None:
     defined_here = {name for name in bulkdir.__all__ if name not in bulkdir._HOME_OF}
     assert defined_here == {"validate", "read_members", "read_departments", "plan_import", "plan_delete", "apply",
                             "export"}
+
+
+def test_the_error_catalogue_alone_does_not_load_the_http_client() -> None:
+    import bulkdir.wecom as wecom
+
+    script = "import bulkdir.wecom.codes, json, sys; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert not {"requests", "urllib3", "bulkdir.wecom.client"} & set(json.loads(done.stdout))
+    import importlib
+
+    assert set(wecom.__all__) == set(wecom._HOME_OF)
+    assert all(getattr(wecom, name) is getattr(importlib.import_module(home), name)
+               for name, home in wecom._HOME_OF.items())
+    assert set(wecom.__all__) <= set(dir(wecom))
