@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -261,6 +261,9 @@ def _run_tasks(tasks: list[list[Operation]], client: WeComClient, recorder: _Rec
         if stop.is_set():
             for future in in_flight:
                 future.cancel()  # queued, never started
+        # Waited for here, not in the pool's shutdown: a second Ctrl-C while the last tasks run then leaves
+        # the with-block, whose shutdown still waits for the calls in flight (queued ones see `stop`).
+        wait(in_flight)
     if failures:
         raise failures[0]  # a bug in a task must not vanish silently
     return stop.is_set()

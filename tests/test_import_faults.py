@@ -190,3 +190,37 @@ def test_hidden_private_fields_are_not_compared_so_a_rerun_makes_no_write(start_
     assert code == 0 and summary["updated"] == 1 and summary["unchanged"] == 2
     assert writes(handle.stats())["user/update"] == after.get("user/update", 0) + 1
     assert members_of(handle.state())["m0000"]["position"] == "经理"
+
+
+def test_a_second_ctrl_c_after_the_last_task_was_queued_still_lets_the_calls_in_flight_finish(emulator) -> None:
+    """Ctrl-C twice while the last tasks of a group run (none left to queue): execute returns only once the
+    calls in flight have answered, each with its result, and no worker is left sending after it returned."""
+    import os
+    import signal
+    import time
+
+    client = client_for(emulator, workers=4)
+    client.gettoken()
+    emulator.faults(latency_ms=1500)
+    ops = [Operation(f"member:m{n}", "member_create", PHASE_MEMBERS, f"m{n}",
+                     {"userid": f"m{n}", "name": f"成员{n}", "mobile": f"1390000010{n}", "department": [1]})
+           for n in range(3)]  # fewer than the slots: all queued at once, the loop then only waits
+
+    def press_twice() -> None:
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_twice)
+    presser.start()
+    try:
+        execution = execute(ops, client)
+        still_sending = [t.name for t in threading.enumerate() if t.name.startswith("bulkdir_")]  # the pool's
+    finally:
+        presser.join()
+        emulator.faults(latency_ms=0)
+        client.close()
+    assert execution.interrupted
+    assert still_sending == []
+    assert {key: r.outcome for key, r in execution.results.items()} == {op.key: "created" for op in ops}
