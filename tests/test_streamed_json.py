@@ -40,6 +40,13 @@ def test_each_object_of_the_list_passes_through_each_and_a_byte_order_mark_is_ta
     assert trimmed == {"errcode": 0, "userlist": [{"userid": "张三"}, 7]}
 
 
+@pytest.mark.parametrize("data", [b'{"a": 1.5, "userlist": [2.25e-3, 7E+2, -0.5]}', b'{"userlist": [1e5], "b": 3.0}'])
+def test_a_chunk_cut_inside_a_number_after_its_point_or_exponent(data):
+    # "1." or "1e" at the end of a chunk parse as 1 on their own: the rest of the number is read first
+    for point in range(1, len(data)):
+        assert load_object(cut(data, [point]), "userlist", lambda member: member) == json.loads(data), point
+
+
 @pytest.mark.parametrize("data", [b"", b"{", b'{"userlist": [1, 2', b'{"a": 1} x', b'{"a" 1}', b"[1]",
                                   b'{"userlist": [1 2]}', b'{"a": tru', b'{"a": "\xff"}', b'{1: 2}'])
 def test_malformed_answers_raise_value_error(data):  # as json.loads does, and an answer that is not an object

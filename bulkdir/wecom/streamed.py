@@ -21,6 +21,12 @@ import re
 from typing import Any, Callable, Iterable, Iterator
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+# what may follow the part of a number cut off at the end of a chunk: "1." or "1e" is not yet the number
+_NUMBER_GOES_ON = re.compile(r"[.eE][-+]?\Z")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class _Text:
@@ -77,8 +83,9 @@ class _Text:
                 if self.more():  # cut off at the end of what has arrived: read on and try again
                     continue
                 raise
-            if end == len(self.text) and self.more():
-                continue  # a number or a literal may go on in the next chunk
+            if (end == len(self.text) or (_is_number(value) and _NUMBER_GOES_ON.match(self.text, end))) \
+                    and self.more():
+                continue  # a number or a literal may go on in the next chunk ("1." of "1.5" parses as 1)
             self.position = end
             return value
 
