@@ -939,8 +939,12 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     # mkstemp creates the file 0600 with a name no other writer picks; same folder, so the
-    # rename is atomic (a rename across file systems is a copy)
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".partial", dir=path.parent)
+    # rename is atomic (a rename across file systems is a copy). The prefix is cut by bytes, not characters:
+    # a name may have 255 bytes, and 200 Chinese characters are 600.
+    prefix = path.name[:200]
+    while len(os.fsencode(prefix)) > 200:
+        prefix = prefix[:-1]
+    descriptor, name = tempfile.mkstemp(prefix=f".{prefix}.", suffix=".partial", dir=path.parent)
     os.close(descriptor)
     temporary = Path(name)
     try:
@@ -1025,7 +1029,7 @@ def write_xlsx(path: str | Path, sheets: OutSheet | Sequence[OutSheet]) -> None:
     # Its row files go in a folder of their own beside the result (0700, the owner's only, not a shared
     # /tmp), removed however the write ends: XlsxWriter removes them only when the book is closed.
     with atomic_file(path) as temporary, \
-            tempfile.TemporaryDirectory(prefix=f".{temporary.name}.", dir=temporary.parent) as rows_folder:
+            tempfile.TemporaryDirectory(prefix=".bulkdir-rows.", dir=temporary.parent) as rows_folder:
         book = xlsxwriter.Workbook(str(temporary), {"constant_memory": True, "tmpdir": rows_folder})
         # not closed when writing fails: closing builds the file, and atomic_file throws it away anyway
         _write_book(book, [sheets] if isinstance(sheets, OutSheet) else list(sheets))

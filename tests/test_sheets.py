@@ -443,3 +443,16 @@ def test_write_xlsx_refuses_more_rows_than_excel_holds_and_leaves_no_file(folder
     with pytest.raises(SheetError, match="more than 2 rows"):
         write_xlsx(path, OutSheet("成员", ["帐号"], ([f"u{n}"] for n in range(3))))
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("writer", ["csv", "xlsx"])
+@pytest.mark.parametrize("stem_characters", [75, 82])  # a long Chinese name: 230 and 251 bytes, both legal
+def test_a_long_chinese_file_name_is_written(folder, writer, stem_characters):
+    path = folder / ("花" * stem_characters + f".{writer}")
+    assert len(os.fsencode(path.name)) <= 255
+    if writer == "csv":
+        write_csv(path, ["姓名"], [["张三"]])
+    else:
+        write_xlsx(path, OutSheet("成员", ["姓名"], [["张三"]]))
+    assert read_sheet(path).rows == [["姓名"], ["张三"]]
+    assert list(folder.iterdir()) == [path]  # no temporary file or folder left behind
