@@ -123,6 +123,10 @@ class _Recorder:
         if self.journal is not None and self.run_id is not None:
             self.journal.mark_started(self.run_id, keys)
 
+    def not_sent(self, key: str) -> None:
+        if self.journal is not None and self.run_id is not None:
+            self.journal.mark_not_sent(self.run_id, key)
+
     def record(self, result: OpResult) -> None:
         self.record_all([result])
 
@@ -314,11 +318,17 @@ def _run_task(task: list[Operation], client: WeComClient, recorder: _Recorder) -
             recorder.record(blocked)
             return
         recorder.started([op.key])
-        recorder.record(_run_one(op, client))
+        try:
+            result = _run_one(op, client)
+        except WaitCancelled as cancelled:
+            if cancelled.before_sending:  # stopped while waiting for its first slot: a rerun just sends it
+                recorder.not_sent(op.key)
+            raise
+        recorder.record(result)
     except QuotaBlockedError as error:
         recorder.quota_spent(error)
     except WaitCancelled:
-        pass  # stopped while waiting for its slot: never sent (a rerun reads it back and sends it)
+        pass  # stopped while waiting for a slot; unless never sent, a rerun reads it back first
 
 
 def _run_one(op: Operation, client: WeComClient) -> OpResult:
@@ -340,7 +350,11 @@ def _run_one(op: Operation, client: WeComClient) -> OpResult:
     except (QuotaBlockedError, WaitCancelled):
         raise  # not this operation's failure: the run stops, and sends it again when run again
     except Exception as error:  # noqa: BLE001 - every failure becomes a result
-        return _reconcile(op, client, error)
+        try:
+            return _reconcile(op, client, error)
+        except WaitCancelled as cancelled:  # stopped while reading back: the operation itself was sent
+            cancelled.before_sending = False
+            raise
 
 
 def _reconcile(op: Operation, client: WeComClient, error: Exception) -> OpResult:
@@ -369,6 +383,8 @@ def _member_read_back(op: Operation, client: WeComClient, failed: OpResult, conf
     userid = op.body["userid"]
     try:
         current = client.user_get(userid)
+    except WaitCancelled:
+        raise  # stopped: neither a success nor a failure, the journal's started mark says to read it back
     except Exception as error:  # noqa: BLE001
         refused = getattr(error, "errcode", None) == codes.DETAIL_READS_REFUSED
         if refused and op.kind == "member_create" and conflict_hint:
@@ -376,6 +392,8 @@ def _member_read_back(op: Operation, client: WeComClient, failed: OpResult, conf
             try:
                 client.user_update({k: v for k, v in op.body.items() if k not in ("to_invite",)})
                 return OpResult(op.key, op.outcome)
+            except WaitCancelled:
+                raise
             except Exception as update_error:  # noqa: BLE001
                 return OpResult(op.key, FAILED, getattr(update_error, "errcode", None), error_message(update_error))
         return failed
@@ -402,6 +420,8 @@ def _differing(op: Operation, current: dict[str, Any]) -> list[str]:
 def _department_read_back(op: Operation, client: WeComClient, failed: OpResult) -> OpResult:
     try:
         current = client.department_get(op.body["id"])
+    except WaitCancelled:
+        raise
     except Exception:  # noqa: BLE001
         return failed
     if all(same_value(name, want, current.get(name)) for name, want in op.body.items()):

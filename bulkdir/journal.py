@@ -424,6 +424,11 @@ class Journal:
         self._write_many("UPDATE operations SET state = 'started', updated_at = ? WHERE run_id = ? AND key = ?",
                          [(_now(), run_id, key) for key in keys])
 
+    def mark_not_sent(self, run_id: str, key: str) -> None:
+        """A started operation was stopped before its call went out: planned again, nothing to read back."""
+        self._write("UPDATE operations SET state = 'planned', updated_at = ? WHERE run_id = ? AND key = ? "
+                    "AND state = 'started'", (_now(), run_id, key))
+
     def mark_done(self, run_id: str, key: str, outcome: str, errcode: int | None = None,
                   message: str | None = None) -> None:
         """The answer came back (or the operation was skipped): record its outcome (a Text message keeps its

@@ -121,6 +121,30 @@ def test_sigkill_in_ids_only_mode_does_not_resend_finished_updates(start_emulato
     assert all(m["position"] == "高级工程师" for m in handle.state()["members"])
 
 
+def test_ctrl_c_while_workers_wait_for_their_slots_leaves_their_rows_planned_not_started(start_emulator,
+                                                                                          tmp_path: Path) -> None:
+    # At 60 calls a minute three of the four workers are always waiting for a slot when Ctrl-C comes: their
+    # calls never went out, so the journal must not say they may have landed (a resume would read them back).
+    handle = start_emulator()
+    sheet = write_sheet(tmp_path / "staff.csv", MEMBER_HEADER, member_rows(12, "研发中心"))
+    journal = tmp_path / "journal.sqlite3"
+    process = subprocess_import(handle, "import", str(sheet), "--yes", "--quiet", "--json", "--journal",
+                                str(journal), BULKDIR_WORKERS="4", BULKDIR_RATE="60")
+    wait_for(lambda: handle.stats()["ok"].get("user/create", 0) >= 2 or process.poll() is not None)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    created = handle.stats()["ok"]["user/create"]
+    assert json.loads(stdout.strip().splitlines()[-1])["created"] == created < 12
+    run = Journal(journal).runs()[0]
+    progress = Journal(journal).progress(run.id)
+    assert progress.get("started", 0) == 0 and progress.get("planned", 0) >= 12 - created - 1
+    code, again = run_json(handle, "import", str(sheet), "--yes", "--journal", str(journal))
+    assert code == 0 and again["created"] == 12
+    assert handle.stats()["calls"].get("user/get", 0) == 0  # nothing had to be read back
+    assert handle.stats()["calls"]["user/create"] == 12
+
+
 @pytest.mark.parametrize("workers", ["1", "4"])
 def test_ctrl_c_finishes_calls_in_flight_writes_the_report_and_exits_130(start_emulator, tmp_path: Path,
                                                                           workers: str) -> None:

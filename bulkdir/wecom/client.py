@@ -40,7 +40,7 @@ from requests.adapters import HTTPAdapter
 from bulkdir.config import SETTINGS_SOURCES, Settings, missing_setting_message, user_dirs
 from bulkdir.errors import ConfigError, QuotaBlockedError, Text, WeComError, WeComNetworkError
 from bulkdir.wecom import codes
-from bulkdir.wecom.ratelimit import HOUR, RateLimiter
+from bulkdir.wecom.ratelimit import HOUR, RateLimiter, WaitCancelled
 from bulkdir.wecom.streamed import SharedKeys, load_object
 from bulkdir.wecom.tokens import TokenCache
 
@@ -401,7 +401,14 @@ class WeComClient:
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._send(method, api, params_now(), body, files, streamed)
+            try:
+                params = params_now()
+            except WaitCancelled as cancelled:
+                # every attempt before was answered with a refusal that changed nothing (a token renewed, a
+                # 45009 waited out), or there was none
+                cancelled.before_sending = attempt == 1 and not answer_lost
+                raise
+            outcome = self._send(method, api, params, body, files, streamed)
             if isinstance(outcome, _NoAnswer):
                 answer_lost = answer_lost or outcome.retry
                 if not outcome.retry or attempt >= self.max_attempts:

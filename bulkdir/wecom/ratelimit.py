@@ -21,7 +21,11 @@ HOUR = 3600.0
 
 
 class WaitCancelled(Exception):
-    """The run stopped (Ctrl-C, Stop) while this thread waited for its slot: the call is not made."""
+    """The run stopped (Ctrl-C, Stop) while this thread waited for its slot: the call is not made.
+    `before_sending`: nothing of the operation went out before (the client sets it: not after an attempt
+    whose answer was lost, which may have landed)."""
+
+    before_sending = False
 
 
 class ApiLimiter:
