@@ -25,6 +25,7 @@ import csv
 import datetime as _dt
 import html
 import io
+import itertools
 import json
 import os
 import re
@@ -52,7 +53,6 @@ __all__ = [
 
 HEADER_SCAN_ROWS = 20  # the admin console template has its headers on row 9
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-EXCEL_CELL_LIMIT = 32767
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -1016,116 +1016,57 @@ _SIZE_SAMPLE = 200
 
 
 def write_xlsx(path: str | Path, sheets: OutSheet | Sequence[OutSheet]) -> None:
-    """Write sheets to an xlsx file, streaming (XlsxWriter's constant-memory mode: each row goes to
-    disk as it is written). Every cell is a text cell, never a formula or a number, whatever it starts
+    """Write sheets to an xlsx file, streaming (each row goes to disk as it comes; see
+    `bulkdir.xlsxfile`). Every cell is a text cell, never a formula or a number, whatever it starts
     with; the header is bold, frozen and filtered; columns are sized from the first rows and take text
     as their format, so a phone typed in later stays text too; highlighted cells are filled red.
+    Sheet names are made valid for Excel, and unique.
 
     >>> write_xlsx("out.xlsx", OutSheet("成员", ["帐号", "手机"], [["zhangsan", "13912345678"]],
     ...                                 highlight={0: [1]}))   # doctest: +SKIP
     """
-    import xlsxwriter
+    from bulkdir.xlsxfile import XlsxBook
 
-    # Its row files go in a folder of their own beside the result (0700, the owner's only, not a shared
-    # /tmp), removed however the write ends: XlsxWriter removes them only when the book is closed.
-    with atomic_file(path) as temporary, \
-            tempfile.TemporaryDirectory(prefix=".bulkdir-rows.", dir=temporary.parent) as rows_folder:
-        book = xlsxwriter.Workbook(str(temporary), {"constant_memory": True, "tmpdir": rows_folder})
-        # not closed when writing fails: closing builds the file, and atomic_file throws it away anyway
-        _write_book(book, [sheets] if isinstance(sheets, OutSheet) else list(sheets))
-        book.close()
-
-
-def _write_book(book: Any, sheets: Sequence[OutSheet]) -> None:
-    text = book.add_format({"num_format": "@"})
-    header_format = book.add_format({"bold": True, "pattern": 1, "bg_color": "#DDEBF7", "num_format": "@"})
-    cell_formats: dict[tuple[bool, bool], Any] = {}
-
-    def cell_format(marked: bool, wrapped: bool) -> Any:
-        if (marked, wrapped) not in cell_formats:
-            properties: dict[str, Any] = {"num_format": "@"}
-            if marked:
-                properties.update(pattern=1, bg_color="#FFC7CE")
-            if wrapped:
-                properties.update(text_wrap=True, valign="top")
-            cell_formats[marked, wrapped] = book.add_format(properties)
-        return cell_formats[marked, wrapped]
-
-    for sheet in sheets:
-        ws = book.add_worksheet(_sheet_title(sheet.name))
-        headers = _excel_texts(sheet.headers)
-        rows = iter(sheet.rows)
-        sample = []
-        for row in rows:
-            sample.append(_excel_texts(row))
-            if len(sample) >= _SIZE_SAMPLE:
-                break
-        width = max([len(headers)] + [len(r) for r in sample])
-        for index in range(width):
-            if sheet.widths and index < len(sheet.widths):
-                size = sheet.widths[index]
-            else:
-                texts = [headers[index] if index < len(headers) else ""]
-                texts += [r[index] for r in sample if index < len(r)]
-                size = min(60, max(8, max(display_width(t, limit=80) for t in texts) + 2))
-            ws.set_column(index, index, size, text)
-        if headers:
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, 0, len(headers) - 1)
-        for column, header in enumerate(headers):
-            ws.write_string(0, column, header, header_format)
-        highlight = sheet.highlight or {}
-        write = ws.write_string
-
-        def write_row(index: int, texts: list[str]) -> None:
-            if index >= _EXCEL_DATA_ROWS:
-                raise SheetError(f"sheet {sheet.name!r} has more than {_EXCEL_DATA_ROWS:,} rows, more than Excel "
-                                 "can hold; write it as CSV",
-                                 f"工作表 {sheet.name!r} 超过 {_EXCEL_DATA_ROWS:,} 行，Excel 放不下；请写成 CSV")
-            marked = highlight.get(index, ())
-            row = index + 1
-            if not marked and "\n" not in "".join(texts):  # nearly every row: no cell needs a format
-                for column, value in enumerate(texts):
-                    if value:
-                        write(row, column, value)
-                return
-            for column, value in enumerate(texts):
-                if column in marked or "\n" in value:
-                    write(row, column, value, cell_format(column in marked, "\n" in value))
-                elif value:
-                    write(row, column, value)
-
-        index = 0
-        for texts in sample:
-            write_row(index, texts)
-            index += 1
-        for row in rows:
-            write_row(index, _excel_texts(row))
-            index += 1
-    if not sheets:
-        book.add_worksheet("Sheet1")
+    titles: list[str] = []
+    with atomic_file(path) as temporary, XlsxBook(temporary) as book:
+        for sheet in [sheets] if isinstance(sheets, OutSheet) else sheets:
+            titles.append(_sheet_title(sheet.name, titles))
+            headers = [_text(header) for header in sheet.headers]
+            rows = iter(sheet.rows)
+            sample = [[_text(value) for value in row] for row in itertools.islice(rows, _SIZE_SAMPLE)]
+            book.write_sheet(titles[-1], headers, itertools.chain(sample, rows), text_of=_text,
+                             widths=_column_widths(headers, sample, sheet.widths or ()), highlight=sheet.highlight)
 
 
-_EXCEL_DATA_ROWS = 1_048_575  # a sheet's rows below its header
+def _column_widths(headers: list[str], sample: list[list[str]], chosen: Sequence[float]) -> list[float]:
+    """Each column's width in characters: as `chosen`, else to fit the header and the sampled rows."""
+    widths = []
+    for index in range(max([len(headers)] + [len(row) for row in sample])):
+        if index < len(chosen):
+            widths.append(chosen[index])
+            continue
+        texts = [headers[index] if index < len(headers) else ""] + [row[index] for row in sample if index < len(row)]
+        widths.append(min(60, max(8, max(display_width(text, limit=80) for text in texts) + 2)))
+    return widths
 
 
-def _excel_texts(row: Iterable[Any]) -> list[str]:
-    """A row's values as the texts Excel can hold: without the control characters XML cannot carry, and
-    cut to a cell's limit. Checked on the row as a whole, because almost no row needs either."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+def _sheet_title(name: str, taken: Sequence[str] = ()) -> str:
+    """A sheet name Excel takes: at most 31 characters, none of \\ / * ? : [ ], no quote at either end,
+    and not one of `taken` in any case (a number is added).
 
-    texts = [value if value.__class__ is str else _text(value) for value in row]
-    joined = "".join(texts)
-    if ILLEGAL_CHARACTERS_RE.search(joined):
-        texts = [ILLEGAL_CHARACTERS_RE.sub("", text) for text in texts]
-    if len(joined) > EXCEL_CELL_LIMIT:
-        texts = [text[:EXCEL_CELL_LIMIT] for text in texts]
-    return texts
+    >>> _sheet_title("问题: 成员[1]"), _sheet_title("'成员'"), _sheet_title("成员", ["成员"]), _sheet_title("")
+    ('问题_ 成员_1_', '成员', '成员 (2)', 'Sheet1')
+    """
+    from bulkdir.xlsxfile import NOT_IN_XML
 
-
-def _sheet_title(name: str) -> str:
-    cleaned = re.sub(r"[\\/*?:\[\]]", "_", name or "Sheet1")[:31]
-    return cleaned or "Sheet1"
+    cleaned = re.sub(r"[\\/*?:\[\]]", "_", NOT_IN_XML.sub("", name))[:31].strip("'") or "Sheet1"
+    used = {title.casefold() for title in taken}
+    title, number = cleaned, 1
+    while title.casefold() in used:
+        number += 1
+        suffix = f" ({number})"
+        title = cleaned[:31 - len(suffix)] + suffix
+    return title
 
 
 def display_width(text: str, limit: int | None = None) -> int:

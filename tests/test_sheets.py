@@ -438,7 +438,7 @@ def test_write_xlsx_cleans_what_excel_cannot_hold_and_columns_take_text(tmp_path
 
 
 def test_write_xlsx_refuses_more_rows_than_excel_holds_and_leaves_no_file(folder, monkeypatch):
-    monkeypatch.setattr("bulkdir.sheets._EXCEL_DATA_ROWS", 2)  # a million rows are too slow for a test
+    monkeypatch.setattr("bulkdir.xlsxfile.EXCEL_DATA_ROWS", 2)  # a million rows are too slow for a test
     path = folder / "out.xlsx"
     with pytest.raises(SheetError, match="more than 2 rows"):
         write_xlsx(path, OutSheet("成员", ["帐号"], ([f"u{n}"] for n in range(3))))
