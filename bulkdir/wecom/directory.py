@@ -128,8 +128,9 @@ class Directory:
         return [m for m in self.members.values() if wanted & set(m.get("department") or [])]
 
     def to_frame(self, kind: Literal["members", "departments"] = "members") -> Any:
-        """The members (every field the platform answered) or the departments (id, name, parentid, order,
-        path) as a pandas DataFrame.
+        """The members (every field the platform answered but those in UNUSED_FIELDS, which the snapshot
+        leaves out: avatar, thumb_avatar, qr_code, open_userid, external_profile) or the departments (id,
+        name, parentid, order, path) as a pandas DataFrame.
 
         >>> directory.to_frame("departments").columns.tolist()    # doctest: +SKIP
         ['id', 'name', 'parentid', 'order', 'path']
