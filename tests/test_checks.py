@@ -32,6 +32,16 @@ def test_leaders_in_sheet_in_directory_or_unknown():
         ("leader-not-in-sheet", "cto", "warning"), ("leader-not-in-sheet", "ghost", "warning")]
 
 
+def test_a_column_of_plain_digit_mobiles_and_leaders_all_in_the_sheet_still_name_every_repeat():
+    # the quick answers (plain digits are their own key; every leader a member of the sheet) must not
+    # hide a repeat or an outsider
+    members = [Member(n, {"userid": f"u{n}", "mobile": f"139{n:08d}", "direct_leader": ["U2"]}) for n in range(2, 6)]
+    assert check_duplicates(members, headers) == [] and check_leaders(members, headers) == []
+    members.append(Member(6, {"userid": "u6", "mobile": "13900000003", "direct_leader": ["u7"]}))
+    assert [(p.row, p.field, "row 3" in p.message) for p in check_duplicates(members, headers)] == [(6, "mobile", True)]
+    assert [(p.row, p.value) for p in check_leaders(members, headers)] == [(6, "u7")]
+
+
 def test_departments_sheet_duplicates():
     departments = [Department(2, ("研发",), 2), Department(3, ("研发",), 3), Department(4, ("销售",), 2)]
     problems = check_departments_sheet(departments, headers)
