@@ -5,8 +5,6 @@ Each check takes the records a sheet produced and returns Problems; none stops a
 
 from __future__ import annotations
 
-import itertools
-import operator
 from typing import Callable, Collection
 
 from bulkdir.errors import Text
@@ -28,17 +26,13 @@ def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem
     [(3, 'duplicate-value')]
     """
     problems: list[Problem] = []
-    all_values = [member.values for member in members]
     for name, key in (("userid", str.lower), ("mobile", mobile_key), ("email", str.lower),
                       ("biz_mail", str.lower)):
         column = header_of(name)
         if column is None:
             continue
-        values = [v for v in map(operator.methodcaller("get", name), all_values) if v is not None]
-        # a column of plain digits is its own key (mobile_key gives digits back): no call per value
-        keys = values if key is mobile_key and all(v.__class__ is str and v.isdigit() for v in values) else \
-            map(key, values)
-        if len(set(keys)) == len(values):
+        values = [v for v in (member.values.get(name) for member in members) if v is not None]
+        if len(set(map(key, values))) == len(values):
             continue  # every value once, as on most sheets: no row to name
         first: dict[str, int] = {}
         for member in members:
@@ -66,9 +60,6 @@ def check_leaders(members: list[Member], header_of: HeaderOf,
     in_sheet = {m.values["userid"].lower() for m in members if "userid" in m.values}
     column = header_of("direct_leader")
     problems: list[Problem] = []
-    named = itertools.chain.from_iterable(m.values.get("direct_leader", ()) for m in members)
-    if in_sheet.issuperset(map(str.lower, named)):
-        return problems  # every leader a member of the sheet, as on most sheets: no row to name
     for member in members:
         for leader in member.values.get("direct_leader", ()):
             key = leader.lower()
