@@ -1,6 +1,7 @@
 """Checks across rows: duplicates, leaders, and member departments against the departments sheet.
 
-Each check takes the records a sheet produced and returns Problems; none stops at the first.
+Each check takes the rows a sheet produced, as MemberColumns (bulkdir/schema.py) or Departments, and returns
+Problems; none stops at the first.
 """
 
 from __future__ import annotations
@@ -11,35 +12,33 @@ from bulkdir.errors import Text
 from bulkdir.fields import mobile_key
 from bulkdir.parsers import path_text
 from bulkdir.problems import Problem, make_problem
-from bulkdir.schema import Department, DepartmentRef, Member
+from bulkdir.schema import Department, DepartmentRef, MemberColumns
 
 HeaderOf = Callable[[str], "str | None"]
 
 
-def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem]:
+def check_duplicates(members: MemberColumns, header_of: HeaderOf) -> list[Problem]:
     """Each userid (compared case-insensitively), mobile and email may appear on one row only; a
     later row repeating one gets a `duplicate-value` naming the first.
 
     >>> from bulkdir.schema import Member
-    >>> rows = [Member(2, {"userid": "ZhangSan"}), Member(3, {"userid": "zhangsan"})]
+    >>> rows = MemberColumns.of([Member(2, {"userid": "ZhangSan"}), Member(3, {"userid": "zhangsan"})])
     >>> [(p.row, p.type) for p in check_duplicates(rows, lambda f: f)]
     [(3, 'duplicate-value')]
     """
     problems: list[Problem] = []
     for name, key in (("userid", str.lower), ("mobile", mobile_key), ("email", str.lower),
                       ("biz_mail", str.lower)):
-        column = header_of(name)
-        if column is None:
+        column, given = header_of(name), members.values.get(name)
+        if column is None or given is None:
             continue
-        values = [v for v in (member.values.get(name) for member in members) if v is not None]
-        if len(set(map(key, values))) == len(values):
+        values = given if None not in given else [v for v in given if v is not None]
+        if len(set(_keys(values, key))) == len(values):
             continue  # every value once, as on most sheets: no row to name
         first: dict[str, int] = {}
-        for member in members:
-            value = member.values.get(name)
+        for row, value in zip(members.rows, given):
             if value is None:
                 continue
-            row = member.row
             seen = first.setdefault(key(value), row)
             if seen != row:
                 problems.append(make_problem("duplicate-value", row=row, field=name, column=column,
@@ -47,31 +46,44 @@ def check_duplicates(members: list[Member], header_of: HeaderOf) -> list[Problem
     return problems
 
 
-def check_leaders(members: list[Member], header_of: HeaderOf,
+def check_leaders(members: MemberColumns, header_of: HeaderOf,
                   known_userids: Collection[str] | None = None) -> list[Problem]:
     """A direct_leader must be a member of the sheet or (when a directory is given, as lower-cased
     userids) of the corp. Without a directory a leader outside the sheet is only a warning.
 
     >>> from bulkdir.schema import Member
-    >>> rows = [Member(2, {"userid": "a", "direct_leader": ["boss"]})]
+    >>> rows = MemberColumns.of([Member(2, {"userid": "a", "direct_leader": ["boss"]})])
     >>> [p.type for p in check_leaders(rows, lambda f: f, known_userids={"a"})]
     ['unknown-leader']
     """
-    in_sheet = {m.values["userid"].lower() for m in members if "userid" in m.values}
+    leaders = members.values.get("direct_leader")
+    if leaders is None:
+        return []
+    userids = members.values.get("userid", [])
+    in_sheet = set(_keys(userids if None not in userids else [u for u in userids if u is not None], str.lower))
     column = header_of("direct_leader")
     problems: list[Problem] = []
-    for member in members:
-        for leader in member.values.get("direct_leader", ()):
+    for row, given in zip(members.rows, leaders):
+        for leader in given or ():
             key = leader.lower()
             if key in in_sheet:
                 continue
             if known_userids is None:
-                problems.append(make_problem("leader-not-in-sheet", row=member.row, field="direct_leader",
+                problems.append(make_problem("leader-not-in-sheet", row=row, field="direct_leader",
                                              column=column, value=leader))
             elif key not in known_userids:
-                problems.append(make_problem("unknown-leader", row=member.row, field="direct_leader",
+                problems.append(make_problem("unknown-leader", row=row, field="direct_leader",
                                              column=column, value=leader))
     return problems
+
+
+def _keys(values: list[str], key: Callable[[str], str]) -> list[str]:
+    """`key` of each value; a column whose every value is its own key (plain digits for mobile_key, lower
+    case for str.lower), as its text joined shows, is given back as it is: one look instead of a call each."""
+    joined = "".join(values)
+    if (key is mobile_key and joined.isdigit()) or (key is str.lower and joined.lower() == joined):
+        return values
+    return list(map(key, values))
 
 
 def check_departments_sheet(departments: list[Department], header_of: HeaderOf) -> list[Problem]:
@@ -102,7 +114,7 @@ def check_departments_sheet(departments: list[Department], header_of: HeaderOf) 
     return problems
 
 
-def check_member_departments(members: list[Member], departments: list[Department],
+def check_member_departments(members: MemberColumns, departments: list[Department],
                              header_of: HeaderOf) -> list[Problem]:
     """Member departments against the departments sheet (only when the workbook has one): a path
     the sheet does not define is a warning (it must exist in the directory), unless the sheet puts
@@ -110,7 +122,7 @@ def check_member_departments(members: list[Member], departments: list[Department
 
     >>> from bulkdir.schema import Department, Member
     >>> sheet = [Department(2, ("研发中心", "广州"))]
-    >>> rows = [Member(3, departments=[("销售部", "广州")])]
+    >>> rows = MemberColumns.of([Member(3, departments=[("销售部", "广州")])])
     >>> [p.type for p in check_member_departments(rows, sheet, lambda f: f)]
     ['department-conflict']
     """
@@ -130,15 +142,15 @@ def check_member_departments(members: list[Member], departments: list[Department
     problems: list[Problem] = []
     column = header_of("department")
     verdicts: dict[DepartmentRef, tuple[str, dict[str, str]] | None] = {}
-    for member in members:
-        for ref in member.departments:
+    for row, held in zip(members.rows, members.departments):
+        for ref in held or ():
             if ref not in verdicts:
                 verdicts[ref] = _verdict(ref, known_paths, known_ids, where)
             verdict = verdicts[ref]
             if verdict is not None:
                 slug, params = verdict
                 value = str(ref) if isinstance(ref, int) else path_text(ref)
-                problems.append(make_problem(slug, row=member.row, field="department", column=column,
+                problems.append(make_problem(slug, row=row, field="department", column=column,
                                              value=value, **params))
     return problems
 

@@ -11,6 +11,7 @@ a field on import; the field's name is then in `Member.clear`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Callable, Union
 
 from bulkdir.fields import DEPARTMENT_LABELS, MEMBER_LABELS
@@ -49,6 +50,55 @@ class Member:
     departments: list[DepartmentRef] = field(default_factory=list)
     main_department: DepartmentRef | None = None
     clear: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class MemberColumns:
+    """The member rows of a sheet held column by column, as the reader builds and checks them: position i
+    is spreadsheet row `rows[i]`, `values[field][i]` its value (None where the cell is blank; only the
+    fields the sheet has), `departments[i]` its departments (None for none), `main_department[i]` its main
+    one, and `clear[i]` the fields it clears (only rows that clear any). Checking 100,000 rows needs no
+    record per row; `members()` builds the `Member` records, once, for the callers that want them.
+
+    >>> columns = MemberColumns.of([Member(2, {"userid": "zhangsan"}), Member(3, {"name": "李四"})])
+    >>> columns.values["userid"], [m.values for m in columns.members()]
+    (['zhangsan', None], [{'userid': 'zhangsan'}, {'name': '李四'}])
+    """
+
+    rows: list[int]
+    values: dict[str, list[Any]]
+    departments: list[list[DepartmentRef] | None]
+    main_department: list[DepartmentRef | None]
+    clear: dict[int, set[str]] = field(default_factory=dict)
+    _members: list[Member] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, members: list[Member]) -> MemberColumns:
+        """The columns of records built one by one (a test's, a notebook's)."""
+        names = list(dict.fromkeys(name for member in members for name in member.values))
+        return cls([m.row for m in members], {name: [m.values.get(name) for m in members] for name in names},
+                   [m.departments or None for m in members], [m.main_department for m in members],
+                   {i: set(m.clear) for i, m in enumerate(members) if m.clear})
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def members(self) -> list[Member]:
+        """The rows as Member records, in sheet order; built on the first call, the same list after it.
+        Each record has its own lists and sets: changing one changes neither another nor the columns."""
+        if self._members is None:
+            names = list(self.values)
+            cells = zip(*self.values.values()) if names else repeat(())
+            clear = self.clear
+            built = []
+            for position, (row, departments, main, values) in enumerate(
+                    zip(self.rows, self.departments, self.main_department, cells)):
+                built.append(Member(row, {name: value.copy() if value.__class__ is list else value
+                                          for name, value in zip(names, values) if value is not None},
+                                    list(departments) if departments else [], main,
+                                    set(clear[position]) if position in clear else set()))
+            self._members = built
+        return self._members
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from bulkdir.matching import UseridMaker
 from bulkdir.parsers import DEFAULT_ROOT_NAME
 from bulkdir.problems import Problem, flatten, has_errors, make_problem
 from bulkdir.readers import DepartmentReader, HeaderMap, MemberReader
-from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS, Department, Member
+from bulkdir.schema import DEPARTMENT_HEADERS, MEMBER_HEADERS, Department, Member, MemberColumns
 from bulkdir.sheets import (
     HEADER_SCAN_ROWS,
     OutSheet,
@@ -76,13 +76,19 @@ class Table:
 
 @dataclass
 class ValidationResult:
-    """What `validate_file` found. `tables` has the "members" and/or "departments" Table."""
+    """What `validate_file` found. `tables` has the "members" and/or "departments" Table; `member_columns`
+    the member rows as read (example rows left out), column by column, and `members` the same as records."""
 
     path: Path
-    members: list[Member]
+    member_columns: MemberColumns
     departments: list[Department]
     problems: list[Problem]
     tables: dict[str, Table]
+
+    @property
+    def members(self) -> list[Member]:
+        """The member rows as Member records, built on first use: checking a sheet needs none."""
+        return self.member_columns.members()
 
     @property
     def table(self) -> Table:
@@ -188,12 +194,12 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
     chosen = _choose_sheets(book, sheet, known, mapping)
     if mapping:
         mapping.check_headers((raw.rows[index] for _, raw, index in chosen), book.path.name)
-    members: list[Member] = []
+    members = MemberColumns([], {}, [], [])
     departments: list[Department] = []
     problems: list[Problem] = []
     tables: dict[str, Table] = {}
-    member_columns: HeaderMap | None = None
-    department_columns: HeaderMap | None = None
+    member_headers: HeaderMap | None = None
+    department_headers: HeaderMap | None = None
     for kind, raw, header_index in chosen:
         sheet_problems: list[Problem] = []
         table = _table(kind, raw, header_index, sheet_problems)
@@ -202,11 +208,11 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
                 maker.check(table.headers)
             reader = MemberReader(table.headers, table.header_row, root_name, known_userids, mapping=mapping,
                                   custom_fields=custom_fields, makes_userids=maker is not None)
-            members = reader.read_all(table.rows, table.row_numbers)
+            members = reader.read_columns(table.rows, table.row_numbers)
             sheet_problems += reader.problems
             if maker is not None and known_userids is None:
                 sheet_problems += _made_userids(members, maker, table)
-            member_columns = reader.columns
+            member_headers = reader.columns
         else:
             department_reader = DepartmentReader(table.headers, table.header_row, root_name, mapping=mapping)
             for cells, number in zip(table.rows, table.row_numbers):
@@ -214,20 +220,20 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
             department_reader.finish()
             departments = department_reader.departments
             sheet_problems += department_reader.problems
-            department_columns = department_reader.columns
-        table.fields = (member_columns if kind == "members" else department_columns).fields  # type: ignore[union-attr]
+            department_headers = department_reader.columns
+        table.fields = (member_headers if kind == "members" else department_headers).fields  # type: ignore[union-attr]
         tables[kind] = table
         if not table.rows:
             sheet_problems.append(make_problem("no-rows", row=table.header_row))
         problems += _in_sheet(sheet_problems, raw.name)
-    if member_columns is not None:
-        header_of = member_columns.header_of
+    if member_headers is not None:
+        header_of = member_headers.header_of
         across = check_duplicates(members, header_of)
         across += check_leaders(members, header_of, known_userids)
         across += check_member_departments(members, departments, header_of)
         problems += _in_sheet(across, tables["members"].sheet)
-    if department_columns is not None:
-        problems += _in_sheet(check_departments_sheet(departments, department_columns.header_of),
+    if department_headers is not None:
+        problems += _in_sheet(check_departments_sheet(departments, department_headers.header_of),
                               tables["departments"].sheet)
     sheet_order = {table.sheet: index for index, table in enumerate(tables.values())}
     # a stable sort: a row's problems stay in column order
@@ -235,13 +241,16 @@ def _validate(book: Workbook, sheet: str | None, known_userids: Collection[str] 
     return ValidationResult(book.path, members, departments, problems, tables)
 
 
-def _made_userids(members: list[Member], maker: UseridMaker, table: Table) -> list[Problem]:
-    """The userids the rows without one would get in an empty directory, and a Problem for each row that
-    gets none."""
+def _made_userids(columns: MemberColumns, maker: UseridMaker, table: Table) -> list[Problem]:
+    """The userids the rows without one would get in an empty directory, written into their records and
+    their userid column (the checks across rows count them as the sheet's own), and a Problem for each row
+    that gets none."""
     from bulkdir.matching import identify
     from bulkdir.wecom.directory import Directory
 
+    members = columns.members()
     outcome = identify(members, Directory({}, {}), maker=maker, cells=row_cells(table, maker.columns()))
+    columns.values["userid"] = [member.values.get("userid") for member in members]
     header = next((h for h, f in zip(table.headers, table.fields) if f == "userid"), None)
     return [make_problem("userid-not-made", row=row, field="userid", column=header, reason=reason)
             for row, reason in sorted(outcome.problems.items())]

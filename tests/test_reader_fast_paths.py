@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkdir import readers
-from bulkdir.parsers import AS_IS, AS_ONE, CLEAR_MARKERS, CellProblem
+from bulkdir.parsers import AS_IS, AS_ONE, CLEAR_MARKERS, TEXT_LIMITS, CellProblem
 from bulkdir.readers import MemberReader
 from bulkdir.validation import validate_file
 
@@ -44,6 +44,17 @@ def test_a_text_the_pattern_takes_is_one_its_parser_gives_back_as_it_is(parse, d
     if pattern.fullmatch(text):
         assert text and text == text.strip() and text not in CLEAR_MARKERS
         assert _outcome(parse, text) == ([text] if parse in AS_ONE else text)
+
+
+@pytest.mark.parametrize("parse", list(TEXT_LIMITS), ids=lambda p: f"limit {TEXT_LIMITS[p]}")
+@SETTINGS
+@given(texts=st.lists(st.one_of(NEAR, st.text(max_size=70), st.just("")), max_size=5))
+def test_a_text_column_taken_as_a_whole_is_what_its_parser_gives_back_cell_by_cell(parse, texts):
+    taken = readers._read_as_is(texts, parse)
+    if taken is not None:
+        assert all(text == text.strip() and text not in CLEAR_MARKERS for text in texts)
+        assert taken == [_outcome(parse, text) if text else None for text in texts]
+    assert readers._read_as_is(["张三", "", "广州市 天河路1号"], parse) is not None
 
 
 def test_the_patterns_take_the_common_cells():
@@ -78,6 +89,7 @@ def test_member_rows_read_the_same_with_and_without_the_fast_paths(rows, known):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(readers, "AS_IS", {})
         patch.setattr(readers, "AS_ONE", {})
+        patch.setattr(readers, "TEXT_LIMITS", {})
         patch.setattr(readers, "_MAYBE_EXAMPLE", re.compile(""))  # every row through the per-row pass
         slow = _read(rows, numbers, known)
     assert fast == slow
@@ -95,6 +107,7 @@ def test_a_generated_sheet_validates_the_same_with_and_without_the_fast_paths(tm
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(readers, "AS_IS", {})
         patch.setattr(readers, "AS_ONE", {})
+        patch.setattr(readers, "TEXT_LIMITS", {})
         patch.setattr(readers, "_MAYBE_EXAMPLE", re.compile(""))
         slow = validate_file(path)
     fast = validate_file(path)
