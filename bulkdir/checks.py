@@ -32,7 +32,7 @@ def check_duplicates(members: MemberColumns, header_of: HeaderOf) -> list[Proble
         column, given = header_of(name), members.values.get(name)
         if column is None or given is None:
             continue
-        values = given if None not in given else [v for v in given if v is not None]
+        values = given if all(given) else [v for v in given if v is not None]  # texts: only None is false
         if len(set(_keys(values, key))) == len(values):
             continue  # every value once, as on most sheets: no row to name
         first: dict[str, int] = {}
@@ -60,21 +60,17 @@ def check_leaders(members: MemberColumns, header_of: HeaderOf,
     if leaders is None:
         return []
     userids = members.values.get("userid", [])
-    in_sheet = set(_keys(userids if None not in userids else [u for u in userids if u is not None], str.lower))
+    in_sheet = set(_keys(userids if all(userids) else [u for u in userids if u is not None], str.lower))
+    named = [leader for given in leaders if given for leader in given]
+    outside = set(_keys(named, str.lower)) - in_sheet
+    if known_userids is not None:
+        outside = {key for key in outside if key not in known_userids}
+    if not outside:
+        return []  # every leader named is a member, as on most sheets: no row to look at
     column = header_of("direct_leader")
-    problems: list[Problem] = []
-    for row, given in zip(members.rows, leaders):
-        for leader in given or ():
-            key = leader.lower()
-            if key in in_sheet:
-                continue
-            if known_userids is None:
-                problems.append(make_problem("leader-not-in-sheet", row=row, field="direct_leader",
-                                             column=column, value=leader))
-            elif key not in known_userids:
-                problems.append(make_problem("unknown-leader", row=row, field="direct_leader",
-                                             column=column, value=leader))
-    return problems
+    slug = "leader-not-in-sheet" if known_userids is None else "unknown-leader"
+    return [make_problem(slug, row=row, field="direct_leader", column=column, value=leader)
+            for row, given in zip(members.rows, leaders) for leader in given or () if leader.lower() in outside]
 
 
 def _keys(values: list[str], key: Callable[[str], str]) -> list[str]:

@@ -7,6 +7,7 @@ yes/no, numbers, department ids and paths) and the ways people write it in Excel
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from typing import Any, Callable, Sequence
@@ -76,9 +77,10 @@ def _narrow(text: str) -> str:
 # is (tests/test_reader_fast_paths.py checks each against its parser).
 AS_IS: dict[Callable[[str], Any], re.Pattern[str]] = {}
 AS_ONE: dict[Callable[[str], Any], re.Pattern[str]] = {}  # the same for a parser that gives back [text]
-# A parse_text parser gives back every stripped text within its limit that is no clear marker, so a column
-# of them is checked as a whole (bulkdir/readers.py), which is quicker than its pattern cell by cell.
-TEXT_LIMITS: dict[Callable[[str], Any], int | None] = {}
+# The same question asked of a whole column at once (`cells`: its non-blank texts), by str methods that run
+# over the column's text in C where a pattern steps through each cell: two to five times quicker again. True
+# only when the parser gives every cell back as it is (or as [text]); False may only mean "ask the pattern".
+AS_IS_COLUMN: dict[Callable[[str], Any], Callable[[list[str]], bool]] = {}
 
 
 def parse_text(limit: int | None) -> Callable[[str], str]:
@@ -89,7 +91,12 @@ def parse_text(limit: int | None) -> Callable[[str], str]:
     # A first character that is neither a space nor one a clear marker starts with, a last that is no space
     # (the same spaces as str.strip), within the limit, on one line.
     AS_IS[parse] = re.compile((rf"(?=.{{1,{limit}}}\Z)" if limit is not None else "") + r"[^\s（(<](?:.*\S)?")
-    TEXT_LIMITS[parse] = limit
+
+    def column_as_is(cells: list[str]) -> bool:
+        # str.strip gives back the very same text when it has nothing to strip
+        return ((limit is None or max(map(len, cells), default=0) <= limit) and CLEAR_MARKERS.isdisjoint(cells)
+                and all(map(operator.is_, cells, map(str.strip, cells))))
+    AS_IS_COLUMN[parse] = column_as_is
     return parse
 
 
@@ -273,6 +280,42 @@ def parse_leaders(text: str) -> list[str]:
 
 
 AS_ONE[parse_leaders] = _USERID
+
+_USERID_MARKS = str.maketrans("", "", "_.@-\n")
+_PHONE_MARKS = str.maketrans("", "", "+-,")
+
+
+def _userids_as_is(cells: list[str]) -> bool:
+    """Every cell as _USERID and no lost number (`123.0`): ASCII letters and digits with `_.@-`, one line
+    each, starting with a letter or digit, at most 64 characters."""
+    joined = "\n".join(cells)
+    return (joined.isascii() and ".0" not in joined and joined.count("\n") == len(cells) - 1
+            and joined.translate(_USERID_MARKS).isalnum() and joined[:1].isalnum()
+            and not any(f"\n{mark}" in joined for mark in "_.@-") and max(map(len, cells), default=0) <= 64)
+
+
+def _mobiles_as_is(cells: list[str]) -> bool:
+    """Every cell eleven ASCII digits starting 13 to 19: a line end after each eleventh character of the
+    column joined by line ends, and no other."""
+    count = len(cells)
+    joined = "\n".join(cells)
+    if len(joined) != 12 * count - 1 or joined[11::12] != "\n" * (count - 1):
+        return False
+    digits = joined.replace("\n", "")
+    return (len(digits) == 11 * count and digits.isascii() and digits.isdigit() and digits[::11] == "1" * count
+            and not digits[1::11].strip("3456789"))
+
+
+def _telephones_as_is(cells: list[str]) -> bool:
+    """Every cell ASCII digits and `+-,`, at most 32 characters."""
+    joined = "".join(cells)
+    return joined.isascii() and joined.translate(_PHONE_MARKS).isdigit() and max(map(len, cells)) <= 32
+
+
+AS_IS_COLUMN[parse_userid] = _userids_as_is
+AS_IS_COLUMN[parse_leaders] = _userids_as_is  # stricter than AS_ONE's pattern: no `123.0` either
+AS_IS_COLUMN[parse_mobile] = _mobiles_as_is
+AS_IS_COLUMN[parse_telephone] = _telephones_as_is
 
 
 def parse_department_id(text: str) -> int:

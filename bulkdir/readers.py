@@ -18,10 +18,10 @@ from bulkdir.mapping import EXTATTR, IGNORE, ColumnMapping, Mapping, custom_fiel
 from bulkdir.parsers import (
     _DIGITS,
     AS_IS,
+    AS_IS_COLUMN,
     AS_ONE,
     CLEAR_MARKERS,
     DEFAULT_ROOT_NAME,
-    TEXT_LIMITS,
     CellProblem,
     _narrow,
     _split,
@@ -267,8 +267,8 @@ class MemberReader:
             if target != _TO_DEPARTMENTS or not departments_read:
                 departments_read = departments_read or target == _TO_DEPARTMENTS
                 if not any(value is _BLANK or value.__class__ is _Odd for value in outcomes.values()):
-                    # no clear marker, bad value or blank-looking text: the column is its outcomes
-                    got = [outcomes[text] if text else None for text in texts]
+                    # no clear marker, bad value or blank-looking text: the column is its outcomes (a blank None)
+                    got = list(map({**outcomes, "": None}.__getitem__, texts))
                     if target == _TO_VALUES:
                         read.values[field_name] = got
                     elif target == _TO_DEPARTMENTS:
@@ -388,16 +388,18 @@ class MemberReader:
         departments, mains = read.departments, read.main_department
         flags = [(name, values[name]) for name in ("is_leader_in_dept", "order") if name in values]
         # the rows a departments check can concern: more than one department, a main one given, or flags
-        # not one per department (compared as lists of lengths where every row has some: far quicker)
-        lengths = list(map(len, cast("list[list[DepartmentRef]]", departments))) if None not in departments else None
-        if lengths is None or max(lengths, default=0) > 1:
+        # not one per department (compared as lists of lengths where every row has some: far quicker; `all`
+        # looks at a column quicker than `None in` compares)
+        lengths = list(map(len, cast("list[list[DepartmentRef]]", departments))) if all(departments) else None
+        if lengths is None:
             concerned = {p for p, held in enumerate(departments) if held and len(held) > 1}
         else:
-            concerned = set()
-        if mains.count(None) < count:
+            concerned = {p for p, length in enumerate(lengths) if length > 1} if max(lengths, default=0) > 1 else set()
+        mains_given = mains.count(None) < count
+        if mains_given:
             concerned.update(p for p, main in enumerate(mains) if main is not None and departments[p])
         for _, given_column in flags:
-            if lengths is not None and None not in given_column and list(map(len, given_column)) == lengths:
+            if lengths is not None and all(given_column) and list(map(len, given_column)) == lengths:
                 continue
             concerned.update(p for p, (given, held) in enumerate(zip(given_column, departments))
                              if given is not None and held and len(given) != len(held))
@@ -431,8 +433,11 @@ class MemberReader:
                     shown = main if isinstance(main, int) else path_text(main)
                     problems.append(make_problem("main-department-not-listed", row=row, field="main_department",
                                                  column=header_of("main_department"), value=str(shown)))
-        read.main_department = [listed[0] if main is None and listed else main
-                                for main, listed in zip(mains, departments)]
+        if lengths is not None and not mains_given:
+            read.main_department = list(map(operator.itemgetter(0), cast("list[list[DepartmentRef]]", departments)))
+        else:
+            read.main_department = [listed[0] if main is None and listed else main
+                                    for main, listed in zip(mains, departments)]
 
 
 _BLANK = object()
@@ -466,34 +471,33 @@ def _outcome(text: str, convert: Callable[[str], Any], memo: dict[str, Any]) -> 
 
 
 def _blank_positions(values: list[Any]) -> list[int]:
-    """The positions of a column whose value is None (a blank cell, or no such column)."""
-    if None not in values:
+    """The positions of a column of texts whose value is None (a blank cell, or no such column)."""
+    if all(values):  # a column of texts, none blank (quicker to ask than `None in`)
         return []
     return [position for position, value in enumerate(values) if value is None]
 
 
 def _read_as_is(texts: Sequence[str], convert: Callable[[str], Any], repeating: bool = False) -> list[Any] | None:
     """A column's values when `convert` would give back every non-blank text as it is (or as a list of just
-    it), as parsers.TEXT_LIMITS, AS_IS and AS_ONE tell, with no parser called; None when it would not. The
-    texts of a `repeating` column are checked once each."""
+    it), as parsers.AS_IS_COLUMN, else AS_IS (AS_ONE) cell by cell, tells, with no parser called; None when
+    it would not. The texts of a `repeating` column are checked once each."""
     one = False
-    cells: Collection[str] = set(texts) if repeating else texts
-    if convert in TEXT_LIMITS:
-        limit = TEXT_LIMITS[convert]
-        cells = list(filter(None, cells))
-        # str.strip gives back the very same text when it has nothing to strip
-        if (limit is not None and max(map(len, cells), default=0) > limit) or not CLEAR_MARKERS.isdisjoint(cells) \
-                or not all(map(operator.is_, cells, map(str.strip, cells))):
-            return None
+    as_is = AS_IS.get(convert)
+    if as_is is None:
+        as_is, one = AS_ONE.get(convert), True
+    if as_is is None:
+        return None
+    blanks = not all(texts)  # quicker to ask than `"" in`
+    if repeating:
+        cells = list(filter(None, set(texts)))
     else:
-        as_is = AS_IS.get(convert)
-        if as_is is None:
-            as_is, one = AS_ONE.get(convert), True
-        if as_is is None or not all(map(as_is.fullmatch, filter(None, cells))):
-            return None
+        cells = list(filter(None, texts)) if blanks else list(texts)
+    whole = AS_IS_COLUMN.get(convert)
+    if not (whole is not None and whole(cells)) and not all(map(as_is.fullmatch, cells)):
+        return None
     if one:
         return [[text] if text else None for text in texts]
-    return list(texts) if "" not in texts else [text or None for text in texts]
+    return [text or None for text in texts] if blanks else list(texts)
 
 
 class DepartmentReader:

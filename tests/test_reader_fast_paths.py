@@ -15,7 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulkdir import readers
-from bulkdir.parsers import AS_IS, AS_ONE, CLEAR_MARKERS, TEXT_LIMITS, CellProblem
+from bulkdir.parsers import (
+    AS_IS,
+    AS_IS_COLUMN,
+    AS_ONE,
+    CLEAR_MARKERS,
+    CellProblem,
+    parse_mobile,
+    parse_telephone,
+    parse_userid,
+)
 from bulkdir.readers import MemberReader
 from bulkdir.validation import validate_file
 
@@ -46,15 +55,28 @@ def test_a_text_the_pattern_takes_is_one_its_parser_gives_back_as_it_is(parse, d
         assert _outcome(parse, text) == ([text] if parse in AS_ONE else text)
 
 
-@pytest.mark.parametrize("parse", list(TEXT_LIMITS), ids=lambda p: f"limit {TEXT_LIMITS[p]}")
+@pytest.mark.parametrize("parse", list(AS_IS_COLUMN), ids=lambda p: getattr(p, "__qualname__", repr(p)))
 @SETTINGS
-@given(texts=st.lists(st.one_of(NEAR, st.text(max_size=70), st.just("")), max_size=5))
-def test_a_text_column_taken_as_a_whole_is_what_its_parser_gives_back_cell_by_cell(parse, texts):
-    taken = readers._read_as_is(texts, parse)
-    if taken is not None:
-        assert all(text == text.strip() and text not in CLEAR_MARKERS for text in texts)
-        assert taken == [_outcome(parse, text) if text else None for text in texts]
-    assert readers._read_as_is(["张三", "", "广州市 天河路1号"], parse) is not None
+@given(data=st.data())
+def test_a_column_its_whole_column_check_takes_is_what_its_parser_gives_back_cell_by_cell(parse, data):
+    pattern = AS_IS.get(parse) or AS_ONE[parse]
+    cell = st.one_of(st.from_regex(pattern, fullmatch=True), st.text(max_size=70), NEAR)
+    # columns mostly of cells the pattern takes, so that the check says yes as well as no
+    cells = data.draw(st.lists(st.one_of(st.from_regex(pattern, fullmatch=True), cell), min_size=1, max_size=6)
+                      .map(lambda texts: [text for text in texts if text]))
+    if AS_IS_COLUMN[parse](cells):
+        assert all(text == text.strip() and text not in CLEAR_MARKERS for text in cells)
+        assert [_outcome(parse, text) for text in cells] == [[text] if parse in AS_ONE else text for text in cells]
+
+
+@pytest.mark.parametrize(("parse", "column"), [
+    (parse_userid, ["u000001", "zhang.san@corp", "A-1_b"]), (parse_mobile, ["13912345678", "19900000000"]),
+    (parse_telephone, ["0755-12345678", "+86-20-1234,5"])])
+def test_the_whole_column_checks_take_the_common_columns_and_refuse_one_odd_cell(parse, column):
+    assert AS_IS_COLUMN[parse](column)
+    # (a whole-column check is only ever given cells that are not blank)
+    for odd in ("123.0", " x", "x\ny", "１３９１２３４５６７８", "1391234567", "a" * 65, "_u1", "1 2"):
+        assert not AS_IS_COLUMN[parse](column + [odd]) or _outcome(parse, odd) == odd
 
 
 def test_the_patterns_take_the_common_cells():
@@ -89,7 +111,7 @@ def test_member_rows_read_the_same_with_and_without_the_fast_paths(rows, known):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(readers, "AS_IS", {})
         patch.setattr(readers, "AS_ONE", {})
-        patch.setattr(readers, "TEXT_LIMITS", {})
+        patch.setattr(readers, "AS_IS_COLUMN", {})
         patch.setattr(readers, "_MAYBE_EXAMPLE", re.compile(""))  # every row through the per-row pass
         slow = _read(rows, numbers, known)
     assert fast == slow
@@ -107,7 +129,7 @@ def test_a_generated_sheet_validates_the_same_with_and_without_the_fast_paths(tm
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(readers, "AS_IS", {})
         patch.setattr(readers, "AS_ONE", {})
-        patch.setattr(readers, "TEXT_LIMITS", {})
+        patch.setattr(readers, "AS_IS_COLUMN", {})
         patch.setattr(readers, "_MAYBE_EXAMPLE", re.compile(""))
         slow = validate_file(path)
     fast = validate_file(path)
