@@ -87,17 +87,26 @@ class MemberColumns:
         """The rows as Member records, in sheet order; built on the first call, the same list after it.
         Each record has its own lists and sets: changing one changes neither another nor the columns."""
         if self._members is None:
+            count = len(self.rows)
             names = list(self.values)
-            cells = zip(*self.values.values()) if names else repeat(())
-            clear = self.clear
-            built = []
-            for position, (row, departments, main, values) in enumerate(
-                    zip(self.rows, self.departments, self.main_department, cells)):
-                built.append(Member(row, {name: value.copy() if value.__class__ is list else value
-                                          for name, value in zip(names, values) if value is not None},
-                                    list(departments) if departments else [], main,
-                                    set(clear[position]) if position in clear else set()))
-            self._members = built
+            # Each row's values as a dict made in C from the columns, then, column by column and only in the
+            # columns that have them, the blanks taken out and the lists (shared by rows that read alike) copied.
+            values = list(map(dict, map(zip, repeat(names), zip(*self.values.values())))) if names \
+                else [{} for _ in range(count)]
+            for name, column in self.values.items():
+                first = next((value for value in column if value is not None), None)
+                if first is None or first.__class__ is list or None in column:
+                    for row_values, value in zip(values, column):
+                        if value is None:
+                            del row_values[name]
+                        elif value.__class__ is list:
+                            row_values[name] = value.copy()
+            clear: list[set[str]] = [set() for _ in range(count)]
+            for position, fields in self.clear.items():
+                clear[position] = set(fields)
+            self._members = list(map(Member, self.rows, values,
+                                     [list(held) if held else [] for held in self.departments],
+                                     self.main_department, clear))
         return self._members
 
 

@@ -20,6 +20,7 @@ from bulkdir.parsers import (
 )
 from bulkdir.problems import flatten
 from bulkdir.readers import DepartmentReader, MemberReader
+from bulkdir.schema import MemberColumns
 
 
 def slug(parse, text):
@@ -244,6 +245,33 @@ def test_the_reader_row_by_row_matches_read_all():
     single = [reader.read(list(r), n) for r, n in zip(rows, (2, 3))]
     assert [m.values for m in single] == [m.values for m in bulk_members]
     assert sorted(flatten(reader.problems), key=str) == sorted(flatten(bulk_problems), key=str)
+
+
+def test_the_columns_read_give_records_of_their_own_and_leave_blanks_out():
+    headers = ["帐号", "姓名", "手机", "部门", "排序", "直属上级", "职务"]
+    rows = [["a", "甲", "13900000001", "研发", "5", "b", "（清空）"],
+            ["b", "乙", "", "研发", "5", "", "经理"],
+            ["c", "丙", "13900000003", "", "", "b", ""]]
+    reader = MemberReader(headers, header_row=1)
+    columns = reader.read_columns(rows, [2, 3, 4])
+    assert columns.rows == [2, 3, 4] and columns.values["mobile"] == ["13900000001", None, "13900000003"]
+    assert columns.clear == {0: {"position"}} and columns.main_department == [("研发",), ("研发",), None]
+    members = columns.members()
+    assert members is columns.members()  # built once
+    assert [m.values for m in members] == [
+        {"userid": "a", "name": "甲", "mobile": "13900000001", "order": [5], "direct_leader": ["b"]},
+        {"userid": "b", "name": "乙", "order": [5], "position": "经理"},
+        {"userid": "c", "name": "丙", "mobile": "13900000003", "direct_leader": ["b"]}]
+    assert [(m.departments, m.main_department, m.clear) for m in members] == [
+        ([("研发",)], ("研发",), {"position"}), ([("研发",)], ("研发",), set()), ([], None, set())]
+    # rows that read alike share one value in the columns, never in the records
+    members[0].values["order"].append(9)
+    members[0].departments.append(("销售",))
+    members[0].clear.add("alias")
+    assert members[1].values["order"] == [5] and columns.values["order"][1] == [5]
+    assert members[1].departments == [("研发",)] and columns.departments[0] == [("研发",)]
+    assert columns.clear == {0: {"position"}}
+    assert [m.values for m in MemberColumns.of(columns.members()).members()][1:] == [m.values for m in members[1:]]
 
 
 # ---- the department reader ---------------------------------------------------------------------
