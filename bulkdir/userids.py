@@ -285,6 +285,7 @@ def _han_name(name: str) -> tuple[str, ...]:
     return (*surname, *syllables)
 
 
+@lru_cache(maxsize=1 << 16)  # a sheet of 100,000 people has many names twice: each is read once
 def pinyin_userid(name: str) -> str:
     """A person's name as a userid: toneless lowercase pinyin, the surname read as a surname (see the module's
     rules); UseridError if it cannot be made without a guess.
@@ -423,6 +424,10 @@ class Allocator:
             check_userid(base)
         key = base.lower()
         number = self._next.get(key, 1)
+        if number == 1 and key not in self._taken:  # a base no one has yet, as most are
+            self._next[key] = 2
+            self._taken.add(key)
+            return base
         while True:
             if number == 1:
                 candidate = base
