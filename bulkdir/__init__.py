@@ -32,8 +32,8 @@ __all__ = [
     "connect", "validate", "read_members", "read_departments", "plan_import", "plan_delete", "apply", "export",
     "fetch_directory", "write_template",
     # records and results
-    "Member", "Department", "Problem", "Directory", "ValidationResult", "Plan", "ImportPlan", "ImportResult",
-    "ExportSummary", "WeComClient", "Text", "ExitStatus",
+    "Member", "MemberColumns", "Department", "Problem", "Directory", "ValidationResult", "Plan", "ImportPlan",
+    "ImportResult", "ExportSummary", "WeComClient", "Text", "ExitStatus",
     # options
     "ImportOptions", "DeleteOptions", "Mapping", "UseridMaker",
     # errors
@@ -59,7 +59,7 @@ _HOMES = {
     "bulkdir.plan": ["DeleteOptions", "Plan"],
     "bulkdir.problems": ["Problem"],
     "bulkdir.runlock": ["CorpLock"],
-    "bulkdir.schema": ["Department", "Member"],
+    "bulkdir.schema": ["Department", "Member", "MemberColumns"],
     "bulkdir.templates": ["write_template"],
     "bulkdir.validation": ["Source", "ValidationResult", "validate_file"],
     "bulkdir.wecom.client": ["WeComClient"],
@@ -103,7 +103,7 @@ if TYPE_CHECKING:  # the same names, for mypy and editors (tests/test_layout.py 
     from bulkdir.plan import DeleteOptions, Plan
     from bulkdir.problems import Problem
     from bulkdir.runlock import CorpLock  # noqa: F401
-    from bulkdir.schema import Department, Member
+    from bulkdir.schema import Department, Member, MemberColumns
     from bulkdir.templates import write_template
     from bulkdir.validation import Source, ValidationResult, validate_file  # noqa: F401
     from bulkdir.wecom.client import WeComClient
