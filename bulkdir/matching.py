@@ -405,6 +405,8 @@ def _normal_name(name: Any) -> str:
 def _check_names(members: Sequence[Member], directory: Directory, outcome: Identification, deleting: bool) -> None:
     """A match whose name differs from the row's is not acted on: the mobile or email may have passed to
     someone else, or the row may be wrong. A delete wants the name: without one, nothing shows it is them."""
+    if not outcome.found:
+        return  # no row matched or settled (a sheet of new hires, or validating one): none to look at
     for member in members:
         found = outcome.found.get(member.row)
         if found is None or found.how == "made" or member.row in outcome.problems:
@@ -427,6 +429,8 @@ def _check_names(members: Sequence[Member], directory: Directory, outcome: Ident
 
 def _one_row_per_member(members: Sequence[Member], outcome: Identification) -> None:
     """Two rows that are one member: the later one is not acted on."""
+    if not outcome.found:
+        return  # no row matched or settled, as on a sheet of new hires: none can be another's
     first: dict[str, int] = {}
     for member in members:
         userid = member.values.get("userid")
