@@ -261,16 +261,22 @@ def _write_rows(send: _Sender, title: str, rows: Iterable[Sequence[Any]], highli
             joined_rows = ["\0".join(row) for row in texts]
             joined = "\0".join(joined_rows)
         marked = any(index in highlight for index in range(count, count + len(texts))) if highlight else False
-        xml = []
+        xml: list[str] = []
         if marked or _needs_more(joined):
             for index, (row, joined_row) in enumerate(zip(texts, joined_rows), count):
                 if index in highlight or _needs_more(joined_row):
                     xml.append(_row_cell_by_cell(index + 2, row, highlight.get(index, ())))
                 else:
-                    xml.append(_row_writer(row_writers, len(row))(index + 2, *row))
+                    xml.append(_row_writer(row_writers, len(row))(str(index + 2), *row))
         else:
-            for number, row in enumerate(texts, count + 2):
-                xml.append(_row_writer(row_writers, len(row))(number, *row))
+            # each row's number as text once (every cell's reference repeats it), and rows of one width, as
+            # a sheet's are, written by one function looked up once
+            numbers = map(str, range(count + 2, count + 2 + len(texts)))
+            if len(widths := set(map(len, texts))) == 1:
+                write_row = _row_writer(row_writers, widths.pop())
+                xml = [write_row(number, *row) for number, row in zip(numbers, texts)]
+            else:
+                xml = [_row_writer(row_writers, len(row))(number, *row) for number, row in zip(numbers, texts)]
         send("".join(xml))
         count += len(texts)
     return count
