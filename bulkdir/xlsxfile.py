@@ -27,6 +27,8 @@ from bulkdir.errors import SheetError
 EXCEL_DATA_ROWS = 1_048_575  # a sheet's rows below its header
 # what XML 1.0 cannot carry: control characters but tab and line breaks, lone surrogates, U+FFFE and U+FFFF
 NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# the same but \0, which joins a chunk's cells to look at them whole: one inside a cell shows in their count
+_NOT_IN_XML_BUT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -255,7 +257,7 @@ def _write_rows(send: _Sender, title: str, rows: Iterable[Sequence[Any]], highli
             texts = [[value if value.__class__ is str else text_of(value) for value in row] for row in texts]
             joined_rows = ["\0".join(row) for row in texts]
         joined = "\0".join(joined_rows)
-        if (NOT_IN_XML.search(joined.replace("\0", "")) or max(map(len, joined_rows)) > CELL_LIMIT
+        if (_NOT_IN_XML_BUT_NUL.search(joined) or max(map(len, joined_rows)) > CELL_LIMIT
                 or joined.count("\0") != sum(len(row) or 1 for row in texts) - 1):
             texts = [clean_texts(row) for row in texts]
             joined_rows = ["\0".join(row) for row in texts]
