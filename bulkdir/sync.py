@@ -263,7 +263,7 @@ def prune_results(job: SyncJob, now: float | None = None) -> int:
     cutoff = (now or time.time()) - job.keep_days * 86400
     removed = 0
     own = re.compile(rf"{re.escape(job.name)}-\d{{8}}-\d{{6}}(-\d+)?\.result(\.errors)?\.xlsx\Z")  # what runs wrote
-    for path in job.results_folder.glob(f"{job.name}-*"):
+    for path in job.results_folder.glob(f"{glob.escape(job.name)}-*"):  # a name is no pattern
         if path.is_file() and own.match(path.name) and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1

@@ -247,6 +247,21 @@ def test_old_results_are_pruned(emulator: Any, place: Path) -> None:
     assert not stale.exists() and json.loads((place / "results" / "last-run-nightly.json").read_text())["hash"]
 
 
+def test_a_sync_named_with_glob_characters_prunes_its_own_results_only(place: Path) -> None:
+    from bulkdir.sync import load_job, prune_results
+
+    config(place, "keep_days = 1", name='"hr[1]"')
+    job = load_job("hr[1]", place / "bulkdir.toml")
+    folder = job.results_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    own, other = folder / "hr[1]-20200101-000000.result.xlsx", folder / "hr1-20200101-000000.result.xlsx"
+    for path in (own, other):
+        path.write_bytes(b"old")
+        os.utime(path, (time.time() - 3 * 86400,) * 2)
+    assert prune_results(job) == 1  # "[1]" is no character class: hr1's results are another sync's
+    assert not own.exists() and other.exists()
+
+
 def test_a_sync_table_from_another_config_file(emulator: Any, place: Path) -> None:
     elsewhere = place / "conf"
     elsewhere.mkdir()
