@@ -19,10 +19,10 @@ True
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+from bulkdir.lazy import lazy_names
 from bulkdir.parsers import DEFAULT_ROOT_NAME  # validate()'s default (a light module)
 
 __version__ = "0.1.0"
@@ -110,16 +110,7 @@ if TYPE_CHECKING:  # the same names, for mypy and editors (tests/test_layout.py 
     from bulkdir.wecom.directory import Directory, fetch_directory
 
 
-def __getattr__(name: str) -> Any:
-    """`bulkdir.X` of a name above: its module imported now, the name kept here for next time."""
-    if name not in _HOME_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = getattr(importlib.import_module(_HOME_OF[name]), name)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME_OF})
+__getattr__, __dir__ = lazy_names(__name__, _HOME_OF, globals())
 
 
 MappingLike = Union["Mapping", str, Path, dict, None]

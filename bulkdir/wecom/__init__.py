@@ -9,8 +9,9 @@ The names are imported on first use, so that `bulkdir.wecom.codes` alone does no
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bulkdir.lazy import lazy_names
 
 if TYPE_CHECKING:
     from bulkdir.wecom.client import WeComClient, WeComError, WeComNetworkError
@@ -23,14 +24,4 @@ _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = ["WeComClient", "WeComError", "WeComNetworkError", "Directory", "DirDepartment", "fetch_directory"]
 
 
-def __getattr__(name: str) -> Any:
-    """`bulkdir.wecom.X` of a name above: its module imported now, the name kept here for next time (as
-    bulkdir's own names are)."""
-    if name not in _HOME_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = getattr(importlib.import_module(_HOME_OF[name]), name)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME_OF})
+__getattr__, __dir__ = lazy_names(__name__, _HOME_OF, globals())
