@@ -129,6 +129,29 @@ def test_a_create_whose_answer_was_lost_is_flagged(emulator) -> None:
     assert [m["userid"] for m in emulator.state()["members"]] == ["lost"]
 
 
+def test_a_stop_while_waiting_says_whether_anything_of_the_call_went_out(emulator) -> None:
+    # The executor reruns an operation stopped before its first attempt went out as new; one stopped
+    # after an attempt whose answer was lost may have landed, and is reconciled instead.
+    from bulkdir.wecom.ratelimit import WaitCancelled
+
+    stop = threading.Event()
+    with client_for(emulator, timeout=0.2, max_attempts=5, backoff=0.4) as client:
+        client.gettoken()
+        client.limits.cancel_waits_on(stop)
+        stop.set()
+        with pytest.raises(WaitCancelled) as before:
+            client.user_create({"userid": "early", "name": "Early", "mobile": "13800000001"})
+        assert before.value.before_sending
+        stop.clear()
+        emulator.faults(latency_ms=600)  # the first attempt times out: its answer is lost, it may land
+        threading.Timer(0.3, stop.set).start()  # the stop comes during the backoff before the retry
+        with pytest.raises(WaitCancelled) as after:
+            client.user_create({"userid": "lost", "name": "Lost", "mobile": "13800000002"})
+        assert not after.value.before_sending
+        emulator.faults(latency_ms=0)
+    assert "early" not in [m["userid"] for m in emulator.state()["members"]]
+
+
 def test_a_server_that_is_gone_is_a_network_error(emulator) -> None:
     settings = Settings(corp_id="ww1", secret="gone-secret-123", base_url="http://127.0.0.1:9", timeout=1)
     with WeComClient(settings, max_attempts=2, backoff=0.01) as client:
