@@ -2,7 +2,9 @@
 beside `pandas.read_excel(engine="calamine", dtype=str)` and a plain openpyxl read of the same xlsx, and
 beside `pandas.read_csv(dtype=str, keep_default_na=False)` of the same csv.
 
-Each measurement runs in its own subprocess, so its peak memory (ru_maxrss) is its own.
+Each measurement runs in its own subprocess, so its peak memory (ru_maxrss) is its own: once per round,
+the rounds interleaved (`--repeat`, default 3), the best of its rounds shown. bulkdir's bytecode is compiled
+first, as pip does when it installs a package.
 
     python bench/validate.py                 # 100,000 rows into bench/out/
     python bench/validate.py --rows 20000 --skip-openpyxl
