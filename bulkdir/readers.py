@@ -257,10 +257,10 @@ class MemberReader:
             field_name = column.field
             texts = by_column[index] if by_column else ()
             if target == _TO_VALUES and (as_is := _read_as_is(texts, convert, memo is not None)) is not None:
-                read.values[field_name] = as_is
+                _store(read, field_name, as_is)
                 continue
             if memo is None:
-                read.values[field_name] = self._read_plain_column(texts, read, column, header, convert, bad)
+                _store(read, field_name, self._read_plain_column(texts, read, column, header, convert, bad))
                 continue
             # Each distinct text read once, then looked up for every row that holds it.
             outcomes = {text: _outcome(text, convert, memo) for text in set(texts) if text}
@@ -270,7 +270,7 @@ class MemberReader:
                     # no clear marker, bad value or blank-looking text: the column is its outcomes (a blank None)
                     got = list(map({**outcomes, "": None}.__getitem__, texts))
                     if target == _TO_VALUES:
-                        read.values[field_name] = got
+                        _store(read, field_name, got)
                     elif target == _TO_DEPARTMENTS:
                         read.departments = got
                     else:
@@ -294,7 +294,7 @@ class MemberReader:
                 else:
                     got[position] = value
             if target == _TO_VALUES:
-                read.values[field_name] = got
+                _store(read, field_name, got)
         self._check_rows(read, bad)
         return read
 
@@ -468,6 +468,14 @@ def _outcome(text: str, convert: Callable[[str], Any], memo: dict[str, Any]) -> 
         if len(memo) < _MEMO_LIMIT:
             memo[text] = value
     return _Odd(text, value) if value.__class__ is CellProblem else value
+
+
+def _store(read: MemberColumns, field_name: str, values: list[Any]) -> None:
+    """A column's values as its field's. Two columns may fill one field (是否启用 and 是否禁用 both say
+    enable): the later one's values then take the place of the earlier one's only where it has any."""
+    held = read.values.get(field_name)
+    read.values[field_name] = values if held is None else [
+        earlier if later is None else later for earlier, later in zip(held, values)]
 
 
 def _blank_positions(values: list[Any]) -> list[int]:

@@ -274,6 +274,15 @@ def test_the_columns_read_give_records_of_their_own_and_leave_blanks_out():
     assert [m.values for m in MemberColumns.of(columns.members()).members()][1:] == [m.values for m in members[1:]]
 
 
+def test_two_columns_of_one_field_each_count_where_they_have_a_value():
+    # 是否启用 and 是否禁用 both fill enable: a blank in the later column leaves the earlier one's value
+    reader = MemberReader(["帐号", "姓名", "手机", "是否启用", "是否禁用"], header_row=1)
+    members = reader.read_all([["a", "甲", "13900000001", "是", ""], ["b", "乙", "13900000002", "", "是"],
+                               ["c", "丙", "13900000003", "是", "是"], ["d", "丁", "13900000004", "", ""]],
+                              [2, 3, 4, 5])
+    assert [m.values.get("enable") for m in members] == [1, 0, 0, None] and reader.problems == []
+
+
 # ---- the department reader ---------------------------------------------------------------------
 
 def test_departments_by_name_and_parent_path_or_full_path():
