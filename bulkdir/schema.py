@@ -58,7 +58,9 @@ class MemberColumns:
     is spreadsheet row `rows[i]`, `values[field][i]` its value (None where the cell is blank; only the
     fields the sheet has), `departments[i]` its departments (None for none), `main_department[i]` its main
     one, and `clear[i]` the fields it clears (only rows that clear any). Checking 100,000 rows needs no
-    record per row; `members()` builds the `Member` records, once, for the callers that want them.
+    record per row; `members()` builds the `Member` records, once, for the callers that want them. Rows
+    that read alike share one list in the columns (their departments, order, ...): read the columns, and
+    change the records, which have their own.
 
     >>> columns = MemberColumns.of([Member(2, {"userid": "zhangsan"}), Member(3, {"name": "李四"})])
     >>> columns.values["userid"], [m.values for m in columns.members()]

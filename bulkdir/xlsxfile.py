@@ -231,8 +231,9 @@ class _Sender:
 
     def __call__(self, xml: str) -> None:
         data = xml.encode()
-        while len(self._pending) >= _IN_FLIGHT:
-            self._pending.popleft().result()  # a failed write raises here
+        # a failed write raises here, as soon as it is done: no chunk is built or queued after it
+        while self._pending and (len(self._pending) >= _IN_FLIGHT or self._pending[0].done()):
+            self._pending.popleft().result()
         self._pending.append(self._compressing.submit(self._handle.write, data))
 
     def finish(self) -> None:

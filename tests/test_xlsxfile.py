@@ -120,6 +120,33 @@ def test_a_failing_row_source_closes_the_file_and_raises(tmp_path):
     assert path.exists()  # left for the caller (atomic_file) to throw away; no handle still open on it
 
 
+def test_a_failed_write_stops_the_sheet_at_the_next_chunk():
+    # chunks are compressed and written in another thread, a few queued: a full disk must still stop the
+    # building of rows as soon as the write that met it is done, with nothing more written after it
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bulkdir.xlsxfile import _Sender
+
+    class FullDisk:
+        writes = 0
+
+        def write(self, data: bytes) -> int:
+            self.writes += 1
+            if self.writes == 2:
+                raise OSError(28, "No space left on device")
+            return len(data)
+
+    disk = FullDisk()
+    with ThreadPoolExecutor(1) as compressing:
+        send = _Sender(disk, compressing)  # type: ignore[arg-type]
+        with pytest.raises(OSError, match="No space"):
+            for _ in range(10):
+                send("<row/>")
+                time.sleep(0.05)  # time for the other thread to be done with each chunk
+    assert disk.writes == 2
+
+
 TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(
     ["&", "<", ">", " ", "\n", "\r", "\t", "{", "}", "0", "张"]), max_size=12)
 
