@@ -111,8 +111,8 @@ def generate(rows: int, out: Path, seed: int = 7) -> tuple[Path, Path]:
 
 MEASURE = r"""
 import json, resource, sys, time
-kind, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
-maps = json.loads(sys.argv[4]) if len(sys.argv) > 4 else []
+kind, path = sys.argv[1], sys.argv[2]
+maps = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []
 if kind.startswith("bulkdir"):
     from bulkdir.mapping import Mapping
     from bulkdir.matching import UseridMaker
@@ -123,43 +123,36 @@ elif kind == "pandas":
     import pandas
 else:
     from openpyxl import load_workbook
-best = None
-for _ in range(repeat):  # imports are done above: only the work is timed, best of `repeat`
-    start = time.perf_counter()
-    if kind.startswith("bulkdir"):
-        result = validate_file(path, mapping=mapping, maker=maker)
-        rows, note = result.rows, f"{len(result.problems)} problems"
-        if maker is not None:
-            made = [m.values.get("userid") for m in result.members]
-            note += f", {sum(1 for u in made if u):,} userids made ({len(set(made)):,} distinct)"
-    elif kind == "pandas" and path.endswith(".csv"):
-        frame = pandas.read_csv(path, dtype=str, keep_default_na=False)
-        rows, note = len(frame), ""
-    elif kind == "pandas":
-        frame = pandas.read_excel(path, engine="calamine", dtype=str)
-        rows, note = len(frame), ""
-    else:
-        book = load_workbook(path, read_only=True, data_only=True)
-        rows = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
-        note = ""
-    seconds = time.perf_counter() - start
-    best = seconds if best is None else min(best, seconds)
-    result = frame = book = None
-print(json.dumps({"seconds": best, "rows": rows, "note": note,
+start = time.perf_counter()  # imports are done above: only the work is timed
+if kind.startswith("bulkdir"):
+    result = validate_file(path, mapping=mapping, maker=maker)
+    rows, note = result.rows, f"{len(result.problems)} problems"
+    if maker is not None:
+        made = [m.values.get("userid") for m in result.members]
+        note += f", {sum(1 for u in made if u):,} userids made ({len(set(made)):,} distinct)"
+elif kind == "pandas" and path.endswith(".csv"):
+    frame = pandas.read_csv(path, dtype=str, keep_default_na=False)
+    rows, note = len(frame), ""
+elif kind == "pandas":
+    frame = pandas.read_excel(path, engine="calamine", dtype=str)
+    rows, note = len(frame), ""
+else:
+    book = load_workbook(path, read_only=True, data_only=True)
+    rows = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
+    note = ""
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rows": rows, "note": note,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 PROCESS_MEASURE = r"""
 import json, resource, subprocess, sys, time
-command, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
-best = None
-for _ in range(repeat):  # the whole process: start-up, imports, reading, output, exit
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    best = seconds if best is None else min(best, seconds)
+command = json.loads(sys.argv[1])
+start = time.perf_counter()  # the whole process: start-up, imports, reading, output, exit
+done = subprocess.run(command, capture_output=True, text=True)
+seconds = time.perf_counter() - start
 rows = json.loads(done.stdout)["rows"] if done.stdout.strip() else None
-print(json.dumps({"seconds": best, "rows": rows, "note": f"exit {done.returncode}",
+print(json.dumps({"seconds": seconds, "rows": rows, "note": f"exit {done.returncode}",
                   "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
@@ -170,15 +163,16 @@ PANDAS_CSV_PROCESS = ("import json, sys, pandas; "
                       "print(json.dumps({'rows': len(frame)}))")
 
 
-def measure(kind: str, path: Path, repeat: int, maps: list[str] | None = None) -> dict:
+def measure(kind: str, path: Path, maps: list[str] | None = None) -> dict:
+    """One run of a measurement in a fresh process: its seconds, rows, note and peak MB."""
     if kind == "cli":
         process = [sys.executable, "-m", "bulkdir", "validate", str(path), "--json"]
-        command = [sys.executable, "-c", PROCESS_MEASURE, json.dumps(process), str(repeat)]
+        command = [sys.executable, "-c", PROCESS_MEASURE, json.dumps(process)]
     elif kind == "pandas-process":
         process = [sys.executable, "-c", PANDAS_CSV_PROCESS if path.suffix == ".csv" else PANDAS_PROCESS, str(path)]
-        command = [sys.executable, "-c", PROCESS_MEASURE, json.dumps(process), str(repeat)]
+        command = [sys.executable, "-c", PROCESS_MEASURE, json.dumps(process)]
     else:
-        command = [sys.executable, "-c", MEASURE, kind, str(path), str(repeat), json.dumps(maps or [])]
+        command = [sys.executable, "-c", MEASURE, kind, str(path), json.dumps(maps or [])]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{kind} on {path.name} failed:\n{done.stderr}")
@@ -320,7 +314,7 @@ def main() -> None:
                 continue
             maps = HR_WITHOUT_USERIDS if kind == "bulkdir-pinyin" else HR_WITH_USERIDS if kind == "bulkdir-mapped" \
                 else None
-            result = measure(kind, path, 1, maps)
+            result = measure(kind, path, maps)
             if index in best:
                 result["peak_mb"] = max(result["peak_mb"], best[index]["peak_mb"])
                 if result["seconds"] > best[index]["seconds"]:
