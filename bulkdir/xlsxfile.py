@@ -29,7 +29,7 @@ EXCEL_DATA_ROWS = 1_048_575  # a sheet's rows below its header
 # what XML 1.0 cannot carry: control characters but tab and line breaks, lone surrogates, U+FFFE and U+FFFF
 NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # the same but \0, which joins a chunk's cells to look at them whole: one inside a cell shows in their count
-_NOT_IN_XML_BUT_NUL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_IN_XML_BUT_NUL = re.compile(NOT_IN_XML.pattern.replace("\x00", "\x01", 1))
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
