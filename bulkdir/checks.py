@@ -6,7 +6,7 @@ Problems; none stops at the first.
 
 from __future__ import annotations
 
-from typing import Callable, Collection
+from typing import Callable, Collection, cast
 
 from bulkdir.errors import Text
 from bulkdir.fields import mobile_key
@@ -32,7 +32,7 @@ def check_duplicates(members: MemberColumns, header_of: HeaderOf) -> list[Proble
         column, given = header_of(name), members.values.get(name)
         if column is None or given is None:
             continue
-        values = given if all(given) else [v for v in given if v is not None]  # texts: only None is false
+        values = _present(given)
         if len(set(_keys(values, key))) == len(values):
             continue  # every value once, as on most sheets: no row to name
         first: dict[str, int] = {}
@@ -59,8 +59,7 @@ def check_leaders(members: MemberColumns, header_of: HeaderOf,
     leaders = members.values.get("direct_leader")
     if leaders is None:
         return []
-    userids = members.values.get("userid", [])
-    in_sheet = set(_keys(userids if all(userids) else [u for u in userids if u is not None], str.lower))
+    in_sheet = set(_keys(_present(members.values.get("userid", [])), str.lower))
     named = [leader for given in leaders if given for leader in given]
     outside = set(_keys(named, str.lower)) - in_sheet
     if known_userids is not None:
@@ -71,6 +70,11 @@ def check_leaders(members: MemberColumns, header_of: HeaderOf,
     slug = "leader-not-in-sheet" if known_userids is None else "unknown-leader"
     return [make_problem(slug, row=row, field="direct_leader", column=column, value=leader)
             for row, given in zip(members.rows, leaders) for leader in given or () if leader.lower() in outside]
+
+
+def _present(texts: list[str | None]) -> list[str]:
+    """The values of a column of texts, its blanks left out (`all` asks quicker than a comparison each)."""
+    return cast("list[str]", texts) if all(texts) else [text for text in texts if text is not None]
 
 
 def _keys(values: list[str], key: Callable[[str], str]) -> list[str]:
