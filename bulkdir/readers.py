@@ -252,7 +252,7 @@ class MemberReader:
         count = len(numbers)
         read = MemberColumns(list(numbers), {}, [None] * count, [None] * count)
         bad: dict[int, set[str]] = {}  # position -> the fields with a problem of their own
-        departments_read = False  # a second departments column (ids beside paths) adds to the first
+        departments_read = False  # a second departments column (ids beside paths) adds to the first, row by row
         for index, column, header, convert, target, memo in self._plan:
             field_name = column.field
             texts = by_column[index] if by_column else ()
@@ -264,18 +264,19 @@ class MemberReader:
                 continue
             # Each distinct text read once, then looked up for every row that holds it.
             outcomes = {text: _outcome(text, convert, memo) for text in set(texts) if text}
-            if target != _TO_DEPARTMENTS or not departments_read:
-                departments_read = departments_read or target == _TO_DEPARTMENTS
-                if not any(value is _BLANK or value.__class__ is _Odd for value in outcomes.values()):
-                    # no clear marker, bad value or blank-looking text: the column is its outcomes (a blank None)
-                    got = list(map({**outcomes, "": None}.__getitem__, texts))
-                    if target == _TO_VALUES:
-                        _store(read, field_name, got)
-                    elif target == _TO_DEPARTMENTS:
-                        read.departments = got
-                    else:
-                        read.main_department = got
-                    continue
+            adds_departments = target == _TO_DEPARTMENTS and departments_read
+            departments_read = departments_read or target == _TO_DEPARTMENTS
+            if not adds_departments and not any(value is _BLANK or value.__class__ is _Odd
+                                                for value in outcomes.values()):
+                # no clear marker, bad value or blank-looking text: the column is its outcomes (a blank None)
+                got = list(map({**outcomes, "": None}.__getitem__, texts))
+                if target == _TO_VALUES:
+                    _store(read, field_name, got)
+                elif target == _TO_DEPARTMENTS:
+                    read.departments = got
+                else:
+                    read.main_department = got
+                continue
             got = read.main_department if target == _TO_MAIN else [None] * count
             for position, text in enumerate(texts):
                 if not text:

@@ -82,9 +82,6 @@ class MemberColumns:
                    [m.departments or None for m in members], [m.main_department for m in members],
                    {i: set(m.clear) for i, m in enumerate(members) if m.clear})
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
     def members(self) -> list[Member]:
         """The rows as Member records, in sheet order; built on the first call, the same list after it.
         Each record has its own lists and sets: changing one changes neither another nor the columns."""
